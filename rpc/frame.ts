@@ -1,0 +1,204 @@
+/**
+ * The wire format: a connection preface, then length-prefixed frames. rpc/PROTOCOL.md mirrors this.
+ *
+ * Preface (8 bytes, each side sends it once, first):
+ *
+ *   +----+----+----+----+---------+----+----+----+
+ *   | 'M'| 'D'| 'S'| 'P'| version | 0  | 0  | 0  |
+ *   +----+----+----+----+---------+----+----+----+
+ *
+ * Frame = 16-byte header + payload, all integers big-endian:
+ *
+ *    0               4               8       10  11  12              16
+ *   +---------------+---------------+-------+---+---+---------------+------------------+
+ *   | payload len   | request id    |method |flg|sts| timeout ms    | payload (len B)  |
+ *   | u32           | u32           | u16   |u8 |u8 | u32           | protobuf message |
+ *   +---------------+---------------+-------+---+---+---------------+------------------+
+ *
+ * Worked example: a Ping request (method 1), request id 7, 250 ms timeout, payload = PingRequest with
+ * payload "hi" (protobuf bytes 0a 02 68 69):
+ *
+ *   00 00 00 04  00 00 00 07  00 01  00  00  00 00 00 fa  0a 02 68 69
+ *
+ * Request id 0 means "the connection itself": connection errors and GOAWAY use it.
+ */
+
+export const PREFACE_MAGIC = 0x4d445350; // "MDSP"
+export const PROTOCOL_VERSION = 1;
+export const PREFACE_SIZE = 8;
+export const HEADER_SIZE = 16;
+export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
+
+/** Flag bits of the header's flags byte. Bits not named here must be zero. */
+export const Flag = {
+  /** The frame answers the request with the same id. */
+  RESPONSE: 0x01,
+  /** The payload is an ErrorDetail; the status byte is not OK. */
+  ERROR: 0x02,
+  /** The sender accepts no new requests on this connection (request id 0, method 0). */
+  GOAWAY: 0x04,
+} as const;
+const KNOWN_FLAGS = Flag.RESPONSE | Flag.ERROR | Flag.GOAWAY;
+
+export interface FrameHeader {
+  payloadLength: number;
+  requestId: number;
+  method: number;
+  flags: number;
+  status: number;
+  timeoutMs: number;
+}
+
+export interface Frame extends FrameHeader {
+  payload: Buffer;
+}
+
+export function encodePreface(): Buffer {
+  const b = Buffer.alloc(PREFACE_SIZE);
+  b.writeUInt32BE(PREFACE_MAGIC, 0);
+  b.writeUInt8(PROTOCOL_VERSION, 4);
+  return b;
+}
+
+/** Builds one frame (header and payload in one buffer, so the socket gets a single write). */
+export function encodeFrame(
+  requestId: number,
+  method: number,
+  flags: number,
+  status: number,
+  timeoutMs: number,
+  payload: Uint8Array,
+): Buffer {
+  const b = Buffer.allocUnsafe(HEADER_SIZE + payload.length);
+  b.writeUInt32BE(payload.length, 0);
+  b.writeUInt32BE(requestId, 4);
+  b.writeUInt16BE(method, 8);
+  b[10] = flags;
+  b[11] = status;
+  b.writeUInt32BE(timeoutMs, 12);
+  b.set(payload, HEADER_SIZE);
+  return b;
+}
+
+/** Why a byte stream could not be decoded. The connection is closed after any of these. */
+export type FrameErrorKind = 'BAD_PREFACE' | 'BAD_VERSION' | 'BAD_FLAGS' | 'TOO_LARGE';
+
+export class FrameFormatError extends Error {
+  constructor(
+    readonly kind: FrameErrorKind,
+    message: string,
+    /** Request id of the offending frame when its header was readable, else 0. */
+    readonly requestId = 0,
+  ) {
+    super(message);
+    this.name = 'FrameFormatError';
+  }
+}
+
+/**
+ * Incremental decoder: push() socket chunks, pull frames with next(). It holds at most one partial
+ * frame plus whatever chunk is not consumed yet, so the caller bounds memory by pausing the socket
+ * while it stops pulling. A frame that lies within one chunk is returned as a view, without a copy.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private prefaceSeen: boolean;
+
+  constructor(
+    private readonly maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE,
+    expectPreface = true,
+  ) {
+    this.prefaceSeen = !expectPreface;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+  }
+
+  /** Bytes received but not yet returned as frames. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** The next whole frame, or undefined when more bytes are needed. Throws FrameFormatError. */
+  next(): Frame | undefined {
+    if (!this.prefaceSeen) {
+      if (this.buffered < PREFACE_SIZE) return undefined;
+      const p = this.take(PREFACE_SIZE);
+      if (p.readUInt32BE(0) !== PREFACE_MAGIC) {
+        throw new FrameFormatError('BAD_PREFACE', 'the peer does not speak the MyDataStore protocol');
+      }
+      if (p[4] !== PROTOCOL_VERSION) {
+        throw new FrameFormatError('BAD_VERSION', `unsupported protocol version ${p[4]}, expected ${PROTOCOL_VERSION}`);
+      }
+      this.prefaceSeen = true;
+    }
+    if (this.buffered < HEADER_SIZE) return undefined;
+    const head = this.peekHeader();
+    const payloadLength = head.readUInt32BE(0);
+    const requestId = head.readUInt32BE(4);
+    const flags = head[10]!;
+    if ((flags & ~KNOWN_FLAGS) !== 0) {
+      throw new FrameFormatError('BAD_FLAGS', `unknown flag bits 0x${flags.toString(16)}`, requestId);
+    }
+    if (payloadLength > this.maxFrameSize) {
+      throw new FrameFormatError(
+        'TOO_LARGE',
+        `frame payload of ${payloadLength} bytes exceeds the limit of ${this.maxFrameSize}`,
+        requestId,
+      );
+    }
+    if (this.buffered < HEADER_SIZE + payloadLength) return undefined;
+    const frame = this.take(HEADER_SIZE + payloadLength);
+    return {
+      payloadLength,
+      requestId,
+      method: frame.readUInt16BE(8),
+      flags,
+      status: frame[11]!,
+      timeoutMs: frame.readUInt32BE(12),
+      payload: frame.subarray(HEADER_SIZE),
+    };
+  }
+
+  private peekHeader(): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length >= HEADER_SIZE) return first;
+    // Header split across chunks: merge the chunks once, later reads are views again.
+    const merged = Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [merged];
+    return merged;
+  }
+
+  /** Removes n bytes from the front (n <= buffered); a view when they lie within the first chunk. */
+  private take(n: number): Buffer {
+    const first = this.chunks[0]!;
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        const c = this.chunks[0]!;
+        const want = n - filled;
+        if (c.length <= want) {
+          c.copy(out, filled);
+          filled += c.length;
+          this.chunks.shift();
+        } else {
+          c.copy(out, filled, 0, want);
+          this.chunks[0] = c.subarray(want);
+          filled += want;
+        }
+      }
+    }
+    this.buffered -= n;
+    return out;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Method table: each method id and the protobuf messages of its request and response. The ids are part
+ * of the wire protocol (rpc/PROTOCOL.md lists them); never renumber one.
+ *
+ *   0         reserved for control frames (connection errors, GOAWAY)
+ *   1..63     client API (proto/client.proto)
+ *   64..127   internal node-to-node traffic (proto/cluster.proto)
+ */
+import type { Reader, Writer } from 'protobufjs/minimal.js';
+import { mydatastore } from '../proto/gen/messages.js';
+
+/** What protobufjs-cli generates for each message: static encode/decode, no reflection. */
+export interface MessageCodec<In, Out> {
+  encode(message: In, writer?: Writer): Writer;
+  decode(reader: Reader | Uint8Array, length?: number): Out;
+}
+
+export interface Method<ReqIn, Req, ResIn, Res> {
+  readonly id: number;
+  readonly name: string;
+  readonly request: MessageCodec<ReqIn, Req>;
+  readonly response: MessageCodec<ResIn, Res>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyMethod = Method<any, any, any, any>;
+export type RequestIn<M> = M extends Method<infer I, unknown, unknown, unknown> ? I : never;
+export type RequestOf<M> = M extends Method<unknown, infer R, unknown, unknown> ? R : never;
+export type ResponseIn<M> = M extends Method<unknown, unknown, infer I, unknown> ? I : never;
+export type ResponseOf<M> = M extends Method<unknown, unknown, unknown, infer R> ? R : never;
+
+function method<ReqIn, Req, ResIn, Res>(
+  id: number,
+  name: string,
+  request: MessageCodec<ReqIn, Req>,
+  response: MessageCodec<ResIn, Res>,
+): Method<ReqIn, Req, ResIn, Res> {
+  return { id, name, request, response };
+}
+
+const c = mydatastore.client;
+const k = mydatastore.cluster;
+
+export const Methods = {
+  Ping: method(1, 'Ping', c.PingRequest, c.PingResponse),
+  Get: method(2, 'Get', c.GetRequest, c.GetResponse),
+  Put: method(3, 'Put', c.PutRequest, c.PutResponse),
+  Delete: method(4, 'Delete', c.DeleteRequest, c.DeleteResponse),
+  Batch: method(5, 'Batch', c.BatchRequest, c.BatchResponse),
+
+  Gossip: method(64, 'Gossip', k.GossipRequest, k.GossipResponse),
+  Raft: method(65, 'Raft', k.RaftRequest, k.RaftResponse),
+  ReplicaWrite: method(66, 'ReplicaWrite', k.ReplicaWriteRequest, k.ReplicaWriteResponse),
+  ReplicaRead: method(67, 'ReplicaRead', k.ReplicaReadRequest, k.ReplicaReadResponse),
+  Merkle: method(68, 'Merkle', k.MerkleRequest, k.MerkleResponse),
+  Bucket: method(69, 'Bucket', k.BucketRequest, k.BucketResponse),
+} as const;
+
+export const ErrorDetail = mydatastore.ErrorDetail;
+
+/** Method name by id, for logs and error messages. */
+export function methodName(id: number): string {
+  for (const m of Object.values(Methods)) if (m.id === id) return m.name;
+  return `method#${id}`;
+}

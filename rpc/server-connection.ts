@@ -1,0 +1,274 @@
+/**
+ * One accepted connection: reads frames while it has room (in-flight cap, write backpressure), runs
+ * handlers, writes responses. Reading pauses whenever it has no room, so a client that floods requests
+ * or never reads its responses holds at most maxInFlight requests and a bounded write buffer here.
+ */
+import type net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { ConnectionError, encodeErrorDetail, Status, TimeoutError } from './errors.js';
+import type { RpcError } from './errors.js';
+import type { Frame } from './frame.js';
+import { encodeFrame, encodePreface, Flag, FrameDecoder, FrameFormatError } from './frame.js';
+import { FrameWriter } from './frame-writer.js';
+import type { CallContext, RpcServer } from './server.js';
+import { toRpcError } from './server.js';
+
+/** Per-request context; the AbortController and its timer exist only if a handler asks for `signal`. */
+class Call implements CallContext {
+  private controller: AbortController | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly method: string,
+    readonly deadline: number,
+    readonly remoteAddress: string,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      const left = this.deadline - performance.now();
+      if (left <= 0) this.abort(new TimeoutError('deadline passed'));
+      else if (Number.isFinite(left)) {
+        this.timer = setTimeout(() => this.abort(new TimeoutError('deadline passed')), left);
+        this.timer.unref();
+      }
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: Error): void {
+    this.controller?.abort(reason);
+    this.done();
+  }
+
+  done(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+export class ServerConnection {
+  readonly remoteAddress: string;
+  private readonly decoder: FrameDecoder;
+  private readonly writer: FrameWriter;
+  private readonly calls = new Map<number, Call>();
+  private goingAway = false;
+  private closed = false;
+  private isPaused = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly server: RpcServer,
+    private readonly socket: net.Socket,
+  ) {
+    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.decoder = new FrameDecoder(server.maxFrameSize);
+    this.writer = new FrameWriter(socket);
+    socket.setNoDelay(true);
+    socket.write(encodePreface());
+    if (server.idleTimeoutMs > 0) socket.setTimeout(server.idleTimeoutMs, () => this.onIdle());
+    socket.on('data', (chunk: Buffer) => {
+      this.decoder.push(chunk);
+      this.pump();
+    });
+    socket.on('drain', () => this.pump());
+    socket.on('error', (err) => this.server.logger.debug('connection error', { remote: this.remoteAddress, error: err.message }));
+    socket.on('close', () => this.onClose());
+  }
+
+  get inFlight(): number {
+    return this.calls.size;
+  }
+
+  get bufferedBytes(): number {
+    return this.writer.bufferedBytes + this.decoder.bufferedBytes;
+  }
+
+  get paused(): boolean {
+    return this.isPaused;
+  }
+
+  /** Refuses a connection we will not serve: preface, one connection-level error frame, close. */
+  refuse(status: Status, message: string): void {
+    this.goingAway = true;
+    this.sendError(0, 0, status, message);
+    this.writer.flush();
+    this.socket.end();
+  }
+
+  /** Tells the client to send no more requests here; requests in flight are still answered. */
+  goAway(): void {
+    if (this.goingAway || this.closed) return;
+    this.goingAway = true;
+    this.writer.write(encodeFrame(0, 0, Flag.GOAWAY | Flag.RESPONSE, Status.SHUTTING_DOWN, 0, new Uint8Array(0)));
+  }
+
+  /** Resolves once nothing is in flight. */
+  drained(): Promise<void> {
+    if (this.calls.size === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Flushes what is queued and closes; in-flight handlers' results are dropped. */
+  close(): void {
+    if (this.closed) return;
+    this.writer.flush();
+    this.socket.end();
+    // A peer that never reads would keep the socket half-open: cut it after a grace period.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  /** Reads and dispatches frames while there is room, and pauses the socket when there is not. */
+  private pump(): void {
+    while (!this.closed) {
+      if (this.calls.size >= this.server.maxInFlight || this.writer.blocked) {
+        if (!this.isPaused) {
+          this.isPaused = true;
+          this.socket.pause();
+        }
+        return;
+      }
+      let frame: Frame | undefined;
+      try {
+        frame = this.decoder.next();
+      } catch (err) {
+        this.protocolViolation(err as FrameFormatError);
+        return;
+      }
+      if (frame === undefined) break;
+      this.dispatch(frame);
+    }
+    if (this.isPaused && !this.closed) {
+      this.isPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  private dispatch(frame: Frame): void {
+    const { requestId, method } = frame;
+    if ((frame.flags & Flag.RESPONSE) !== 0 || requestId === 0) {
+      if (method === 0 && (frame.flags & Flag.GOAWAY) !== 0) return; // the client is leaving: fine
+      this.protocolViolation(new FrameFormatError('BAD_FLAGS', 'clients send requests only, with a request id > 0'));
+      return;
+    }
+    if (this.calls.has(requestId)) {
+      this.protocolViolation(new FrameFormatError('BAD_FLAGS', `request id ${requestId} is already in flight`, requestId));
+      return;
+    }
+    const registered = this.server.handlerFor(method);
+    if (registered === undefined) {
+      this.sendError(requestId, method, Status.UNKNOWN_METHOD, `method ${method} is not served by this node`);
+      return;
+    }
+    if (this.goingAway) {
+      this.sendError(requestId, method, Status.SHUTTING_DOWN, 'the server is shutting down');
+      return;
+    }
+    const now = performance.now();
+    const deadline = frame.timeoutMs === 0 ? Infinity : now + frame.timeoutMs;
+    let request: unknown;
+    try {
+      request = registered.method.request.decode(frame.payload);
+    } catch (err) {
+      this.sendError(requestId, method, Status.INVALID_ARGUMENT, `malformed ${registered.method.name} request: ${(err as Error).message}`);
+      return;
+    }
+    const call = new Call(registered.method.name, deadline, this.remoteAddress);
+    this.calls.set(requestId, call);
+    let result: unknown;
+    try {
+      result = registered.handler(request, call);
+    } catch (err) {
+      this.finishError(requestId, method, call, err);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (res) => this.finish(requestId, method, call, res),
+        (err) => this.finishError(requestId, method, call, err),
+      );
+    } else {
+      this.finish(requestId, method, call, result);
+    }
+  }
+
+  private finish(requestId: number, method: number, call: Call, response: unknown): void {
+    if (!this.complete(requestId, call)) return;
+    let payload: Uint8Array;
+    try {
+      payload = this.server.handlerFor(method)!.method.response.encode(response).finish();
+    } catch (err) {
+      this.sendRpcError(requestId, method, toRpcError(err, this.server.logger, call.method));
+      this.afterCompletion();
+      return;
+    }
+    this.writer.write(encodeFrame(requestId, method, Flag.RESPONSE, Status.OK, 0, payload));
+    this.afterCompletion();
+  }
+
+  private finishError(requestId: number, method: number, call: Call, err: unknown): void {
+    if (!this.complete(requestId, call)) return;
+    this.sendRpcError(requestId, method, toRpcError(err, this.server.logger, call.method));
+    this.afterCompletion();
+  }
+
+  /** Removes a finished call; false when the connection is already gone (the result is dropped). */
+  private complete(requestId: number, call: Call): boolean {
+    call.done();
+    if (this.closed) return false;
+    this.calls.delete(requestId);
+    return true;
+  }
+
+  private afterCompletion(): void {
+    if (this.calls.size === 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+    if (this.isPaused) this.pump();
+  }
+
+  private sendRpcError(requestId: number, method: number, err: RpcError): void {
+    this.writer.write(
+      encodeFrame(requestId, method, Flag.RESPONSE | Flag.ERROR, err.status, 0, encodeErrorDetail(err.status, err.message, err)),
+    );
+  }
+
+  private sendError(requestId: number, method: number, status: Status, message: string): void {
+    this.writer.write(encodeFrame(requestId, method, Flag.RESPONSE | Flag.ERROR, status, 0, encodeErrorDetail(status, message)));
+  }
+
+  /** Garbage, an oversize frame or a broken rule: say why if we can, then close the connection. */
+  private protocolViolation(err: FrameFormatError): void {
+    const status = err.kind === 'TOO_LARGE' ? Status.FRAME_TOO_LARGE : Status.PROTOCOL_ERROR;
+    this.server.logger.warn('closing connection: protocol violation', { remote: this.remoteAddress, reason: err.message });
+    this.sendError(err.requestId, 0, status, err.message);
+    this.goingAway = true;
+    this.close();
+    this.closed = true;
+    this.abortAll();
+  }
+
+  private onIdle(): void {
+    if (this.calls.size > 0) return; // a slow handler is not idleness
+    this.server.logger.debug('closing idle connection', { remote: this.remoteAddress });
+    this.goAway();
+    this.close();
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    this.abortAll();
+    this.server.forget(this);
+  }
+
+  private abortAll(): void {
+    for (const call of this.calls.values()) call.abort(new ConnectionError('the connection closed'));
+    this.calls.clear();
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}
