@@ -1,0 +1,62 @@
+/**
+ * The file-system interface: every byte the engine reads or writes goes through it. Two
+ * implementations: `NodeFileSystem` (node-fs.ts, the real disk) and `MemFileSystem` (mem-fs.ts, in
+ * memory, able to simulate a crash by dropping whatever was not synced). Paths are plain strings joined
+ * with '/'.
+ */
+
+/** A file written from start to end (WAL, SSTable under construction, manifest). */
+export interface WritableFile {
+  /** Appends bytes. They are in the OS page cache (or memory) after this, durable only after sync(). */
+  append(data: Uint8Array): Promise<void>;
+  /** Makes everything appended so far durable (fdatasync). */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+  /** Bytes appended so far. */
+  readonly size: number;
+}
+
+/** A file read at arbitrary offsets (SSTables). */
+export interface RandomAccessFile {
+  /** Reads exactly `length` bytes at `offset`; a short read (file too small) throws CorruptionError. */
+  read(offset: number, length: number): Promise<Buffer>;
+  /** The same, synchronously (for reads the caller knows to be cheap, e.g. page-cache hits). */
+  readSync(offset: number, length: number): Buffer;
+  readonly size: number;
+  close(): Promise<void>;
+}
+
+/** A held directory lock; release() frees it. */
+export interface FileLock {
+  release(): Promise<void>;
+}
+
+export interface FileSystem {
+  /** Creates (or truncates) a file for appending. */
+  openWritable(path: string): Promise<WritableFile>;
+  openRandomAccess(path: string): Promise<RandomAccessFile>;
+  /** The whole file (WAL and manifest replay, CURRENT). */
+  readFile(path: string): Promise<Buffer>;
+  /** Atomic replacement of `to` by `from` (POSIX rename). Durable once syncDir() of the directory returns. */
+  rename(from: string, to: string): Promise<void>;
+  /** Deletes a file; a missing file is not an error. */
+  remove(path: string): Promise<void>;
+  /** File names (not paths) in a directory; [] if the directory does not exist. */
+  list(dir: string): Promise<string[]>;
+  exists(path: string): Promise<boolean>;
+  /** Size of a file in bytes. */
+  size(path: string): Promise<number>;
+  /** Creates a directory and its parents; an existing directory is fine. */
+  mkdir(dir: string): Promise<void>;
+  /** Makes the directory's entries (creates, renames, removes) durable (fsync of the directory). */
+  syncDir(dir: string): Promise<void>;
+  /**
+   * Takes an exclusive lock on `path` (the database's LOCK file) for this process. Throws LockedError if a
+   * live holder has it, in this process or another; a lock left by a dead process is taken over.
+   */
+  lock(path: string): Promise<FileLock>;
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
+}
