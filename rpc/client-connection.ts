@@ -65,7 +65,9 @@ export class ClientConnection {
   ) {
     this.decoder = new FrameDecoder(options.maxFrameSize);
     this.socket = net.connect({ host, port, noDelay: true });
-    this.writer = new FrameWriter(this.socket);
+    this.writer = new FrameWriter(this.socket, () => {
+      if (this.queue.length > 0) this.sendQueued();
+    });
     this.connectTimer = setTimeout(
       () => this.fail(new ConnectionError(`connecting to ${address} timed out after ${options.connectTimeoutMs} ms`)),
       options.connectTimeoutMs,
@@ -79,7 +81,6 @@ export class ClientConnection {
       this.onStateChange(this);
     });
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('drain', () => this.sendQueued());
     this.socket.on('error', (err) => this.fail(new ConnectionError(`connection to ${address} failed: ${err.message}`)));
     this.socket.on('close', () => this.fail(new ConnectionError(`connection to ${address} closed`)));
   }

@@ -3,6 +3,10 @@ import type { Socket } from 'node:net';
 /**
  * Coalesces the frames written during one event-loop turn into a single socket write (fewer syscalls
  * and packets under load), and says when the socket is backed up so callers stop producing.
+ *
+ * `onWritable` is called whenever room may have opened: after each flush that leaves us below the
+ * high-water mark, and on the socket's 'drain'. Both are needed: a flush the kernel absorbs at once
+ * never makes the socket emit 'drain', and a caller paused on our own mark would wait forever.
  */
 export class FrameWriter {
   private pending: Buffer[] = [];
@@ -12,9 +16,12 @@ export class FrameWriter {
 
   constructor(
     private readonly socket: Socket,
+    private readonly onWritable: () => void,
     /** Above this many queued bytes (ours plus the socket's) `blocked` is true. */
     private readonly highWaterMark = 256 * 1024,
-  ) {}
+  ) {
+    socket.on('drain', onWritable);
+  }
 
   write(frame: Buffer): void {
     this.pending.push(frame);
@@ -36,6 +43,7 @@ export class FrameWriter {
     this.pending = [];
     this.pendingBytes = 0;
     this.socket.write(out);
+    if (!this.blocked) this.onWritable();
   }
 
   /** Bytes accepted but not yet handed to the kernel. */

@@ -54,6 +54,7 @@ export class ServerConnection {
   private readonly writer: FrameWriter;
   private readonly calls = new Map<number, Call>();
   private goingAway = false;
+  private peerEnded = false;
   private closed = false;
   private isPaused = false;
   private drainWaiters: (() => void)[] = [];
@@ -64,7 +65,9 @@ export class ServerConnection {
   ) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.decoder = new FrameDecoder(server.maxFrameSize);
-    this.writer = new FrameWriter(socket);
+    this.writer = new FrameWriter(socket, () => {
+      if (this.isPaused) this.pump();
+    });
     socket.setNoDelay(true);
     socket.write(encodePreface());
     if (server.idleTimeoutMs > 0) socket.setTimeout(server.idleTimeoutMs, () => this.onIdle());
@@ -72,7 +75,11 @@ export class ServerConnection {
       this.decoder.push(chunk);
       this.pump();
     });
-    socket.on('drain', () => this.pump());
+    // The client half-closed: it sends nothing more, but still reads the answers to what it sent.
+    socket.on('end', () => {
+      this.peerEnded = true;
+      if (this.calls.size === 0) this.close();
+    });
     socket.on('error', (err) => this.server.logger.debug('connection error', { remote: this.remoteAddress, error: err.message }));
     socket.on('close', () => this.onClose());
   }
@@ -223,6 +230,7 @@ export class ServerConnection {
 
   private afterCompletion(): void {
     if (this.calls.size === 0) {
+      if (this.peerEnded) this.close();
       const waiters = this.drainWaiters;
       this.drainWaiters = [];
       for (const w of waiters) w();

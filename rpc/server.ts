@@ -74,7 +74,7 @@ export class RpcServer {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 5 * 60_000;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     this.logger = options.logger ?? silentLogger;
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.logger.error('listener error', { error: err.message }));
   }
 

@@ -30,11 +30,4 @@ export async function echoPair(serverOpts: ServerOptions = {}, clientOpts: Clien
   };
 }
 
-/** Polls `cond` until it holds or `timeoutMs` passes (generous deadlines; no fixed sleeps in tests). */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { waitFor } from '../support/wait.js';
