@@ -30,9 +30,9 @@ interface Pending {
   method: AnyMethod;
   payload: Uint8Array;
   deadline: number; // Date.now() ms, Infinity for none
+  timeoutMs: number;
   resolve(value: unknown): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   sent: boolean;
@@ -54,6 +54,14 @@ export class ClientConnection {
   private nextId = 1;
   private closeWaiters: (() => void)[] = [];
   private readonly connectTimer: NodeJS.Timeout;
+  /**
+   * One timer per connection, armed for the earliest deadline of any call, instead of a timer per call
+   * (which costs a timer-list insert and removal on every request). When it fires it fails the expired
+   * calls and re-arms for the next deadline.
+   */
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineTimerAt = Infinity;
+  private readonly onDeadlineBound = () => this.onDeadline();
 
   constructor(
     readonly address: string,
@@ -123,16 +131,14 @@ export class ClientConnection {
         method,
         payload,
         deadline: timeoutMs > 0 ? Date.now() + timeoutMs : Infinity,
-        resolve: resolve,
+        timeoutMs,
+        resolve,
         reject,
-        timer: undefined,
         signal: opts.signal,
         onAbort: undefined,
         sent: false,
       };
-      if (timeoutMs > 0) {
-        p.timer = setTimeout(() => this.settleError(p, new TimeoutError(`${method.name} to ${this.address} timed out after ${timeoutMs} ms`)), timeoutMs);
-      }
+      if (p.deadline < this.deadlineTimerAt) this.armDeadlineTimer(p.deadline);
       if (opts.signal !== undefined) {
         p.onAbort = () => this.settleError(p, new CancelledError('the call was aborted'));
         opts.signal.addEventListener('abort', p.onAbort, { once: true });
@@ -229,6 +235,28 @@ export class ClientConnection {
     p.resolve(response);
   }
 
+  private armDeadlineTimer(at: number): void {
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    this.deadlineTimerAt = at;
+    this.deadlineTimer = setTimeout(this.onDeadlineBound, Math.max(0, at - Date.now()));
+    this.deadlineTimer.unref();
+  }
+
+  private onDeadline(): void {
+    this.deadlineTimer = undefined;
+    this.deadlineTimerAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const p of [...this.inFlight.values(), ...this.queue]) {
+      if (p.deadline <= now) {
+        this.settleError(p, new TimeoutError(`${p.method.name} to ${this.address} timed out after ${p.timeoutMs} ms`));
+      } else if (p.deadline < next) {
+        next = p.deadline;
+      }
+    }
+    if (next !== Infinity && this.state !== 'closed') this.armDeadlineTimer(next);
+  }
+
   private settleError(p: Pending, err: Error): void {
     if (!this.cleanup(p)) return;
     p.reject(err);
@@ -237,8 +265,6 @@ export class ClientConnection {
 
   /** Removes a call from the books; false if it was settled already. */
   private cleanup(p: Pending): boolean {
-    if (p.timer !== undefined) clearTimeout(p.timer);
-    p.timer = undefined;
     if (p.onAbort !== undefined) p.signal?.removeEventListener('abort', p.onAbort);
     p.onAbort = undefined;
     if (p.sent) {
@@ -257,7 +283,6 @@ export class ClientConnection {
     this.queue = [];
     for (const p of queued) {
       p.sent = true; // keeps cleanup from searching the emptied queue
-      if (p.timer !== undefined) clearTimeout(p.timer);
       if (p.onAbort !== undefined) p.signal?.removeEventListener('abort', p.onAbort);
       p.reject(err);
     }
@@ -279,7 +304,6 @@ export class ClientConnection {
     const inFlight = [...this.inFlight.values()];
     this.inFlight.clear();
     for (const p of inFlight) {
-      if (p.timer !== undefined) clearTimeout(p.timer);
       if (p.onAbort !== undefined) p.signal?.removeEventListener('abort', p.onAbort);
       p.reject(err);
     }
@@ -291,6 +315,7 @@ export class ClientConnection {
     this.state = 'closed';
     this.closeReason = reason;
     clearTimeout(this.connectTimer);
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     this.onStateChange(this);
     const waiters = this.closeWaiters;
     this.closeWaiters = [];

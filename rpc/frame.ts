@@ -98,10 +98,13 @@ export class FrameFormatError extends Error {
 /**
  * Incremental decoder: push() socket chunks, pull frames with next(). It holds at most one partial
  * frame plus whatever chunk is not consumed yet, so the caller bounds memory by pausing the socket
- * while it stops pulling. A frame that lies within one chunk is returned as a view, without a copy.
+ * while it stops pulling. A frame that lies within one chunk is returned as a view, without a copy;
+ * the only allocation per frame is that view (the decoder reads headers in place at an offset).
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
+  /** Read position within chunks[0]. */
+  private pos = 0;
   private buffered = 0;
   private prefaceSeen: boolean;
 
@@ -127,20 +130,24 @@ export class FrameDecoder {
   next(): Frame | undefined {
     if (!this.prefaceSeen) {
       if (this.buffered < PREFACE_SIZE) return undefined;
-      const p = this.take(PREFACE_SIZE);
-      if (p.readUInt32BE(0) !== PREFACE_MAGIC) {
+      const p = this.contiguous(PREFACE_SIZE);
+      const magic = p.readUInt32BE(this.pos);
+      const version = p[this.pos + 4];
+      this.consume(PREFACE_SIZE);
+      if (magic !== PREFACE_MAGIC) {
         throw new FrameFormatError('BAD_PREFACE', 'the peer does not speak the MyDataStore protocol');
       }
-      if (p[4] !== PROTOCOL_VERSION) {
-        throw new FrameFormatError('BAD_VERSION', `unsupported protocol version ${p[4]}, expected ${PROTOCOL_VERSION}`);
+      if (version !== PROTOCOL_VERSION) {
+        throw new FrameFormatError('BAD_VERSION', `unsupported protocol version ${version}, expected ${PROTOCOL_VERSION}`);
       }
       this.prefaceSeen = true;
     }
     if (this.buffered < HEADER_SIZE) return undefined;
-    const head = this.peekHeader();
-    const payloadLength = head.readUInt32BE(0);
-    const requestId = head.readUInt32BE(4);
-    const flags = head[10]!;
+    const h = this.contiguous(HEADER_SIZE);
+    const at = this.pos;
+    const payloadLength = h.readUInt32BE(at);
+    const requestId = h.readUInt32BE(at + 4);
+    const flags = h[at + 10]!;
     if ((flags & ~KNOWN_FLAGS) !== 0) {
       throw new FrameFormatError('BAD_FLAGS', `unknown flag bits 0x${flags.toString(16)}`, requestId);
     }
@@ -152,53 +159,52 @@ export class FrameDecoder {
       );
     }
     if (this.buffered < HEADER_SIZE + payloadLength) return undefined;
-    const frame = this.take(HEADER_SIZE + payloadLength);
-    return {
-      payloadLength,
-      requestId,
-      method: frame.readUInt16BE(8),
-      flags,
-      status: frame[11]!,
-      timeoutMs: frame.readUInt32BE(12),
-      payload: frame.subarray(HEADER_SIZE),
-    };
+    const method = h.readUInt16BE(at + 8);
+    const status = h[at + 11]!;
+    const timeoutMs = h.readUInt32BE(at + 12);
+    this.consume(HEADER_SIZE);
+    return { payloadLength, requestId, method, flags, status, timeoutMs, payload: this.take(payloadLength) };
   }
 
-  private peekHeader(): Buffer {
+  /** Makes the first n buffered bytes contiguous in chunks[0] from pos (merging chunks if needed). */
+  private contiguous(n: number): Buffer {
     const first = this.chunks[0]!;
-    if (first.length >= HEADER_SIZE) return first;
-    // Header split across chunks: merge the chunks once, later reads are views again.
-    const merged = Buffer.concat(this.chunks, this.buffered);
+    if (first.length - this.pos >= n) return first;
+    const merged = Buffer.concat([first.subarray(this.pos), ...this.chunks.slice(1)], this.buffered);
     this.chunks = [merged];
+    this.pos = 0;
     return merged;
   }
 
-  /** Removes n bytes from the front (n <= buffered); a view when they lie within the first chunk. */
-  private take(n: number): Buffer {
-    const first = this.chunks[0]!;
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const c = this.chunks[0]!;
-        const want = n - filled;
-        if (c.length <= want) {
-          c.copy(out, filled);
-          filled += c.length;
-          this.chunks.shift();
-        } else {
-          c.copy(out, filled, 0, want);
-          this.chunks[0] = c.subarray(want);
-          filled += want;
-        }
-      }
-    }
+  private consume(n: number): void {
+    this.pos += n;
     this.buffered -= n;
+    while (this.chunks.length > 0 && this.pos >= this.chunks[0]!.length) {
+      this.pos -= this.chunks[0]!.length;
+      this.chunks.shift();
+    }
+  }
+
+  /** Removes n bytes (n <= buffered) from the front: a view when they lie within one chunk. */
+  private take(n: number): Buffer {
+    if (n === 0) return EMPTY;
+    const first = this.chunks[0]!;
+    if (first.length - this.pos >= n) {
+      const out = first.subarray(this.pos, this.pos + n);
+      this.consume(n);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0]!;
+      const len = Math.min(c.length - this.pos, n - filled);
+      c.copy(out, filled, this.pos, this.pos + len);
+      filled += len;
+      this.consume(len);
+    }
     return out;
   }
 }
+
+const EMPTY = Buffer.alloc(0);

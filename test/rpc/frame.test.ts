@@ -2,14 +2,15 @@ import t from 'tap';
 import { encodeFrame, encodePreface, Flag, FrameDecoder, FrameFormatError, HEADER_SIZE } from '../../rpc/frame.js';
 import { Methods } from '../../rpc/methods.js';
 
-t.test('the worked example of PROTOCOL.md encodes byte for byte', async (t) => {
+t.test('the worked example of PROTOCOL.md encodes byte for byte', (t) => {
   const payload = Methods.Ping.request.encode({ payload: Buffer.from('hi') }).finish();
   const frame = encodeFrame(7, Methods.Ping.id, 0, 0, 250, payload);
   t.equal(frame.toString('hex'), '00000004' + '00000007' + '0001' + '00' + '00' + '000000fa' + '0a026869');
   t.equal(encodePreface().toString('hex'), '4d44535001000000');
+  t.end();
 });
 
-t.test('frames split at every byte boundary decode the same', async (t) => {
+t.test('frames split at every byte boundary decode the same', (t) => {
   const frames = [
     encodeFrame(1, 1, 0, 0, 0, Buffer.from('a')),
     encodeFrame(2, 2, Flag.RESPONSE, 0, 100, Buffer.alloc(3000, 7)),
@@ -35,6 +36,7 @@ t.test('frames split at every byte boundary decode the same', async (t) => {
     t.equal(got[1]!.payload.every((b) => b === 7), true);
     t.equal(d.bufferedBytes, 0);
   }
+  t.end();
 });
 
 function decodeError(bytes: Buffer, maxFrameSize?: number): FrameFormatError | undefined {
@@ -48,15 +50,16 @@ function decodeError(bytes: Buffer, maxFrameSize?: number): FrameFormatError | u
   return undefined;
 }
 
-t.test('an oversize frame is refused from its header, before its payload arrives', async (t) => {
+t.test('an oversize frame is refused from its header, before its payload arrives', (t) => {
   const header = encodeFrame(9, 1, 0, 0, 0, Buffer.alloc(0));
   header.writeUInt32BE(1024 * 1024 + 1, 0);
   const err = decodeError(Buffer.concat([encodePreface(), header]), 1024 * 1024);
   t.equal(err?.kind, 'TOO_LARGE');
   t.equal(err?.requestId, 9, 'the error names the request so the client can fail it');
+  t.end();
 });
 
-t.test('a wrong preface, a wrong version and unknown flag bits are protocol errors', async (t) => {
+t.test('a wrong preface, a wrong version and unknown flag bits are protocol errors', (t) => {
   t.equal(decodeError(Buffer.from('GET / HTTP/1.1\r\n\r\n'))?.kind, 'BAD_PREFACE');
   const v2 = encodePreface();
   v2[4] = 2;
@@ -64,9 +67,10 @@ t.test('a wrong preface, a wrong version and unknown flag bits are protocol erro
   const bad = encodeFrame(1, 1, 0, 0, 0, Buffer.alloc(0));
   bad[10] = 0x80;
   t.equal(decodeError(Buffer.concat([encodePreface(), bad]))?.kind, 'BAD_FLAGS');
+  t.end();
 });
 
-t.test('random bytes never crash the decoder: they decode or throw FrameFormatError', async (t) => {
+t.test('random bytes never crash the decoder: they decode or throw FrameFormatError', (t) => {
   let seed = 12345;
   const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
   let errors = 0;
@@ -83,4 +87,5 @@ t.test('random bytes never crash the decoder: they decode or throw FrameFormatEr
   t.equal(otherErrors, 0, 'only FrameFormatError is thrown');
   t.ok(errors > 1000, `most junk is rejected (${errors} of 2000)`);
   t.equal(HEADER_SIZE, 16);
+  t.end();
 });
