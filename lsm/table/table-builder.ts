@@ -1,0 +1,220 @@
+/**
+ * Writes an SSTable (layout in format.ts and FORMAT-sstable.md): data blocks of about `blockSize`
+ * bytes, then the filter block, the metaindex block, the index block and the footer.
+ *
+ * add() is synchronous: finished blocks are encoded into an output buffer, and flush() hands that
+ * buffer to the file. Callers that build large tables call `await flush()` whenever `pendingBytes`
+ * grows past what they want to hold (explicit backpressure); otherwise everything is written by
+ * finish(), and the buffer holds at most one table. finish() neither syncs nor closes the file: the
+ * caller does both, then records the table in the manifest.
+ *
+ * Index entries use the last key of each data block as separator (no shortening): the comparator
+ * contract has no separator function, and this keeps "the first entry >= target lies in the block the
+ * index points to" exact.
+ */
+import { BLOOM_POLICY_NAME, bloomHash, BloomFilterPolicy } from '../bloom.js';
+import type { Comparator } from '../comparator.js';
+import type { WritableFile } from '../env.js';
+import { InvalidArgumentError, IOError } from '../errors.js';
+import { BlockBuilder } from './block-builder.js';
+import {
+  BLOCK_TRAILER_SIZE,
+  type BlockHandle,
+  CompressionType,
+  encodeFooter,
+  MAX_BLOCK_HANDLE_LENGTH,
+  putBlockHandle,
+  putBlockTrailer,
+} from './format.js';
+
+export interface TableBuilderOptions {
+  comparator: Comparator;
+  /** Target uncompressed size of a data block (default 4096). */
+  blockSize?: number;
+  /** Entries between restart points in data blocks (default 16). */
+  restartInterval?: number;
+  /** Bloom filter bits per key (default 10); 0 writes no filter. */
+  bitsPerKey?: number;
+  /** The part of a key the filter holds, e.g. the user key of an internal key (default: the whole key). */
+  filterKey?: (key: Uint8Array) => Uint8Array;
+}
+
+/** Metaindex key under which the filter block is recorded. */
+export const FILTER_BLOCK_NAME = `filter.${BLOOM_POLICY_NAME}`;
+
+export class TableBuilder {
+  private readonly comparator: Comparator;
+  private readonly blockSize: number;
+  private readonly filterKey: ((key: Uint8Array) => Uint8Array) | undefined;
+  private readonly policy: BloomFilterPolicy | undefined;
+  private readonly dataBlock: BlockBuilder;
+  private readonly indexBlock = new BlockBuilder(1);
+  private readonly handleScratch = Buffer.allocUnsafe(MAX_BLOCK_HANDLE_LENGTH);
+  private out: Buffer;
+  private outLen = 0;
+  /** File offset of the next block: bytes appended plus bytes pending in `out`. */
+  private offset = 0;
+  private entries = 0;
+  private hashes = new Uint32Array(1024);
+  private hashCount = 0;
+  private firstKey: Buffer | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private state: 'open' | 'finished' | 'abandoned' = 'open';
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly file: WritableFile,
+    options: TableBuilderOptions,
+  ) {
+    this.comparator = options.comparator;
+    this.blockSize = options.blockSize ?? 4096;
+    const restartInterval = options.restartInterval ?? 16;
+    const bitsPerKey = options.bitsPerKey ?? 10;
+    if (!(this.blockSize >= 1)) throw new InvalidArgumentError(`bad blockSize ${this.blockSize}`);
+    if (!(bitsPerKey >= 0)) throw new InvalidArgumentError(`bad bitsPerKey ${bitsPerKey}`);
+    this.policy = bitsPerKey > 0 ? new BloomFilterPolicy(bitsPerKey) : undefined;
+    this.filterKey = options.filterKey;
+    this.dataBlock = new BlockBuilder(restartInterval, this.blockSize);
+    this.out = Buffer.allocUnsafe(2 * this.blockSize + 1024);
+  }
+
+  /** Adds an entry; keys must strictly increase per the comparator (InvalidArgumentError otherwise). */
+  add(key: Uint8Array, value: Uint8Array): void {
+    this.checkOpen();
+    if (this.entries > 0) {
+      if (this.comparator.compare(key, this.dataBlock.lastKey()) <= 0) {
+        throw new InvalidArgumentError('table keys must be added in strictly increasing order');
+      }
+    } else {
+      this.firstKey = Buffer.from(key);
+    }
+    if (this.policy !== undefined) {
+      const h = bloomHash(this.filterKey === undefined ? key : this.filterKey(key));
+      // Equal consecutive hashes set the same bits: skipping them makes n count distinct filter keys
+      // (the versions of one user key), so the filter is not oversized.
+      if (this.hashCount === 0 || this.hashes[this.hashCount - 1] !== h) {
+        if (this.hashCount === this.hashes.length) {
+          const grown = new Uint32Array(2 * this.hashes.length);
+          grown.set(this.hashes);
+          this.hashes = grown;
+        }
+        this.hashes[this.hashCount++] = h;
+      }
+    }
+    this.dataBlock.add(key, value);
+    this.entries++;
+    if (this.dataBlock.currentSizeEstimate() >= this.blockSize) this.flushDataBlock();
+  }
+
+  /** Bytes encoded but not yet handed to the file. */
+  get pendingBytes(): number {
+    return this.outLen;
+  }
+
+  /** Appends the pending bytes to the file. Appends happen in call order. */
+  async flush(): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.outLen > 0) {
+      const chunk = this.out.subarray(0, this.outLen);
+      // A fresh buffer for what follows: the file may keep `chunk` (an in-memory file system does).
+      this.out = Buffer.allocUnsafe(this.out.length);
+      this.outLen = 0;
+      this.writing = this.writing.then(() => this.file.append(chunk));
+    }
+    try {
+      await this.writing;
+    } catch (e) {
+      this.failure ??= e instanceof Error ? e : new IOError(String(e));
+      throw this.failure;
+    }
+  }
+
+  /** Writes the last data block, filter, metaindex, index and footer, and flushes. */
+  async finish(): Promise<void> {
+    this.checkOpen();
+    if (!this.dataBlock.empty()) this.flushDataBlock();
+    const meta = new BlockBuilder(1, 64);
+    if (this.policy !== undefined) {
+      const filter = this.policy.buildFromHashes(this.hashes, this.hashCount);
+      const h = this.writeBlock(filter);
+      meta.add(Buffer.from(FILTER_BLOCK_NAME), this.encodeHandle(h));
+    }
+    const metaindex = this.writeBlock(meta.finish());
+    const index = this.writeBlock(this.indexBlock.finish());
+    this.emit(encodeFooter({ metaindex, index }));
+    this.state = 'finished';
+    await this.flush();
+  }
+
+  /** Gives up on the table: nothing more is written. The caller closes and removes the file. */
+  abandon(): void {
+    this.checkOpen();
+    this.state = 'abandoned';
+    this.outLen = 0;
+  }
+
+  get numEntries(): number {
+    return this.entries;
+  }
+
+  /** Size of the file so far, counting completed blocks (the total size once finished). */
+  get fileSize(): number {
+    return this.offset;
+  }
+
+  /** fileSize plus the data block under construction: what to compare with a target table size. */
+  get estimatedSize(): number {
+    return this.offset + (this.dataBlock.empty() ? 0 : this.dataBlock.currentSizeEstimate() + BLOCK_TRAILER_SIZE);
+  }
+
+  /** The first key added (a copy), or undefined before any add(). */
+  smallestKey(): Uint8Array | undefined {
+    return this.firstKey;
+  }
+
+  /** The last key added: a view valid until the next add(). */
+  largestKey(): Uint8Array | undefined {
+    return this.entries === 0 ? undefined : this.dataBlock.lastKey();
+  }
+
+  private flushDataBlock(): void {
+    const handle = this.writeBlock(this.dataBlock.finish());
+    this.indexBlock.add(this.dataBlock.lastKey(), this.encodeHandle(handle));
+    this.dataBlock.reset();
+  }
+
+  private encodeHandle(h: BlockHandle): Buffer {
+    return this.handleScratch.subarray(0, putBlockHandle(this.handleScratch, 0, h));
+  }
+
+  /** Copies contents and its trailer into the output; returns the block's handle. */
+  private writeBlock(contents: Uint8Array): BlockHandle {
+    const n = contents.length;
+    this.reserve(n + BLOCK_TRAILER_SIZE);
+    this.out.set(contents, this.outLen);
+    putBlockTrailer(this.out, this.outLen + n, contents, CompressionType.None);
+    this.outLen += n + BLOCK_TRAILER_SIZE;
+    const handle = { offset: this.offset, size: n };
+    this.offset += n + BLOCK_TRAILER_SIZE;
+    return handle;
+  }
+
+  private emit(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.out.set(bytes, this.outLen);
+    this.outLen += bytes.length;
+    this.offset += bytes.length;
+  }
+
+  private reserve(n: number): void {
+    if (this.outLen + n <= this.out.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.outLen + n, 2 * this.out.length));
+    this.out.copy(grown, 0, 0, this.outLen);
+    this.out = grown;
+  }
+
+  private checkOpen(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.state !== 'open') throw new InvalidArgumentError(`table builder already ${this.state}`);
+  }
+}
