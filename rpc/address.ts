@@ -4,10 +4,11 @@ export interface HostPort {
   port: number;
 }
 
-export function parseAddress(address: string): HostPort {
+/** `forListen` allows port 0, which asks the OS for a free port. */
+export function parseAddress(address: string, forListen = false): HostPort {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address.trim());
   const port = m === null ? NaN : Number(m[3]);
-  if (m === null || !(port > 0 && port < 65536)) {
+  if (m === null || !((port > 0 || (forListen && port === 0)) && port < 65536)) {
     throw new TypeError(`invalid address "${address}": expected host:port, e.g. 127.0.0.1:7000`);
   }
   return { host: m[1] ?? m[2]!, port };

@@ -14,13 +14,15 @@ function positiveInt(name: string) {
   };
 }
 
-function address(value: string): string {
-  try {
-    parseAddress(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-  return value;
+function addressParser(forListen: boolean) {
+  return (value: string): string => {
+    try {
+      parseAddress(value, forListen);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+    return value;
+  };
 }
 
 const program = new Command()
@@ -32,7 +34,7 @@ const program = new Command()
 program
   .command('server')
   .description('run a node in the foreground until SIGTERM or Ctrl-C (graceful: in-flight requests finish)')
-  .addOption(new Option('--listen <host:port>', 'RPC address to listen on').default('127.0.0.1:7000').env('MYDATASTORE_LISTEN').argParser(address))
+  .addOption(new Option('--listen <host:port>', 'RPC address to listen on (port 0: any free port)').default('127.0.0.1:7000').env('MYDATASTORE_LISTEN').argParser(addressParser(true)))
   .addOption(new Option('--node-id <id>', 'this node\'s unique id').default('node1').env('MYDATASTORE_NODE_ID'))
   .addOption(new Option('--log-level <level>', 'least severe log level printed').choices(['debug', 'info', 'warn', 'error']).default('info').env('MYDATASTORE_LOG_LEVEL'))
   .addOption(new Option('--max-frame-size <bytes>', 'largest accepted RPC frame payload').default(16 * 1024 * 1024).argParser(positiveInt('--max-frame-size')))
@@ -43,7 +45,7 @@ program
 program
   .command('ping')
   .description('check that a node answers, and print the round-trip time')
-  .argument('<addr>', 'the node\'s RPC address, host:port', address)
+  .argument('<addr>', 'the node\'s RPC address, host:port', addressParser(false))
   .option('-c, --count <n>', 'how many pings to send', positiveInt('--count'), 1)
   .option('-t, --timeout <ms>', 'how long to wait for each reply', positiveInt('--timeout'), 2000)
   .option('-i, --interval <ms>', 'pause between pings', positiveInt('--interval'), 1000)

@@ -19,7 +19,7 @@ export interface ServerCommandOptions {
  */
 export async function runServer(opts: ServerCommandOptions): Promise<void> {
   const log = consoleLogger(`node ${opts.nodeId}`, opts.logLevel);
-  const { host, port } = parseAddress(opts.listen);
+  const { host, port } = parseAddress(opts.listen, true);
   const server = new RpcServer({ maxFrameSize: opts.maxFrameSize, logger: log });
   server.handle(Methods.Ping, (req) => ({
     nodeId: opts.nodeId,
