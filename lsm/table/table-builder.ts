@@ -1,5 +1,5 @@
 /**
- * Writes an SSTable (layout in format.ts and FORMAT-sstable.md): data blocks of about `blockSize`
+ * Writes an SSTable (layout in format.ts and lsm/FORMAT.md, "SSTable"): data blocks of about `blockSize`
  * bytes, then the filter block, the metaindex block, the index block and the footer.
  *
  * add() is synchronous: finished blocks are encoded into an output buffer, and flush() hands that

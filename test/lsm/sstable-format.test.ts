@@ -1,5 +1,5 @@
 /**
- * Golden bytes of the SSTable format (lsm/table/format.ts, lsm/table/FORMAT-sstable.md): a change to any
+ * Golden bytes of the SSTable format (lsm/table/format.ts, lsm/FORMAT.md "SSTable"): a change to any
  * of these is a change of the durable format and needs a new format version.
  */
 import t from 'tap';
@@ -41,7 +41,7 @@ t.test('block handles are two varints', (t) => {
   t.end();
 });
 
-// The two-entry table of FORMAT-sstable.md, byte for byte.
+// The two-entry table of lsm/FORMAT.md ("SSTable"), byte for byte.
 const GOLDEN = hex(`
   00 05 03 61 70 70 6c 65 72 65 64 02 05 06 72 69 63 6f 74 6f 72 61 6e 67 65 00 00 00 00 01 00 00
   00 00 e0 7f d9 92
@@ -51,7 +51,7 @@ const GOLDEN = hex(`
   00 07 02 61 70 72 69 63 6f 74 00 21 00 00 00 00 01 00 00 00 00 55 ac 6f 62
   34 26 5f 14 ${'00 '.repeat(36)} 01 00 00 00 6d 77 59 da f1 4d 44 53 53 54 0d 0a`);
 
-t.test('the worked example table of FORMAT-sstable.md', async (t) => {
+t.test('the worked example table of lsm/FORMAT.md', async (t) => {
   const file = new MemWritableFile();
   const b = new TableBuilder(file, { comparator: bytewiseComparator });
   b.add(Buffer.from('apple'), Buffer.from('red'));

@@ -1,0 +1,104 @@
+/**
+ * Open tables by file number, through an LRU cache of at most `maxOpenFiles` tables (charge 1 each).
+ * An evicted table's file is closed once nobody holds it: readers acquire() a handle and release() it
+ * when done (a point lookup within one synchronous step, an iterator when it closes), so a table in use
+ * is never closed under them. All tables share one block cache, charged in bytes and keyed by
+ * (file number, block offset).
+ */
+import type { CacheHandle } from './cache.js';
+import { LRUCache } from './cache.js';
+import type { Comparator } from './comparator.js';
+import { joinPath, type FileSystem } from './env.js';
+import { tableFileName } from './filename.js';
+import type { Logger } from './options.js';
+import type { Block } from './table/block.js';
+import { Table } from './table/table.js';
+
+export interface TableCacheOptions {
+  fs: FileSystem;
+  dir: string;
+  comparator: Comparator;
+  filterKey: (key: Uint8Array) => Uint8Array;
+  maxOpenFiles: number;
+  blockCacheSize: number;
+  verifyChecksums: boolean;
+  logger: Logger;
+}
+
+export type TableHandle = CacheHandle<Table>;
+
+const NS = 0;
+
+export class TableCache {
+  readonly blockCache: LRUCache<Block>;
+  private readonly tables: LRUCache<Table>;
+  private readonly opening = new Map<number, Promise<Table>>();
+
+  constructor(private readonly o: TableCacheOptions) {
+    this.blockCache = new LRUCache<Block>(o.blockCacheSize);
+    this.tables = new LRUCache<Table>(o.maxOpenFiles, {
+      onEvict: (table) => {
+        table.close().catch((err: unknown) => o.logger.warn('closing a table failed', { file: table.fileName, err: String(err) }));
+      },
+    });
+  }
+
+  /** The table, pinned, if it is open already (no I/O); undefined otherwise. */
+  tryAcquire(number: number): TableHandle | undefined {
+    return this.tables.acquire(NS, number);
+  }
+
+  /** Opens the table if need be and pins it; give it back with release(). */
+  async acquire(number: number): Promise<TableHandle> {
+    for (;;) {
+      const h = this.tables.acquire(NS, number);
+      if (h !== undefined) return h;
+      const pending = this.opening.get(number);
+      if (pending !== undefined) {
+        await pending; // then look again: the opener has inserted it
+        continue;
+      }
+      const p = this.open(number);
+      this.opening.set(number, p);
+      try {
+        const table = await p;
+        return this.tables.insertAndAcquire(NS, number, table, 1);
+      } finally {
+        this.opening.delete(number);
+      }
+    }
+  }
+
+  release(handle: TableHandle): void {
+    this.tables.release(handle);
+  }
+
+  /** Forgets a table whose file is being deleted: closes it once unused, drops its cached blocks. */
+  evict(number: number): void {
+    this.tables.erase(NS, number);
+    this.blockCache.eraseNamespace(number);
+  }
+
+  /** Closes every table not in use (all of them once every reader has released its handles). */
+  close(): void {
+    this.tables.clear();
+    this.blockCache.clear();
+  }
+
+  private async open(number: number): Promise<Table> {
+    const path = joinPath(this.o.dir, tableFileName(number));
+    const file = await this.o.fs.openRandomAccess(path);
+    try {
+      return await Table.open(file, path, {
+        comparator: this.o.comparator,
+        filterKey: this.o.filterKey,
+        blockCache: this.blockCache,
+        cacheId: number,
+        verifyChecksums: this.o.verifyChecksums,
+      });
+    } catch (err) {
+      await file.close().catch(() => {});
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * A Version: the immutable set of table files, per level, that together with the memtables make up the
+ * database at one moment. L0 files may overlap and are kept newest first (by file number: a flush
+ * always gets a higher number than the flushes before it); files of levels >= 1 do not overlap and are
+ * kept in key order, so a lookup binary-searches them.
+ *
+ * Versions are reference counted. The version set holds the current one; a read in progress or an open
+ * iterator holds the one it started with. A file is deleted only when no live version lists it, so a
+ * long scan keeps its tables on disk while flushes (and, later, compactions) install newer versions.
+ */
+import type { Comparator } from './comparator.js';
+import type { InternalKeyComparator } from './dbformat.js';
+import { KIND_VALUE, TRAILER_SIZE, trailerKind } from './dbformat.js';
+import type { InternalIterator } from './iterator.js';
+import type { TableCache, TableHandle } from './table-cache.js';
+import type { Table } from './table/table.js';
+import type { FileMetaData, VersionEdit } from './version-edit.js';
+import { NUM_LEVELS } from './version-edit.js';
+
+export type LookupResult = { kind: 'value'; value: Buffer } | { kind: 'deleted' };
+
+const DELETED: LookupResult = Object.freeze({ kind: 'deleted' });
+
+function userKeyCompare(ucmp: Comparator, a: Uint8Array, b: Uint8Array): number {
+  return ucmp.compare(a.subarray(0, a.length - TRAILER_SIZE), b);
+}
+
+export class Version {
+  private refs = 0;
+
+  constructor(
+    readonly files: readonly (readonly FileMetaData[])[],
+    private readonly onRelease: (v: Version) => void,
+  ) {}
+
+  ref(): void {
+    this.refs++;
+  }
+
+  unref(): void {
+    if (this.refs <= 0) throw new Error('version unreferenced more often than referenced');
+    if (--this.refs === 0) this.onRelease(this);
+  }
+
+  numFiles(level: number): number {
+    return this.files[level]?.length ?? 0;
+  }
+
+  /** Every file of the version (level, meta), for the live-file set and iterators. */
+  *allFiles(): IterableIterator<[number, FileMetaData]> {
+    for (let level = 0; level < this.files.length; level++) for (const f of this.files[level]!) yield [level, f];
+  }
+
+  /**
+   * The newest version of userKey visible at the lookup key's sequence, searching L0 newest first and
+   * then one file per deeper level; undefined if no table knows the key. Values are copies.
+   */
+  async get(lookupKey: Buffer, userKey: Uint8Array, icmp: InternalKeyComparator, tables: TableCache): Promise<LookupResult | undefined> {
+    const ucmp = icmp.user;
+    // Candidate files in search order; a table already open is searched without leaving this task.
+    for (const f of this.files[0]!) {
+      if (userKeyCompare(ucmp, f.smallest, userKey) > 0 || userKeyCompare(ucmp, f.largest, userKey) < 0) continue;
+      const h = tables.tryAcquire(f.number) ?? (await tables.acquire(f.number));
+      const r = searchTable(tables, h, lookupKey, userKey, ucmp);
+      if (r !== undefined) return r;
+    }
+    for (let level = 1; level < this.files.length; level++) {
+      const files = this.files[level]!;
+      const f = files[findFile(icmp, files, lookupKey)];
+      if (f === undefined || userKeyCompare(ucmp, f.smallest, userKey) > 0) continue;
+      const h = tables.tryAcquire(f.number) ?? (await tables.acquire(f.number));
+      const r = searchTable(tables, h, lookupKey, userKey, ucmp);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+
+  /**
+   * Opens (and pins) every table of the version and returns one iterator per L0 file and one per
+   * deeper level. The caller releases `handles` when the iterators are no longer used.
+   */
+  async iterators(icmp: InternalKeyComparator, tables: TableCache): Promise<{ iters: InternalIterator[]; handles: TableHandle[] }> {
+    const handles: TableHandle[] = [];
+    const iters: InternalIterator[] = [];
+    try {
+      for (const f of this.files[0]!) {
+        const h = await tables.acquire(f.number);
+        handles.push(h);
+        iters.push(h.value.iterator());
+      }
+      for (let level = 1; level < this.files.length; level++) {
+        const files = this.files[level]!;
+        if (files.length === 0) continue;
+        const opened: Table[] = [];
+        for (const f of files) {
+          const h = await tables.acquire(f.number);
+          handles.push(h);
+          opened.push(h.value);
+        }
+        iters.push(new LevelIterator(icmp, files, opened));
+      }
+    } catch (err) {
+      for (const h of handles) tables.release(h);
+      throw err;
+    }
+    return { iters, handles };
+  }
+
+  /** A new version: this one with the edit's deletions and additions applied. */
+  apply(edit: VersionEdit, icmp: InternalKeyComparator, onRelease: (v: Version) => void): Version {
+    const levels: FileMetaData[][] = [];
+    for (let level = 0; level < NUM_LEVELS; level++) {
+      const deleted = new Set(edit.deletedFiles.filter((d) => d.level === level).map((d) => d.number));
+      const files = (this.files[level] ?? []).filter((f) => !deleted.has(f.number));
+      for (const n of edit.newFiles) if (n.level === level && !deleted.has(n.file.number)) files.push(n.file);
+      if (level === 0) files.sort((a, b) => b.number - a.number);
+      else files.sort((a, b) => icmp.compare(a.smallest, b.smallest) || a.number - b.number);
+      levels.push(files);
+    }
+    return new Version(levels, onRelease);
+  }
+
+  /** "L0: 12 11 | L1: 7" — for logs and tests. */
+  describe(): string {
+    return this.files
+      .map((fs, level) => (fs.length === 0 ? '' : `L${level}: ${fs.map((f) => f.number).join(' ')}`))
+      .filter((s) => s !== '')
+      .join(' | ');
+  }
+}
+
+export function emptyVersion(onRelease: (v: Version) => void): Version {
+  return new Version(
+    Array.from({ length: NUM_LEVELS }, () => []),
+    onRelease,
+  );
+}
+
+/** Looks lookupKey up in a pinned table and releases it. */
+function searchTable(
+  tables: TableCache,
+  h: TableHandle,
+  lookupKey: Buffer,
+  userKey: Uint8Array,
+  ucmp: Comparator,
+): LookupResult | undefined {
+  try {
+    const e = h.value.get(lookupKey);
+    if (e === undefined || e.key.length < TRAILER_SIZE || userKeyCompare(ucmp, e.key, userKey) !== 0) return undefined;
+    return trailerKind(e.key, e.key.length) === KIND_VALUE ? { kind: 'value', value: Buffer.from(e.value) } : DELETED;
+  } finally {
+    tables.release(h);
+  }
+}
+
+/** Index of the first file whose largest key is >= ikey (files.length if none). */
+export function findFile(icmp: Comparator, files: readonly FileMetaData[], ikey: Uint8Array): number {
+  let lo = 0;
+  let hi = files.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (icmp.compare(files[mid]!.largest, ikey) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Concatenates the (non-overlapping, ordered) tables of one level >= 1. */
+export class LevelIterator implements InternalIterator {
+  private index = -1;
+  private cur: InternalIterator | null = null;
+
+  constructor(
+    private readonly icmp: Comparator,
+    private readonly files: readonly FileMetaData[],
+    private readonly tables: readonly Table[],
+  ) {}
+
+  valid(): boolean {
+    return this.cur !== null && this.cur.valid();
+  }
+
+  key(): Uint8Array {
+    if (this.cur === null) throw new Error('iterator is not valid');
+    return this.cur.key();
+  }
+
+  value(): Uint8Array {
+    if (this.cur === null) throw new Error('iterator is not valid');
+    return this.cur.value();
+  }
+
+  seek(target: Uint8Array): void {
+    this.open(findFile(this.icmp, this.files, target));
+    this.cur?.seek(target);
+    this.skipForward();
+  }
+
+  seekToFirst(): void {
+    this.open(0);
+    this.cur?.seekToFirst();
+    this.skipForward();
+  }
+
+  seekToLast(): void {
+    this.open(this.files.length - 1);
+    this.cur?.seekToLast();
+    this.skipBackward();
+  }
+
+  next(): void {
+    if (!this.valid()) throw new Error('iterator is not valid');
+    this.cur!.next();
+    this.skipForward();
+  }
+
+  prev(): void {
+    if (!this.valid()) throw new Error('iterator is not valid');
+    this.cur!.prev();
+    this.skipBackward();
+  }
+
+  private open(i: number): void {
+    this.index = i;
+    const t = this.tables[i];
+    this.cur = t === undefined ? null : t.iterator();
+  }
+
+  private skipForward(): void {
+    while (this.cur !== null && !this.cur.valid()) {
+      this.open(this.index + 1);
+      this.cur?.seekToFirst();
+    }
+  }
+
+  private skipBackward(): void {
+    while (this.cur !== null && !this.cur.valid()) {
+      this.open(this.index - 1);
+      this.cur?.seekToLast();
+    }
+  }
+}

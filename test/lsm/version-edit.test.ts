@@ -1,0 +1,136 @@
+import t from 'tap';
+import { InternalKeyComparator, KIND_DELETION, KIND_VALUE, makeInternalKey } from '../../lsm/dbformat.js';
+import { CorruptionError, InvalidArgumentError } from '../../lsm/errors.js';
+import { MemFileSystem } from '../../lsm/mem-fs.js';
+import { silentLogger } from '../../lsm/options.js';
+import { MANIFEST_MAGIC, VersionEdit } from '../../lsm/version-edit.js';
+import { VersionSet } from '../../lsm/version-set.js';
+import { LogReader } from '../../lsm/wal/log-reader.js';
+
+const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+const ikey = (k: string, seq: number, kind: 0 | 1 = KIND_VALUE): Buffer => makeInternalKey(Buffer.from(k), seq, kind);
+
+t.test('encoding matches the documented bytes and round-trips', (t) => {
+  const e = new VersionEdit();
+  e.logNumber = 7;
+  e.nextFileNumber = 9;
+  e.lastSequence = 300;
+  e.addFile(0, { number: 8, size: 1234, smallest: ikey('a', 5), largest: ikey('b', 9) });
+  const bytes = e.encode();
+  t.same(bytes, hex('02 07 03 09 04 ac 02 06 00 08 d2 09 09 61 01 05 00 00 00 00 00 00 09 62 01 09 00 00 00 00 00 00'));
+  const full = new VersionEdit();
+  full.comparator = 'mydatastore.BytewiseComparator';
+  full.logNumber = 2 ** 40;
+  full.nextFileNumber = 12;
+  full.lastSequence = Number.MAX_SAFE_INTEGER;
+  full.deleteFile(3, 77);
+  full.addFile(6, { number: 11, size: 0, smallest: ikey('', 0, KIND_DELETION), largest: ikey('zz', 1) });
+  const back = VersionEdit.decode(full.encode());
+  t.same(back, full);
+  t.same(VersionEdit.decode(new VersionEdit().encode()), new VersionEdit(), 'an empty edit');
+  t.end();
+});
+
+t.test('anything not understood is CorruptionError', (t) => {
+  const good = new VersionEdit();
+  good.addFile(1, { number: 3, size: 10, smallest: ikey('a', 1), largest: ikey('b', 2) });
+  const enc = good.encode();
+  const cases: [string, Buffer][] = [
+    ['unknown tag', hex('09 01')],
+    ['tag 0', hex('00')],
+    ['level 7', hex('05 07 01')],
+    ['truncated varint', hex('02 80')],
+    ['key shorter than a trailer', hex('06 00 01 01 03 61 62 63 03 61 62 63')],
+    ['slice past the end', hex('01 05 61')],
+    ['truncated new file', enc.subarray(0, enc.length - 3)],
+  ];
+  for (const [what, bytes] of cases) {
+    t.throws(() => VersionEdit.decode(bytes, 'MANIFEST-000002', 15), CorruptionError, what);
+  }
+  t.throws(() => VersionEdit.decode(hex('09 01'), 'MANIFEST-000002', 15), /MANIFEST-000002 at byte 15/, 'names file and offset');
+  t.end();
+});
+
+t.test('version set: edits survive a restart; a new manifest per open; CURRENT names it', async (t) => {
+  const fs = new MemFileSystem();
+  await fs.mkdir('/db');
+  const icmp = new InternalKeyComparator();
+  const vs = new VersionSet(fs, '/db', icmp, silentLogger, () => {});
+  await vs.create();
+  await vs.recover();
+  const n1 = vs.newFileNumber();
+  const n2 = vs.newFileNumber();
+  const e1 = new VersionEdit();
+  e1.addFile(0, { number: n1, size: 100, smallest: ikey('a', 1), largest: ikey('m', 2) });
+  e1.addFile(1, { number: n2, size: 200, smallest: ikey('n', 3), largest: ikey('z', 4) });
+  vs.lastSequence = 42;
+  await vs.logAndApply(e1);
+  const e2 = new VersionEdit();
+  e2.deleteFile(0, n1);
+  await vs.logAndApply(e2);
+  t.equal(vs.current.describe(), `L1: ${n2}`);
+  const current = (await fs.readFile('/db/CURRENT')).toString();
+  t.match(current, /^MANIFEST-\d{6}\n$/);
+  await vs.close();
+  fs.crash(); // everything above was synced
+
+  const vs2 = new VersionSet(fs, '/db', icmp, silentLogger, () => {});
+  await vs2.recover();
+  t.equal(vs2.current.describe(), `L1: ${n2}`);
+  t.equal(vs2.lastSequence, 42);
+  t.ok(vs2.nextFileNumber > n2, 'file numbers are never reused');
+  const manifest = current.trim();
+  const reader = new LogReader(await fs.readFile(`/db/${manifest}`), { magic: MANIFEST_MAGIC });
+  t.equal([...reader].length, 3, 'snapshot edit + two edits');
+
+  const other = new VersionSet(fs, '/db', new InternalKeyComparator({ name: 'reverse', compare: (a, b) => Buffer.compare(b, a) }), silentLogger, () => {});
+  await t.rejects(other.recover(), InvalidArgumentError, 'another comparator is refused');
+  t.rejects(
+    (async () => {
+      const w = new LogReader(await fs.readFile(`/db/${manifest}`));
+      return [...w];
+    })(),
+    CorruptionError,
+    'a manifest is not a WAL (magic differs)',
+  );
+});
+
+t.test('the manifest starts with the documented file header, and FORMAT.md documents it', async (t) => {
+  const fs = new MemFileSystem();
+  await fs.mkdir('/db');
+  const vs = new VersionSet(fs, '/db', new InternalKeyComparator(), silentLogger, () => {});
+  await vs.create();
+  const bytes = await fs.readFile('/db/MANIFEST-000001');
+  t.same(bytes.subarray(0, 15), hex('b2 5a ed 03  08 00  05  4d 44 4d 46  01 00 00 00'));
+  t.equal((await fs.readFile('/db/CURRENT')).toString(), 'MANIFEST-000001\n');
+  const { readFileSync } = await import('node:fs');
+  const doc = readFileSync(new URL('../../../lsm/FORMAT.md', import.meta.url), 'utf8');
+  for (const title of ['Manifest and CURRENT', 'Database directory']) t.ok(doc.includes(`\n## ${title}\n`), `section "${title}"`);
+  t.ok(doc.includes('b2 5a ed 03  08 00  05  4d 44 4d 46  01 00 00 00'), 'the header bytes are the documented ones');
+  t.ok(doc.includes('02 07                         log number 7'), 'the edit example is there');
+});
+
+t.test('a file stays live while any referenced version lists it', async (t) => {
+  const fs = new MemFileSystem();
+  await fs.mkdir('/db');
+  let releasedCalls = 0;
+  const vs = new VersionSet(fs, '/db', new InternalKeyComparator(), silentLogger, () => releasedCalls++);
+  await vs.create();
+  await vs.recover();
+  const n = vs.newFileNumber();
+  const add = new VersionEdit();
+  add.addFile(0, { number: n, size: 1, smallest: ikey('a', 1), largest: ikey('b', 1) });
+  await vs.logAndApply(add);
+  const held = vs.current;
+  held.ref(); // as a read or an open iterator does
+  const del = new VersionEdit();
+  del.deleteFile(0, n);
+  await vs.logAndApply(del);
+  t.equal(vs.current.numFiles(0), 0, 'the current version no longer lists the file');
+  t.ok(vs.liveFiles().has(n), 'but it is live while the old version is referenced');
+  const before = releasedCalls;
+  held.unref();
+  t.notOk(vs.liveFiles().has(n), 'obsolete once the last reference is dropped');
+  t.equal(releasedCalls, before + 1, 'the owner is told (and deletes obsolete files)');
+  await vs.close();
+});
