@@ -54,6 +54,7 @@ export const Methods = {
   ReplicaRead: method(67, 'ReplicaRead', k.ReplicaReadRequest, k.ReplicaReadResponse),
   Merkle: method(68, 'Merkle', k.MerkleRequest, k.MerkleResponse),
   Bucket: method(69, 'Bucket', k.BucketRequest, k.BucketResponse),
+  Members: method(70, 'Members', k.MembersRequest, k.MembersResponse),
 } as const;
 
 export const ErrorDetail = mydatastore.ErrorDetail;

@@ -15,7 +15,8 @@ export interface Started {
  * kills the process at teardown if it is still running.
  */
 export async function startNode(t: Test, script: string, args: string[], ready: RegExp, timeoutMs = 30_000): Promise<Started> {
-  const child = spawn(process.execPath, ['--enable-source-maps', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdin is a pipe that the child may watch (exitWithParent) to die with this test process.
+  const child = spawn(process.execPath, ['--enable-source-maps', script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   t.teardown(() => killAndWait(child));
   let out = '';
   const match = await new Promise<string>((resolve, reject) => {

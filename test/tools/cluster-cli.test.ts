@@ -1,0 +1,148 @@
+/**
+ * `mydatastore cluster start|stop`, `members` and `server --seeds` as a user runs them: real processes,
+ * real ports on 127.0.0.1, temporary data directories; afterwards no node process may remain.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import t from 'tap';
+import type { Test } from 'tap';
+import { isNodeProcess } from '../../tools/commands/cluster.js';
+import { exited, startNode } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
+
+const cli = fileURLToPath(new URL('../../tools/mydatastore.js', import.meta.url));
+const run = promisify(execFile);
+
+async function mydatastore(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function listen(port: number): Promise<net.Server | undefined> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => resolve(srv));
+  });
+}
+
+/** A base port with `n` consecutive free ports (checked by listening on them, then closing). */
+async function freePorts(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const servers = await Promise.all(Array.from({ length: n }, (_, i) => listen(base + i)));
+    await Promise.all(servers.map((s) => new Promise((r) => (s === undefined ? r(undefined) : s.close(r)))));
+    if (servers.every((s) => s !== undefined)) return base;
+  }
+  throw new Error('no free port range found');
+}
+
+function tempData(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mydatastore-cluster-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+interface ClusterJson {
+  nodes: { id: string; address: string; pid: number }[];
+}
+
+/** Kills whatever pids of cluster.json still run (only if a test failed half-way). */
+function killLeftovers(t: Test, data: string): void {
+  let pids: number[] = [];
+  t.teardown(() => {
+    for (const pid of pids) if (isNodeProcess(pid)) process.kill(pid, 'SIGKILL');
+  });
+  const read = () => {
+    try {
+      pids = (JSON.parse(readFileSync(join(data, 'cluster.json'), 'utf8')) as ClusterJson).nodes.map((n) => n.pid);
+    } catch {
+      // not written yet
+    }
+  };
+  const timer = setInterval(read, 50);
+  t.teardown(() => clearInterval(timer));
+}
+
+t.test('cluster start --detach: 3 nodes that see each other; members prints them; cluster stop leaves no process', async (t) => {
+  const data = tempData(t);
+  killLeftovers(t, data);
+  const base = await freePorts(3);
+  const started = await mydatastore('cluster', 'start', '-n', '3', '--base-port', String(base), '--data', data, '--detach', '--probe-interval-ms', '200');
+  t.equal(started.code, 0, 'cluster start --detach exits 0');
+  t.match(started.stdout, /every node sees all 3 alive/);
+  const file = JSON.parse(readFileSync(join(data, 'cluster.json'), 'utf8')) as ClusterJson;
+  t.same(file.nodes.map((n) => n.address), [0, 1, 2].map((i) => `127.0.0.1:${base + i}`), 'nodeK listens on base-port+K-1');
+  t.ok(file.nodes.every((n) => isNodeProcess(n.pid)), 'cluster.json holds the pids of 3 running nodes');
+
+  const view = await mydatastore('members', `127.0.0.1:${base + 1}`);
+  t.equal(view.code, 0);
+  t.match(view.stdout, /as seen by node2 .*3 members, 3 alive/);
+  t.match(view.stdout, /^ID +ADDRESS +STATE +INCARNATION +ZONE$/m, 'a table with a header');
+  for (let k = 1; k <= 3; k++) t.match(view.stdout, new RegExp(`^node${k} +127\\.0\\.0\\.1:${base + k - 1} +alive +\\d+ +-$`, 'm'), `node${k} listed alive`);
+
+  const stopped = await mydatastore('cluster', 'stop', '--data', data);
+  t.equal(stopped.code, 0, 'cluster stop exits 0');
+  t.match(stopped.stdout, /stopped 3 nodes/);
+  t.ok(file.nodes.every((n) => !isNodeProcess(n.pid)), 'no node process remains');
+  t.notOk(existsSync(join(data, 'cluster.json')), 'cluster.json is removed');
+  for (let k = 1; k <= 3; k++) {
+    const log = readFileSync(join(data, `node${k}`, 'node.log'), 'utf8');
+    t.match(log, /membership: left .*\n.*stopped\n$/, `node${k} left the cluster and stopped gracefully (its node.log says so)`);
+  }
+  const again = await mydatastore('cluster', 'stop', '--data', data);
+  t.equal(again.code, 0, 'a second stop is harmless');
+  t.match(again.stdout, /no cluster is running/);
+});
+
+t.test('cluster start in the foreground prefixes node logs, and SIGTERM stops every node and exits 0', async (t) => {
+  const data = tempData(t);
+  killLeftovers(t, data);
+  const base = await freePorts(2);
+  const sup = await startNode(t, cli, ['cluster', 'start', '-n', '2', '--base-port', String(base), '--data', data, '--probe-interval-ms', '200'], /node2 \| .*node node1 \S+ is now alive/);
+  await waitFor(() => /node1 \| .*node node2 \S+ is now alive/.test(sup.output()), 10_000, 'node1 to see node2');
+  const pids = (JSON.parse(readFileSync(join(data, 'cluster.json'), 'utf8')) as ClusterJson).nodes.map((n) => n.pid);
+  t.equal(pids.length, 2);
+  t.match(readFileSync(join(data, 'node1', 'node.log'), 'utf8'), /listening on 127\.0\.0\.1:\d+/, 'node1 also logs to data/node1/node.log');
+  sup.child.kill('SIGTERM');
+  t.equal(await exited(sup.child), 0, 'exit code 0');
+  t.match(sup.output(), /all 2 nodes stopped/);
+  t.ok(pids.every((pid) => !isNodeProcess(pid)), 'no node process remains');
+});
+
+t.test('cluster start refuses a port in use with a clear error, and starts nothing', async (t) => {
+  const data = tempData(t);
+  const base = await freePorts(2);
+  const blocker = await listen(base + 1);
+  t.teardown(() => new Promise((r) => blocker?.close(r)));
+  const res = await mydatastore('cluster', 'start', '-n', '2', '--base-port', String(base), '--data', data);
+  t.equal(res.code, 1);
+  t.match(res.stderr, new RegExp(`cannot start the cluster: 127\\.0\\.0\\.1:${base + 1} is already in use`));
+  t.notOk(existsSync(join(data, 'cluster.json')), 'nothing was started');
+});
+
+t.test('server reads its flags from MYDATASTORE_* variables, and --help explains them', async (t) => {
+  const help = await mydatastore('server', '--help');
+  for (const flag of ['--seeds', '--cluster-id', '--zone', '--probe-interval-ms', 'MYDATASTORE_SEEDS', 'MYDATASTORE_NODE_ID']) t.match(help.stdout, flag);
+  // startNode spawns synchronously, so the child inherits these variables; they are restored at once.
+  const env = { MYDATASTORE_NODE_ID: 'envnode', MYDATASTORE_ZONE: 'zone-a', MYDATASTORE_CLUSTER_ID: 'envcluster' };
+  Object.assign(process.env, env);
+  const starting = startNode(t, cli, ['server', '--listen', '127.0.0.1:0'], /listening on 127\.0\.0\.1:(\d+)/);
+  for (const k of Object.keys(env)) delete process.env[k];
+  const srv = await starting;
+  const view = await mydatastore('members', `127.0.0.1:${srv.match}`);
+  t.match(view.stdout, /cluster "envcluster" as seen by envnode/);
+  t.match(view.stdout, /^envnode +127\.0\.0\.1:\d+ +alive +\d+ +zone-a$/m, 'the zone from the environment is published');
+  srv.child.kill('SIGTERM');
+  t.equal(await exited(srv.child), 0);
+});

@@ -1,0 +1,277 @@
+/**
+ * `mydatastore cluster start|stop`: a local cluster of n nodes on 127.0.0.1 for development, like the
+ * original project's developer script. Node K is `nodeK`, listens on basePort+K-1, keeps its data in
+ * DATA/nodeK and its log in DATA/nodeK/node.log; DATA/cluster.json records the pids so `cluster stop`
+ * (from any terminal) can stop them.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { fetchMembers } from './members.js';
+
+const CLI = fileURLToPath(new URL('../mydatastore.js', import.meta.url));
+
+export interface ClusterStartOptions {
+  nodes: number;
+  basePort: number;
+  data: string;
+  detach: boolean;
+  clusterId: string;
+  logLevel: string;
+  probeIntervalMs?: number;
+  /** Detached mode: how long to wait for the nodes to see each other. */
+  readyTimeout: number;
+}
+
+export interface ClusterStopOptions {
+  data: string;
+  timeout: number;
+}
+
+interface NodeInfo {
+  id: string;
+  address: string;
+  dir: string;
+  log: string;
+  pid?: number;
+}
+
+interface ClusterFile {
+  clusterId: string;
+  startedAt: string;
+  nodes: NodeInfo[];
+}
+
+const clusterFile = (data: string) => join(data, 'cluster.json');
+
+function readClusterFile(data: string): ClusterFile | undefined {
+  try {
+    return JSON.parse(readFileSync(clusterFile(data), 'utf8')) as ClusterFile;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether pid is a live (not zombie) process that is a mydatastore node (best effort off Linux). */
+export function isNodeProcess(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return false;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('mydatastore');
+  } catch {
+    return true; // no /proc: trust the pid file
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const srv = net.createServer();
+    srv.once('error', () => done(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => done(true)));
+  });
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function plan(opts: ClusterStartOptions, data: string): NodeInfo[] {
+  return Array.from({ length: opts.nodes }, (_, i) => {
+    const id = `node${i + 1}`;
+    const dir = join(data, id);
+    return { id, address: `127.0.0.1:${opts.basePort + i}`, dir, log: join(dir, 'node.log') };
+  });
+}
+
+function serverArgs(node: NodeInfo, all: NodeInfo[], opts: ClusterStartOptions): string[] {
+  const seeds = all.filter((n) => n !== node).map((n) => n.address);
+  const args = ['server', '--node-id', node.id, '--listen', node.address, '--cluster-id', opts.clusterId, '--data', node.dir, '--log-level', opts.logLevel];
+  if (seeds.length > 0) args.push('--seeds', seeds.join(','));
+  if (opts.probeIntervalMs !== undefined) args.push('--probe-interval-ms', String(opts.probeIntervalMs));
+  return args;
+}
+
+/** Checks that nothing runs from `data` and every port is free; returns an error message or undefined. */
+async function preflight(opts: ClusterStartOptions, data: string, nodes: NodeInfo[]): Promise<string | undefined> {
+  const last = opts.basePort + opts.nodes - 1;
+  if (last > 65535) return `--base-port ${opts.basePort} with ${opts.nodes} nodes needs ports up to ${last}, beyond 65535`;
+  const running = readClusterFile(data)?.nodes.filter((n) => n.pid !== undefined && isNodeProcess(n.pid)) ?? [];
+  if (running.length > 0) {
+    return `a cluster started from ${data} is still running (pids ${running.map((n) => n.pid).join(', ')}): run "mydatastore cluster stop --data ${data}" first`;
+  }
+  const busy: string[] = [];
+  for (const n of nodes) if (!(await portFree(Number(n.address.split(':')[1])))) busy.push(n.address);
+  if (busy.length > 0) {
+    return `${busy.join(', ')} ${busy.length === 1 ? 'is' : 'are'} already in use (another cluster or program?): stop it, or pick other ports with --base-port`;
+  }
+  return undefined;
+}
+
+export async function clusterStart(opts: ClusterStartOptions): Promise<number> {
+  const data = resolve(opts.data);
+  const nodes = plan(opts, data);
+  const problem = await preflight(opts, data, nodes);
+  if (problem !== undefined) {
+    console.error(`cannot start the cluster: ${problem}`);
+    return 1;
+  }
+  for (const n of nodes) mkdirSync(n.dir, { recursive: true });
+  return opts.detach ? startDetached(opts, data, nodes) : runForeground(opts, data, nodes);
+}
+
+function writeClusterFile(data: string, opts: ClusterStartOptions, nodes: NodeInfo[]): void {
+  const file: ClusterFile = { clusterId: opts.clusterId, startedAt: new Date().toISOString(), nodes };
+  writeFileSync(clusterFile(data), JSON.stringify(file, null, 2) + '\n');
+}
+
+async function startDetached(opts: ClusterStartOptions, data: string, nodes: NodeInfo[]): Promise<number> {
+  for (const n of nodes) {
+    const fd = openSync(n.log, 'a');
+    const child = spawn(process.execPath, [CLI, ...serverArgs(n, nodes, opts)], { detached: true, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    child.unref();
+    n.pid = child.pid;
+  }
+  writeClusterFile(data, opts, nodes);
+  // Ready when every node answers and sees all n alive.
+  const until = Date.now() + opts.readyTimeout;
+  const pending = new Set(nodes);
+  while (pending.size > 0 && Date.now() < until) {
+    for (const n of [...pending]) {
+      if (n.pid === undefined || !isNodeProcess(n.pid)) {
+        console.error(`${n.id} exited during startup; its log (${n.log}):\n${tail(n.log)}`);
+        await stopPids(nodes, 10_000);
+        rmSync(clusterFile(data), { force: true });
+        return 1;
+      }
+      try {
+        const view = await fetchMembers(n.address, 1000);
+        if (view.members.filter((m) => m.state === 'alive').length === nodes.length) pending.delete(n);
+      } catch {
+        // not listening yet
+      }
+    }
+    if (pending.size > 0) await wait(100);
+  }
+  for (const n of nodes) console.log(`${n.id}  ${n.address}  pid ${n.pid}  log ${n.log}`);
+  if (pending.size > 0) {
+    console.log(`warning: after ${opts.readyTimeout} ms, ${[...pending].map((n) => n.id).join(', ')} did not yet see all ${nodes.length} nodes alive`);
+  } else {
+    console.log(`cluster "${opts.clusterId}" of ${nodes.length} nodes is up; every node sees all ${nodes.length} alive`);
+  }
+  console.log(`stop it with: mydatastore cluster stop --data ${opts.data}`);
+  return 0;
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Foreground: children share our process group (Ctrl-C reaches them too); their output is prefixed and logged. */
+async function runForeground(opts: ClusterStartOptions, data: string, nodes: NodeInfo[]): Promise<number> {
+  const width = Math.max(...nodes.map((n) => n.id.length));
+  const children = new Map<NodeInfo, ChildProcess>();
+  const exits: Promise<number | string>[] = [];
+  let stopping = false;
+  let failed = false;
+  let stopAll: () => void = () => {};
+  const stopped = new Promise<void>((r) => (stopAll = r));
+
+  for (const n of nodes) {
+    const child = spawn(process.execPath, [CLI, ...serverArgs(n, nodes, opts)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.set(n, child);
+    n.pid = child.pid;
+    const logFile = createWriteStream(n.log, { flags: 'a' });
+    const prefix = `${n.id.padEnd(width)} | `;
+    let open = 2;
+    for (const stream of [child.stdout, child.stderr]) {
+      const rl = createInterface({ input: stream, crlfDelay: Infinity });
+      rl.on('line', (line) => {
+        logFile.write(line + '\n');
+        process.stdout.write(prefix + line + '\n');
+      });
+      rl.once('close', () => {
+        if (--open === 0) logFile.end();
+      });
+    }
+    exits.push(
+      new Promise((done) => {
+        child.once('exit', (code, signal) => {
+          const result = code ?? signal ?? -1;
+          if (!stopping && result !== 0) {
+            console.log(`${n.id} exited unexpectedly (${result}); stopping the cluster`);
+            failed = true;
+            stopAll();
+          } else if (!stopping && [...children.values()].every((c) => c.exitCode !== null || c.signalCode !== null)) {
+            stopAll(); // every node was stopped from outside (mydatastore cluster stop)
+          }
+          done(result);
+        });
+      }),
+    );
+  }
+  writeClusterFile(data, opts, nodes);
+  console.log(`started ${nodes.length} nodes: ${nodes.map((n) => `${n.id} ${n.address}`).join(', ')}; logs in ${data}/nodeK/node.log; Ctrl-C stops them`);
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stopping) console.log(`${signal} received: stopping ${nodes.length} nodes gracefully`);
+    stopAll();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await stopped;
+  stopping = true;
+  for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  const killer = setTimeout(() => {
+    console.log('nodes did not stop within 20 s: killing them');
+    failed = true;
+    for (const child of children.values()) child.kill('SIGKILL');
+  }, 20_000);
+  const results = await Promise.all(exits);
+  clearTimeout(killer);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  rmSync(clusterFile(data), { force: true });
+  const ok = !failed && results.every((r) => r === 0);
+  console.log(ok ? `all ${nodes.length} nodes stopped` : `cluster stopped with errors: exit statuses ${results.join(', ')}`);
+  return ok ? 0 : 1;
+}
+
+/** SIGTERMs the nodes and waits for them to exit; SIGKILLs what is left after timeoutMs. True if all stopped by SIGTERM. */
+async function stopPids(nodes: NodeInfo[], timeoutMs: number): Promise<boolean> {
+  const alive = nodes.filter((n) => n.pid !== undefined && isNodeProcess(n.pid));
+  for (const n of alive) process.kill(n.pid!, 'SIGTERM');
+  const until = Date.now() + timeoutMs;
+  while (alive.some((n) => isNodeProcess(n.pid!)) && Date.now() < until) await wait(50);
+  const stuck = alive.filter((n) => isNodeProcess(n.pid!));
+  for (const n of stuck) {
+    console.error(`${n.id} (pid ${n.pid}) did not stop within ${timeoutMs} ms: killing it`);
+    process.kill(n.pid!, 'SIGKILL');
+  }
+  return stuck.length === 0;
+}
+
+export async function clusterStop(opts: ClusterStopOptions): Promise<number> {
+  const data = resolve(opts.data);
+  const file = readClusterFile(data);
+  if (file === undefined) {
+    console.log(existsSync(data) ? `no cluster is running from ${data} (no cluster.json)` : `no cluster is running from ${data}`);
+    return 0;
+  }
+  const running = file.nodes.filter((n) => n.pid !== undefined && isNodeProcess(n.pid));
+  const clean = await stopPids(file.nodes, opts.timeout);
+  rmSync(clusterFile(data), { force: true });
+  for (const n of running) console.log(`stopped ${n.id} (pid ${n.pid})`);
+  console.log(running.length === 0 ? 'no node was running' : `stopped ${running.length} nodes`);
+  return clean ? 0 : 1;
+}
