@@ -14,6 +14,7 @@
 import type t from 'tap';
 import { bytewiseComparator, type Comparator } from '../../lsm/comparator.js';
 import type { InternalIterator } from '../../lsm/iterator.js';
+import { Rng } from '../support/rng.js';
 
 export type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -32,27 +33,7 @@ export interface IteratorSuiteOptions {
   scale?: number;
 }
 
-/** A small deterministic PRNG (mulberry32): the same seed gives the same data and walk. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    let x = (this.s = (this.s + 0x6d2b79f5) | 0);
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-}
+export { Rng };
 
 interface DataSet {
   name: string;

@@ -1,21 +1,6 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import t from 'tap';
+import { cli, mydatastore } from '../support/cli.js';
 import { exited, startNode } from '../support/processes.js';
-
-const cli = fileURLToPath(new URL('../../tools/mydatastore.js', import.meta.url));
-const run = promisify(execFile);
-
-async function mydatastore(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 t.test('--version and --help explain the command', async (t) => {
   const v = await mydatastore('--version');

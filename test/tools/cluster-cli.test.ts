@@ -2,31 +2,16 @@
  * `mydatastore cluster start|stop`, `members` and `server --seeds` as a user runs them: real processes,
  * real ports on 127.0.0.1, temporary data directories; afterwards no node process may remain.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import t from 'tap';
 import type { Test } from 'tap';
 import { isNodeProcess } from '../../tools/commands/cluster.js';
+import { cli, mydatastore } from '../support/cli.js';
 import { exited, startNode } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
-
-const cli = fileURLToPath(new URL('../../tools/mydatastore.js', import.meta.url));
-const run = promisify(execFile);
-
-async function mydatastore(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 function listen(port: number): Promise<net.Server | undefined> {
   return new Promise((resolve) => {
