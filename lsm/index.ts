@@ -3,6 +3,7 @@ export { DB, type DBStats, type ReadOptions, type WriteOptions } from './db.js';
 export { DBIterator, type IteratorOptions } from './db-iterator.js';
 export { Snapshot } from './snapshot.js';
 export { WriteBatch } from './write-batch.js';
+export { LsmLevel, LevelError, type LsmLevelOptions, type LsmWriteOptions } from './level.js';
 export { type DBOptions, type Logger, silentLogger } from './options.js';
 export {
   ALL_LSM_ERRORS,
