@@ -12,6 +12,10 @@
  *   readrandom     `reads` gets of random existing keys, one awaited at a time (fillrandom+overwrite db)
  *   readrandom64   the same with 64 gets in flight
  *   readseq        forward iteration over everything (classic-level through nextv pages of 1,000)
+ *   compact        compactRange over every key (ops = N: the keys it covers)
+ *   readcompacted  `reads` gets of random existing keys after that full compaction
+ *   mixed          `reads` operations alternating a get and an overwrite of random keys, one awaited at
+ *                  a time, with compaction running in the background
  * Each engine uses its default options. Prints ops/s, MB/s and, for awaited ops, p50/p99 latency;
  * writes JSON to bench/results/.
  */
@@ -81,6 +85,9 @@ interface Engine {
   get(k: Buffer): Promise<Buffer | undefined>;
   batch(entries: [Buffer, Buffer][]): Promise<void>;
   scan(): Promise<number>;
+  compactAll(): Promise<void>;
+  /** Engine counters worth printing (ours: write amplification, stalls, levels). */
+  stats(): Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -99,6 +106,18 @@ async function openOurs(dir: string): Promise<Engine> {
       let n = 0;
       for await (const _ of db.iterator()) n++;
       return n;
+    },
+    compactAll: () => db.compactRange(),
+    stats: () => {
+      const s = db.stats();
+      return {
+        levelFiles: s.levelFiles.join('/'),
+        writeAmplification: Number(s.writeAmplification.toFixed(2)),
+        compactions: s.compactions,
+        trivialMoves: s.trivialMoves,
+        stalls: s.stallCount,
+        stallMs: Math.round(s.stallMs),
+      };
     },
     close: () => db.close(),
   };
@@ -123,6 +142,8 @@ async function openClassic(dir: string): Promise<Engine> {
       await it.close();
       return n;
     },
+    compactAll: () => db.compactRange(key(0), key(NUM)),
+    stats: () => ({ levels: db.getProperty('leveldb.num-files-at-level0') }),
     close: () => db.close(),
   };
 }
@@ -139,6 +160,7 @@ interface Row {
 }
 
 const rows: Row[] = [];
+const engineStats: Record<string, Record<string, unknown>> = {};
 
 function record(workload: string, engine: string, ops: number, seconds: number, lat?: Float64Array): void {
   const row: Row = {
@@ -208,7 +230,7 @@ async function runEngine(open: (dir: string) => Promise<Engine>, label: string):
       record('fillsync', e.name, SYNC_NUM, r.seconds, r.lat);
       await e.close();
     }
-    const reads = ['overwrite', 'readrandom', 'readrandom64', 'readseq'];
+    const reads = ['overwrite', 'readrandom', 'readrandom64', 'readseq', 'compact', 'readcompacted', 'mixed'];
     if (want('fillrandom') || reads.some(want)) {
       const e = await fresh('random');
       const r1 = rng(1);
@@ -234,6 +256,21 @@ async function runEngine(open: (dir: string) => Promise<Engine>, label: string):
         const n = await e.scan();
         record('readseq', e.name, n, (performance.now() - start) / 1000);
       }
+      if (want('mixed')) {
+        const r5 = rng(5);
+        r = await awaited(READS, (i) => (i % 2 === 0 ? e.get(key(r5() % NUM)) : e.put(key(r5() % NUM), value())));
+        record('mixed', e.name, READS, r.seconds, r.lat);
+      }
+      if (want('compact') || want('readcompacted')) {
+        const start = performance.now();
+        await e.compactAll();
+        record('compact', e.name, NUM, (performance.now() - start) / 1000);
+        const r6 = rng(6);
+        r = await awaited(READS, () => e.get(key(r6() % NUM)));
+        record('readcompacted', e.name, READS, r.seconds, r.lat);
+      }
+      engineStats[e.name] = e.stats();
+      process.stderr.write(`  ${e.name} after the random workloads: ${JSON.stringify(engineStats[e.name])}\n`);
       await e.close();
     }
   } finally {
@@ -245,7 +282,7 @@ async function main(): Promise<void> {
   process.stderr.write(`lsm bench: num ${NUM}, reads ${READS}, fillsync ${SYNC_NUM}\n`);
   await runEngine(openOurs, 'ours');
   await runEngine(openClassic, 'classic');
-  const order = ['fillseq', 'fillrandom', 'overwrite', 'fillbatch', 'fillsync', 'readrandom', 'readrandom64', 'readseq'];
+  const order = ['fillseq', 'fillrandom', 'overwrite', 'fillbatch', 'fillsync', 'readrandom', 'readrandom64', 'readseq', 'mixed', 'compact', 'readcompacted'];
   const table: (string | number)[][] = [];
   const summary: Record<string, unknown>[] = [];
   for (const w of order) {
@@ -258,7 +295,7 @@ async function main(): Promise<void> {
     summary.push({ workload: w, ours, classicLevel: theirs, ratio });
   }
   printTable(['workload', 'ours ops/s', 'ours MB/s', 'ours p50/p99 us', 'classic ops/s', 'classic MB/s', 'classic p50/p99 us', 'ratio'], table);
-  const file = writeResults('lsm', { num: NUM, reads: READS, syncs: SYNC_NUM, keySize: KEY_SIZE, valueSize: VALUE_SIZE, rows: summary });
+  const file = writeResults('lsm', { num: NUM, reads: READS, syncs: SYNC_NUM, keySize: KEY_SIZE, valueSize: VALUE_SIZE, rows: summary, engineStats });
   console.log(`results: ${file}`);
 }
 

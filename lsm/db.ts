@@ -10,15 +10,28 @@
  * resolves every writer of the group. Writers that arrive while an append or sync is in flight form the
  * next group. A sync write therefore resolves only once its bytes (and everything logged before them)
  * are durable, and a group is one checksummed record: after a crash it is replayed whole or not at all.
- * Backpressure: each writer is one awaited promise; a caller that does not await can queue without
- * bound, as with any promise API, but the engine itself never buffers more than one memtable + one
- * immutable memtable.
+ * Backpressure: the writer queue admits at most maxQueuedWriteBytes of batches (one larger batch always
+ * gets in alone); further writers wait in an admission FIFO and join the queue in arrival order as
+ * groups are taken. A caller that awaits its writes (or keeps a bounded number in flight) is thus paced
+ * by the engine. A caller that fires writes without awaiting them holds their copied batches in its own
+ * pending promises — memory the engine cannot refuse without failing writes, as with any promise API —
+ * but the engine's own work in flight stays bounded: one memtable + one immutable memtable, the queue's
+ * bytes, and (through the throttling below) the number of L0 tables.
  *
  * Memtable full (writeBufferSize, counted as the bytes inserted). The write loop syncs the current WAL,
  * starts a new one, freezes the memtable as `imm` and starts a background flush that writes `imm` as an
  * L0 table, records it (and the new log number) in the manifest, and deletes files nothing needs any
  * more. Writes go on into the new memtable meanwhile; if that one fills too while the flush runs, the
  * write loop waits for the flush (bounded memory).
+ *
+ * Compaction and throttling (compaction.ts picks, compaction-job.ts runs). After a flush or compaction
+ * is installed, a background loop compacts while some level scores >= 1, one compaction at a time,
+ * concurrently with writes, flushes and reads, installing each result with logAndApply. Writes are
+ * throttled on the L0 file count: from l0SlowdownTrigger files, each write group is delayed ~1 ms
+ * (once per group, handing the CPU to the compaction); at l0StopTrigger files, a full memtable is not
+ * switched until a compaction step finishes. compactRange() flushes the memtable, compacts every level
+ * overlapping a key range down to the deepest level holding such keys, and rewrites that level's
+ * files in the range (unlike LevelDB), so the range's garbage is gone when it resolves.
  *
  * Reads look at the memtable, the immutable memtable, then the current Version (L0 newest first, then
  * one file per deeper level), all at one sequence number. A read or iterator references the Version it
@@ -34,6 +47,9 @@
  * later write, as LevelDB's background error): the log's tail is unknown, and acknowledging writes
  * after it would be lying. Reads keep working.
  */
+import { performance } from 'node:perf_hooks';
+import { compactionScore, inPlaceCompaction, overlappingInputs, pickCompaction, rangeCompaction, totalBytes, type Compaction } from './compaction.js';
+import { CompactionAbortedError, runCompaction, type CompactionContext } from './compaction-job.js';
 import type { Comparator } from './comparator.js';
 import { bytewiseComparator } from './comparator.js';
 import { InternalKeyComparator, KIND_DELETION, KIND_VALUE, TRAILER_SIZE, makeLookupKey } from './dbformat.js';
@@ -49,7 +65,7 @@ import { resolveOptions, type DBOptions, type ResolvedOptions } from './options.
 import { SnapshotList, type Snapshot } from './snapshot.js';
 import { TableBuilder } from './table/table-builder.js';
 import { TableCache } from './table-cache.js';
-import { VersionEdit } from './version-edit.js';
+import { NUM_LEVELS, VersionEdit } from './version-edit.js';
 import { VersionSet } from './version-set.js';
 import { openLogReader } from './wal/log-reader.js';
 import { LogWriter } from './wal/log-writer.js';
@@ -68,6 +84,8 @@ export interface ReadOptions {
 export interface DBStats {
   /** Tables per level. */
   levelFiles: number[];
+  /** Bytes of the tables per level. */
+  levelBytes: number[];
   /** WAL records written (one per group commit) and how many writers they carried. */
   walRecords: number;
   walSyncs: number;
@@ -75,13 +93,71 @@ export interface DBStats {
   flushes: number;
   /** Times the write loop waited for a flush because both memtables were full. */
   writeStalls: number;
+  /** Write groups delayed ~1 ms because L0 had >= l0SlowdownTrigger files. */
+  slowdowns: number;
+  /** Times a full memtable waited for a compaction because L0 had >= l0StopTrigger files. */
+  stops: number;
+  /** writeStalls + slowdowns + stops, and the milliseconds the write loop spent in them. */
+  stallCount: number;
+  stallMs: number;
+  /** Compactions that rewrote tables, and single tables moved down a level without rewriting. */
+  compactions: number;
+  trivialMoves: number;
+  /** Key and value bytes of user writes (since open). */
+  userBytesWritten: number;
+  /** Table bytes written by memtable flushes and by compactions; bytes compactions read. */
+  flushBytesWritten: number;
+  compactionBytesWritten: number;
+  compactionBytesRead: number;
+  /** (flushBytesWritten + compactionBytesWritten) / userBytesWritten (0 before any write). */
+  writeAmplification: number;
+  /** Batch bytes in the writer queue now, and writers that waited for room in it. */
+  queuedWriteBytes: number;
+  queueWaits: number;
 }
 
 interface Writer {
   batch: WriteBatch;
+  size: number;
   sync: boolean;
   resolve: () => void;
   reject: (err: Error) => void;
+}
+
+/** A FIFO with O(1) push and shift (an array with a moving head, compacted now and then). */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(x: T): void {
+    this.items.push(x);
+  }
+
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const x = this.items[this.head]!;
+    this.head++;
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return x;
+  }
+
+  drain(): T[] {
+    const out = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    return out;
+  }
 }
 
 /** Most bytes of batches coalesced into one WAL record (LevelDB's figure). */
@@ -100,16 +176,19 @@ const userKeyOf = (ikey: Uint8Array): Uint8Array => ikey.subarray(0, ikey.length
 class MemtableInserter implements WriteBatchHandler {
   seq = 0;
   bytes = 0;
+  userBytes = 0;
   mem!: Memtable;
 
   put(key: Uint8Array, value: Uint8Array): void {
     this.mem.add(this.seq++, KIND_VALUE, key, value);
     this.bytes += key.length + value.length + ENTRY_OVERHEAD;
+    this.userBytes += key.length + value.length;
   }
 
   del(key: Uint8Array): void {
     this.mem.add(this.seq++, KIND_DELETION, key, EMPTY);
     this.bytes += key.length + ENTRY_OVERHEAD;
+    this.userBytes += key.length;
   }
 }
 
@@ -146,16 +225,41 @@ export class DB {
   private log: LogWriter | undefined;
   private logFile: WritableFile | undefined;
   private logNumber = 0;
-  private readonly writers: Writer[] = [];
+  private readonly writers = new Fifo<Writer>();
+  /** Writers waiting for room in `writers` (see maxQueuedWriteBytes). */
+  private readonly admission = new Fifo<Writer>();
+  private queuedBytes = 0;
   private writeLoop: Promise<void> | undefined;
   private flushing: Promise<void> | undefined;
+  /** The running compaction work (background loop or a compactRange step); never rejects. */
+  private compacting: Promise<void> | undefined;
+  private compactionListeners: (() => void)[] = [];
+  /** Set by compactRange: the next write-loop turn switches memtables even if the current one is not full. */
+  private forceSwitch = false;
+  private readonly compactionCtx: CompactionContext;
   private deleting: Promise<void> | undefined;
   private deleteAgain = false;
   private bgError: Error | undefined;
   private ready = false;
   private closed = false;
   private closing: Promise<void> | undefined;
-  private readonly counters = { walRecords: 0, walSyncs: 0, writers: 0, flushes: 0, writeStalls: 0 };
+  private readonly counters = {
+    walRecords: 0,
+    walSyncs: 0,
+    writers: 0,
+    flushes: 0,
+    writeStalls: 0,
+    slowdowns: 0,
+    stops: 0,
+    stallMs: 0,
+    compactions: 0,
+    trivialMoves: 0,
+    userBytesWritten: 0,
+    flushBytesWritten: 0,
+    compactionBytesWritten: 0,
+    compactionBytesRead: 0,
+    queueWaits: 0,
+  };
 
   private constructor(
     readonly dir: string,
@@ -179,6 +283,18 @@ export class DB {
       verifyChecksums: options.verifyChecksums,
       logger: options.logger,
     });
+    this.compactionCtx = {
+      fs: options.fs,
+      dir,
+      icmp: this.icmp,
+      tableCache: this.tableCache,
+      blockSize: options.blockSize,
+      bitsPerKey: options.bitsPerKey,
+      targetFileSize: options.targetFileSize,
+      newFileNumber: () => this.versions.newFileNumber(),
+      pendingOutputs: this.pendingOutputs,
+      aborted: () => this.closed,
+    };
   }
 
   /**
@@ -233,9 +349,26 @@ export class DB {
     if (this.closed) return Promise.reject(new ClosedError('database is closed'));
     if (this.bgError !== undefined) return Promise.reject(this.bgError);
     return new Promise<void>((resolve, reject) => {
-      this.writers.push({ batch, sync, resolve, reject });
+      const w: Writer = { batch, size: batch.approximateSize(), sync, resolve, reject };
+      if (this.admission.length > 0 || (this.queuedBytes > 0 && this.queuedBytes + w.size > this.o.maxQueuedWriteBytes)) {
+        this.counters.queueWaits++;
+        this.admission.push(w);
+      } else {
+        this.writers.push(w);
+        this.queuedBytes += w.size;
+      }
       this.writeLoop ??= this.runWriteLoop();
     });
+  }
+
+  /** Moves waiting writers into the queue, in order, while they fit. */
+  private admit(): void {
+    for (let w = this.admission.peek(); w !== undefined; w = this.admission.peek()) {
+      if (this.queuedBytes > 0 && this.queuedBytes + w.size > this.o.maxQueuedWriteBytes) return;
+      this.admission.shift();
+      this.writers.push(w);
+      this.queuedBytes += w.size;
+    }
   }
 
   /** Commits groups of queued writers until the queue is empty. Never rejects. */
@@ -243,7 +376,8 @@ export class DB {
     try {
       while (this.writers.length > 0) {
         if (this.bgError !== undefined) {
-          for (const w of this.writers.splice(0)) w.reject(this.bgError);
+          for (const w of [...this.writers.drain(), ...this.admission.drain()]) w.reject(this.bgError);
+          this.queuedBytes = 0;
           break;
         }
         try {
@@ -283,6 +417,7 @@ export class DB {
         }
         if (count > 0) {
           this.memBytes += this.insertInto(this.mem, batch, seq);
+          this.counters.userBytesWritten += this.inserter.userBytes;
           this.versions.lastSequence = seq + count - 1;
         }
         this.counters.writers += group.length;
@@ -295,17 +430,17 @@ export class DB {
 
   /** The writers at the head of the queue that go into the next WAL record. */
   private takeGroup(): Writer[] {
-    const first = this.writers[0]!;
-    let size = first.batch.approximateSize();
+    const first = this.writers.shift()!;
+    const group = [first];
+    let size = first.size;
     const max = size <= SMALL_GROUP_EXTRA ? size + SMALL_GROUP_EXTRA : MAX_GROUP_BYTES;
-    let n = 1;
-    while (n < this.writers.length) {
-      const s = this.writers[n]!.batch.approximateSize();
-      if (size + s > max) break;
-      size += s;
-      n++;
+    for (let w = this.writers.peek(); w !== undefined && size + w.size <= max; w = this.writers.peek()) {
+      group.push(this.writers.shift()!);
+      size += w.size;
     }
-    return this.writers.splice(0, n);
+    this.queuedBytes -= size;
+    this.admit();
+    return group;
   }
 
   private insertInto(mem: Memtable, batch: WriteBatch, seq: number): number {
@@ -313,6 +448,7 @@ export class DB {
     ins.mem = mem;
     ins.seq = seq;
     ins.bytes = 0;
+    ins.userBytes = 0;
     batch.iterate(ins);
     return ins.bytes;
   }
@@ -322,14 +458,43 @@ export class DB {
    * and flush the full one in the background — after waiting for the previous flush if there is one.
    */
   private async makeRoomForWrite(): Promise<void> {
+    let allowDelay = true;
     for (;;) {
       if (this.bgError !== undefined) throw this.bgError;
-      if (this.memBytes < this.o.writeBufferSize || this.mem.count === 0) return;
-      if (this.flushing !== undefined) {
-        this.counters.writeStalls++;
-        await this.flushing;
+      const l0 = this.versions.current.numFiles(0);
+      const throttle = this.o.autoCompact && !this.closed;
+      if (allowDelay && throttle && l0 >= this.o.l0SlowdownTrigger) {
+        // Close to the stop: hand ~1 ms to the compaction rather than stop writes for seconds later.
+        allowDelay = false;
+        this.counters.slowdowns++;
+        const t0 = performance.now();
+        await new Promise<void>((resolve) => setTimeout(resolve, 1));
+        this.counters.stallMs += performance.now() - t0;
         continue;
       }
+      if (this.mem.count === 0 || (this.memBytes < this.o.writeBufferSize && !this.forceSwitch)) {
+        if (this.mem.count === 0) this.forceSwitch = false;
+        return;
+      }
+      if (this.flushing !== undefined) {
+        this.counters.writeStalls++;
+        const t0 = performance.now();
+        await this.flushing;
+        this.counters.stallMs += performance.now() - t0;
+        continue;
+      }
+      if (throttle && l0 >= this.o.l0StopTrigger) {
+        this.maybeScheduleCompaction();
+        // If no compaction can run (closing, or a failure that bgError reports above), do not wait.
+        if (this.compacting !== undefined) {
+          this.counters.stops++;
+          const t0 = performance.now();
+          await new Promise<void>((resolve) => this.compactionListeners.push(resolve));
+          this.counters.stallMs += performance.now() - t0;
+          continue;
+        }
+      }
+      this.forceSwitch = false;
       await this.switchMemtable();
     }
   }
@@ -366,13 +531,17 @@ export class DB {
         if (number !== undefined) this.pendingOutputs.delete(number);
       });
       this.counters.flushes++;
+      for (const n of edit.newFiles) this.counters.flushBytesWritten += n.file.size;
     } catch (err) {
       this.setBgError(err, 'memtable flush failed');
     } finally {
       if (number !== undefined) this.pendingOutputs.delete(number);
       this.flushing = undefined;
     }
-    if (this.bgError === undefined) this.scheduleDeleteObsolete();
+    if (this.bgError === undefined) {
+      this.scheduleDeleteObsolete();
+      this.maybeScheduleCompaction();
+    }
   }
 
   /**
@@ -422,6 +591,136 @@ export class DB {
     if (this.bgError !== undefined) return;
     this.bgError = asError(err);
     this.o.logger.error(`${what}; the database takes no more writes`, { dir: this.dir, error: this.bgError.message });
+  }
+
+  // ---------------------------------------------------------------- compaction
+
+  /** Starts the background compaction loop if some level needs compacting and nothing is running. */
+  private maybeScheduleCompaction(): void {
+    if (this.compacting !== undefined || !this.ready || this.closed || this.bgError !== undefined || !this.o.autoCompact) return;
+    if (compactionScore(this.versions.current, this.o).score < 1) return;
+    void this.runCompactionWork(this.backgroundCompactions());
+  }
+
+  /** Makes `work` the running compaction work; the returned promise settles (never rejects) with it. */
+  private runCompactionWork(work: Promise<void>): Promise<void> {
+    const p = work.finally(() => {
+      if (this.compacting === p) this.compacting = undefined;
+      this.notifyCompaction();
+      this.maybeScheduleCompaction();
+    });
+    this.compacting = p;
+    return p;
+  }
+
+  private notifyCompaction(): void {
+    const ls = this.compactionListeners;
+    this.compactionListeners = [];
+    for (const l of ls) l();
+  }
+
+  /** Compacts while some level scores >= 1. Never rejects. */
+  private async backgroundCompactions(): Promise<void> {
+    while (!this.closed && this.bgError === undefined) {
+      const c = pickCompaction(this.versions.current, this.versions.compactPointers, this.o, this.icmp);
+      if (c === undefined) return;
+      await this.doCompaction(c);
+      this.notifyCompaction();
+    }
+  }
+
+  /** Runs one compaction and installs its result. Never rejects: a failure becomes the bgError. */
+  private async doCompaction(c: Compaction): Promise<void> {
+    const edit = c.edit;
+    const outputs: number[] = [];
+    c.version.ref();
+    try {
+      c.deleteInputs(edit);
+      if (c.isTrivialMove()) {
+        edit.addFile(c.outputLevel, c.inputs[0][0]!);
+        await this.versions.logAndApply(edit);
+        this.counters.trivialMoves++;
+      } else {
+        // Every snapshot, iterator and get in flight reads at or above this sequence.
+        const smallestSnapshot = this.snapshots.oldest(this.versions.lastSequence);
+        const r = await runCompaction(c, this.compactionCtx, smallestSnapshot);
+        for (const f of r.outputs) {
+          outputs.push(f.number);
+          edit.addFile(c.outputLevel, f);
+        }
+        await this.versions.logAndApply(edit, () => {
+          for (const n of outputs) this.pendingOutputs.delete(n);
+        });
+        this.counters.compactions++;
+        this.counters.compactionBytesRead += r.bytesRead;
+        this.counters.compactionBytesWritten += r.bytesWritten;
+      }
+    } catch (err) {
+      if (err instanceof CompactionAbortedError || this.closed) return;
+      this.setBgError(err, `compaction ${c.describe()} failed`);
+    } finally {
+      for (const n of outputs) this.pendingOutputs.delete(n);
+      c.version.unref();
+    }
+    if (this.bgError === undefined) this.scheduleDeleteObsolete();
+  }
+
+  /**
+   * Compacts the key range [start, end] (inclusive; undefined: unbounded): flushes the memtable, then
+   * compacts each level's files overlapping the range into the next level, down to the deepest level
+   * that holds any of them, and rewrites that level's files in the range. Afterwards the range's data sits in one level, without overwritten versions
+   * no snapshot can see, and without tombstones if that level is the bottom one for their keys.
+   */
+  async compactRange(start?: Uint8Array, end?: Uint8Array): Promise<void> {
+    this.checkOpen();
+    if (start !== undefined) checkBytes('start', start);
+    if (end !== undefined) checkBytes('end', end);
+    if (this.mem.count > 0) {
+      this.forceSwitch = true;
+      await this.enqueue(new WriteBatch(), false);
+    }
+    await this.waitForFlush();
+    let deepest = 1;
+    for (let level = 1; level < NUM_LEVELS; level++) {
+      if (overlappingInputs(this.versions.current, level, start, end, this.ucmp).length > 0) deepest = level;
+    }
+    for (let level = 0; level < deepest; level++) {
+      // L0 in one step (files flushed meanwhile are newer than the request); deeper levels until done.
+      for (let step = 0; level > 0 || step < 1; step++) {
+        while (this.compacting !== undefined) await this.compacting;
+        this.checkOpen();
+        if (this.bgError !== undefined) throw this.bgError;
+        const c = rangeCompaction(this.versions.current, level, start, end, this.o, this.icmp);
+        if (c === undefined) break;
+        await this.runCompactionWork(this.doCompaction(c));
+      }
+    }
+    // Then rewrite the deepest level's files in the range: the garbage there goes too.
+    const todo = new Set(overlappingInputs(this.versions.current, deepest, start, end, this.ucmp).map((f) => f.number));
+    while (todo.size > 0) {
+      while (this.compacting !== undefined) await this.compacting;
+      this.checkOpen();
+      if (this.bgError !== undefined) throw this.bgError;
+      const c = inPlaceCompaction(this.versions.current, deepest, todo, this.o, this.icmp);
+      if (c === undefined) break;
+      for (const f of c.inputs[1]) todo.delete(f.number);
+      await this.runCompactionWork(this.doCompaction(c));
+    }
+    if (this.bgError !== undefined) throw this.bgError;
+    await this.deleteObsoleteFiles().catch(() => {}); // so the space is back when this resolves
+  }
+
+  /** Resolves once no flush or compaction is running and no level needs compacting. */
+  async waitForCompaction(): Promise<void> {
+    for (;;) {
+      await this.waitForFlush();
+      this.maybeScheduleCompaction();
+      if (this.compacting === undefined) {
+        if (this.flushing === undefined) return;
+        continue;
+      }
+      await this.compacting;
+    }
   }
 
   // ---------------------------------------------------------------- reads
@@ -530,7 +829,16 @@ export class DB {
   /** Counters and the level layout, for tests and monitoring. */
   stats(): DBStats {
     const v = this.versions.current;
-    return { levelFiles: v.files.map((f) => f.length), ...this.counters };
+    const c = this.counters;
+    const written = c.flushBytesWritten + c.compactionBytesWritten;
+    return {
+      levelFiles: v.files.map((f) => f.length),
+      levelBytes: v.files.map((f) => totalBytes(f)),
+      ...c,
+      stallCount: c.writeStalls + c.slowdowns + c.stops,
+      writeAmplification: c.userBytesWritten === 0 ? 0 : written / c.userBytesWritten,
+      queuedWriteBytes: this.queuedBytes,
+    };
   }
 
   /** "L0: 12 11" — the current version's files per level. */
@@ -561,6 +869,7 @@ export class DB {
     this.closed = true;
     while (this.writeLoop !== undefined) await this.writeLoop;
     while (this.flushing !== undefined) await this.flushing;
+    while (this.compacting !== undefined) await this.compacting; // it stops at its next yield
     for (const it of [...this.iterators]) it.closeForDb();
     this.snapshots.releaseAll();
     await this.deleting?.catch(() => {});
@@ -634,6 +943,7 @@ export class DB {
     this.ready = true;
     await fs.remove(joinPath(this.dir, CURRENT_TMP_FILE));
     await this.deleteObsoleteFiles();
+    this.maybeScheduleCompaction();
   }
 
   /** Replays one WAL into memtables written as L0 tables (added to `edit`). */

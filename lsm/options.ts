@@ -36,6 +36,22 @@ export interface DBOptions {
   verifyChecksums?: boolean;
   /** Skip corrupt WAL records on recovery (reported through the logger) instead of failing (default false). */
   salvage?: boolean;
+  /** L0 file count at which L0 is compacted into L1 (default 4). */
+  l0CompactionTrigger?: number;
+  /** L0 file count from which each write group is delayed by ~1 ms (default 8). */
+  l0SlowdownTrigger?: number;
+  /** L0 file count at which writers wait for compaction before a memtable switch (default 12). */
+  l0StopTrigger?: number;
+  /** Target size of L1 in bytes (default 10 MiB); level n+1 targets levelSizeMultiplier times level n. */
+  maxBytesForLevelBase?: number;
+  /** Growth factor between level targets (default 10). */
+  levelSizeMultiplier?: number;
+  /** Size at which compaction starts a new output table (default 2 MiB). */
+  targetFileSize?: number;
+  /** Bytes of batches the writer queue admits; further write() calls wait for room (default 16 MiB). */
+  maxQueuedWriteBytes?: number;
+  /** Run background compactions (default true; false leaves every flush in L0 — for tests and tools). */
+  autoCompact?: boolean;
   logger?: Logger;
 }
 
@@ -50,6 +66,14 @@ export interface ResolvedOptions {
   bitsPerKey: number;
   verifyChecksums: boolean;
   salvage: boolean;
+  l0CompactionTrigger: number;
+  l0SlowdownTrigger: number;
+  l0StopTrigger: number;
+  maxBytesForLevelBase: number;
+  levelSizeMultiplier: number;
+  targetFileSize: number;
+  maxQueuedWriteBytes: number;
+  autoCompact: boolean;
   logger: Logger;
 }
 
@@ -69,6 +93,12 @@ function bool(name: string, v: boolean | undefined, dflt: boolean): boolean {
 
 export function resolveOptions(o: DBOptions = {}): ResolvedOptions {
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options must be an object');
+  const l0CompactionTrigger = int('l0CompactionTrigger', o.l0CompactionTrigger, 4, 1);
+  const l0SlowdownTrigger = int('l0SlowdownTrigger', o.l0SlowdownTrigger, Math.max(8, l0CompactionTrigger), 1);
+  const l0StopTrigger = int('l0StopTrigger', o.l0StopTrigger, Math.max(12, l0SlowdownTrigger), 1);
+  if (!(l0CompactionTrigger <= l0SlowdownTrigger && l0SlowdownTrigger <= l0StopTrigger)) {
+    throw new InvalidArgumentError('options must satisfy l0CompactionTrigger <= l0SlowdownTrigger <= l0StopTrigger');
+  }
   return {
     fs: o.fs ?? new NodeFileSystem(),
     createIfMissing: bool('createIfMissing', o.createIfMissing, true),
@@ -80,6 +110,14 @@ export function resolveOptions(o: DBOptions = {}): ResolvedOptions {
     bitsPerKey: int('bitsPerKey', o.bitsPerKey, 10, 0),
     verifyChecksums: bool('verifyChecksums', o.verifyChecksums, true),
     salvage: bool('salvage', o.salvage, false),
+    l0CompactionTrigger,
+    l0SlowdownTrigger,
+    l0StopTrigger,
+    maxBytesForLevelBase: int('maxBytesForLevelBase', o.maxBytesForLevelBase, 10 << 20, 1024),
+    levelSizeMultiplier: int('levelSizeMultiplier', o.levelSizeMultiplier, 10, 2),
+    targetFileSize: int('targetFileSize', o.targetFileSize, 2 << 20, 1024),
+    maxQueuedWriteBytes: int('maxQueuedWriteBytes', o.maxQueuedWriteBytes, 16 << 20, 1024),
+    autoCompact: bool('autoCompact', o.autoCompact, true),
     logger: o.logger ?? silentLogger,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Snapshots: a sequence number that reads and iterators can be pinned to. Nothing newer than the
- * sequence is visible through it, whatever is written, flushed or (later) compacted meanwhile. The DB
- * keeps the live ones so compaction (next issue) knows the oldest version it must keep.
+ * sequence is visible through it, whatever is written, flushed or compacted meanwhile. The DB keeps
+ * the live ones so compaction knows the oldest version it must keep (SnapshotList.oldest).
  */
 import { InvalidArgumentError } from './errors.js';
 

@@ -13,6 +13,8 @@
  *     5 deleted file    varint level ‖ varint file number
  *     6 new file        varint level ‖ varint file number ‖ varint file size
  *                       ‖ slice smallest internal key ‖ slice largest internal key
+ *     7 compact pointer varint level ‖ slice internal key: where the next size-triggered compaction
+ *                       of that level starts (after this key), so each level is compacted round-robin
  *
  * An unknown tag, a level >= NUM_LEVELS, a key shorter than the 8-byte trailer or a field running past
  * the record is CorruptionError: an edit we cannot fully understand must not be half applied.
@@ -35,6 +37,7 @@ const TAG_NEXT_FILE = 3;
 const TAG_LAST_SEQUENCE = 4;
 const TAG_DELETED_FILE = 5;
 const TAG_NEW_FILE = 6;
+const TAG_COMPACT_POINTER = 7;
 
 /** A table file as the manifest records it. smallest/largest are internal keys. */
 export interface FileMetaData {
@@ -49,6 +52,11 @@ export interface NewFile {
   file: FileMetaData;
 }
 
+export interface CompactPointer {
+  level: number;
+  key: Buffer;
+}
+
 export interface DeletedFile {
   level: number;
   number: number;
@@ -61,6 +69,11 @@ export class VersionEdit {
   lastSequence: number | undefined;
   readonly deletedFiles: DeletedFile[] = [];
   readonly newFiles: NewFile[] = [];
+  readonly compactPointers: CompactPointer[] = [];
+
+  setCompactPointer(level: number, key: Buffer): void {
+    this.compactPointers.push({ level, key });
+  }
 
   addFile(level: number, file: FileMetaData): void {
     this.newFiles.push({ level, file });
@@ -78,6 +91,7 @@ export class VersionEdit {
       if (v !== undefined) size += 1 + varintLength(v);
     }
     for (const d of this.deletedFiles) size += 1 + varintLength(d.level) + varintLength(d.number);
+    for (const c of this.compactPointers) size += 1 + varintLength(c.level) + varintLength(c.key.length) + c.key.length;
     for (const { level, file: f } of this.newFiles) {
       size += 1 + varintLength(level) + varintLength(f.number) + varintLength(f.size);
       size += varintLength(f.smallest.length) + f.smallest.length + varintLength(f.largest.length) + f.largest.length;
@@ -96,6 +110,11 @@ export class VersionEdit {
     if (this.logNumber !== undefined) p = putVarint(out, putVarint(out, p, TAG_LOG_NUMBER), this.logNumber);
     if (this.nextFileNumber !== undefined) p = putVarint(out, putVarint(out, p, TAG_NEXT_FILE), this.nextFileNumber);
     if (this.lastSequence !== undefined) p = putVarint(out, putVarint(out, p, TAG_LAST_SEQUENCE), this.lastSequence);
+    for (const c of this.compactPointers) {
+      out[p++] = TAG_COMPACT_POINTER;
+      p = putVarint(out, p, c.level);
+      slice(c.key);
+    }
     for (const d of this.deletedFiles) {
       out[p++] = TAG_DELETED_FILE;
       p = putVarint(out, putVarint(out, p, d.level), d.number);
@@ -169,6 +188,11 @@ export class VersionEdit {
           const smallest = ikey('smallest key');
           const largest = ikey('largest key');
           edit.addFile(l, { number, size, smallest, largest });
+          break;
+        }
+        case TAG_COMPACT_POINTER: {
+          const l = level();
+          edit.setCompactPointer(l, ikey('compact pointer'));
           break;
         }
         default:

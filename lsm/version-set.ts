@@ -19,7 +19,7 @@ import { CorruptionError, InvalidArgumentError, IOError } from './errors.js';
 import { CURRENT_FILE, CURRENT_TMP_FILE, manifestFileName, parseFileName } from './filename.js';
 import type { Logger } from './options.js';
 import { emptyVersion, type Version } from './version.js';
-import { MANIFEST_MAGIC, VersionEdit } from './version-edit.js';
+import { MANIFEST_MAGIC, NUM_LEVELS, VersionEdit } from './version-edit.js';
 import { LogReader } from './wal/log-reader.js';
 import { LogWriter } from './wal/log-writer.js';
 
@@ -38,6 +38,11 @@ export class VersionSet {
   manifestFileNumber = 1;
   /** The manifest CURRENT names. */
   private currentManifest = 1;
+  /**
+   * Per level, the largest key of the last size-triggered compaction there (empty: none yet). Persisted
+   * through the edits' compact-pointer fields, so the round-robin survives a restart.
+   */
+  readonly compactPointers: Buffer[] = Array.from({ length: NUM_LEVELS }, () => Buffer.alloc(0));
 
   constructor(
     private readonly fs: FileSystem,
@@ -112,6 +117,7 @@ export class VersionSet {
         throw new InvalidArgumentError(`database was written with comparator ${edit.comparator}, not ${this.icmp.user.name}`);
       }
       version = version.apply(edit, this.icmp, this.released);
+      for (const c of edit.compactPointers) this.compactPointers[c.level] = c.key;
       logNumber = edit.logNumber ?? logNumber;
       nextFile = edit.nextFileNumber ?? nextFile;
       lastSeq = edit.lastSequence ?? lastSeq;
@@ -178,6 +184,7 @@ export class VersionSet {
       throw err instanceof Error ? err : new IOError(String(err));
     }
     this.logNumber = edit.logNumber;
+    for (const c of edit.compactPointers) this.compactPointers[c.level] = c.key;
     this.replaceCurrent(version);
     onInstall?.();
   }
@@ -189,6 +196,9 @@ export class VersionSet {
     edit.logNumber = this.logNumber;
     edit.nextFileNumber = this.nextFileNumber;
     edit.lastSequence = this.lastSequence;
+    this.compactPointers.forEach((key, level) => {
+      if (key.length > 0) edit.setCompactPointer(level, key);
+    });
     for (const [level, f] of this.currentVersion.allFiles()) edit.addFile(level, f);
     return edit;
   }

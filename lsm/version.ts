@@ -6,7 +6,7 @@
  *
  * Versions are reference counted. The version set holds the current one; a read in progress or an open
  * iterator holds the one it started with. A file is deleted only when no live version lists it, so a
- * long scan keeps its tables on disk while flushes (and, later, compactions) install newer versions.
+ * long scan keeps its tables on disk while flushes and compactions install newer versions.
  */
 import type { Comparator } from './comparator.js';
 import type { InternalKeyComparator } from './dbformat.js';
@@ -174,6 +174,8 @@ export class LevelIterator implements InternalIterator {
     private readonly icmp: Comparator,
     private readonly files: readonly FileMetaData[],
     private readonly tables: readonly Table[],
+    /** false: read blocks past the block cache (see Table.iterator). */
+    private readonly fillCache = true,
   ) {}
 
   valid(): boolean {
@@ -223,7 +225,7 @@ export class LevelIterator implements InternalIterator {
   private open(i: number): void {
     this.index = i;
     const t = this.tables[i];
-    this.cur = t === undefined ? null : t.iterator();
+    this.cur = t === undefined ? null : t.iterator({ fillCache: this.fillCache });
   }
 
   private skipForward(): void {

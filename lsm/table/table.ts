@@ -120,9 +120,18 @@ export class Table implements DataBlockSource {
     return new Table(file, fileName, footer, indexBlock, filter, options);
   }
 
-  /** An iterator over all entries (index block -> data blocks). */
-  iterator(): InternalIterator {
-    return new TwoLevelIterator(this.indexBlock.iterator(this.comparator), this);
+  /**
+   * An iterator over all entries (index block -> data blocks). With fillCache false, blocks not in
+   * the block cache are read without being added to it (a compaction's one-off pass over its inputs
+   * should not evict what readers use).
+   */
+  iterator(options?: { fillCache?: boolean }): InternalIterator {
+    if (options?.fillCache !== false) return new TwoLevelIterator(this.indexBlock.iterator(this.comparator), this);
+    const source = {
+      dataIterator: (indexValue: Uint8Array): BlockIterator =>
+        this.readDataBlock(this.decodeIndexValue(indexValue), false).iterator(this.comparator),
+    };
+    return new TwoLevelIterator(this.indexBlock.iterator(this.comparator), source);
   }
 
   /**
@@ -195,7 +204,7 @@ export class Table implements DataBlockSource {
     return h;
   }
 
-  private readDataBlock(h: BlockHandle): Block {
+  private readDataBlock(h: BlockHandle, fillCache = true): Block {
     const cache = this.cache;
     if (cache !== undefined) {
       const cached = cache.get(this.cacheId, h.offset);
@@ -207,7 +216,7 @@ export class Table implements DataBlockSource {
     const contents = readBlock(this.file, h, { verifyChecksums: this.verifyChecksums, fileName: this.fileName });
     this.stats.blockReads++;
     const block = new Block(contents, this.fileName, h.offset);
-    cache?.insert(this.cacheId, h.offset, block, block.size);
+    if (fillCache) cache?.insert(this.cacheId, h.offset, block, block.size);
     return block;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Crash test with real processes: a child (fixtures/db-writer.ts) writes batches with sync:true on a
  * real directory and prints each acknowledged batch; the parent SIGKILLs it after a random number of
- * acknowledgements (ROUNDS kill points, some of them inside memtable flushes), reopens the database
+ * acknowledgements (ROUNDS kill points, some of them inside memtable flushes and compactions — the
+ * child runs with tiny level targets), reopens the database
  * itself and checks that every acknowledged batch is there, that no batch is partially there, and that
  * each writer's batches survive as a prefix (a sync write makes everything before it durable).
  */
@@ -29,6 +30,7 @@ t.test(`kill -9 a writing process ${ROUNDS} times; acknowledged batches survive 
   let kills = 0;
   let totalAcked = 0;
   const problems: string[] = [];
+  let compactedLevels = 0;
 
   for (let round = 0; round < ROUNDS; round++) {
     const started = await startNode(t, FIXTURE, [dir, String(round), String(WRITERS)], /^ready$/m);
@@ -70,6 +72,7 @@ t.test(`kill -9 a writing process ${ROUNDS} times; acknowledged batches survive 
         const have = present.get(lane)?.size ?? 0;
         if (have < n) problems.push(`after round ${round}: lane ${lane} lost acknowledged batches (${have} present, ${n} acknowledged)`);
       }
+      compactedLevels = Math.max(compactedLevels, db.stats().levelFiles.slice(1).filter((n) => n > 0).length);
     } finally {
       await db.close();
     }
@@ -79,4 +82,5 @@ t.test(`kill -9 a writing process ${ROUNDS} times; acknowledged batches survive 
   t.ok(kills >= Math.min(ROUNDS, 20), `${kills} kill points, ${totalAcked} acknowledged batches`);
   const tables = fs.readdirSync(dir).filter((f) => f.endsWith('.sst')).length;
   t.ok(tables > 0, `${tables} tables: kills also hit databases with flushed memtables`);
+  t.ok(compactedLevels >= 2, `kills also hit databases with compacted levels (up to ${compactedLevels} levels below L0)`);
 });

@@ -1,11 +1,13 @@
 /**
  * Model-based property test of the DB: seeded random sequences of put / del / batch / concurrent bursts
  * / get / iterate / snapshot / reopen / crash on a MemFileSystem, with a tiny write buffer so memtables
- * flush to tables all the time, checked against a sorted in-memory model.
+ * flush to tables all the time and tiny level targets so compactions run all the time too (in the
+ * background, and through compactRange over random ranges), checked against a sorted in-memory model.
  *
  * Crash: MemFileSystem.crash() drops every byte not synced. The recovered database must equal the
  * model as of some write at or after the last write acknowledged with sync:true — every sync write
- * is there, and no batch is half there (a half-applied batch matches no state of the model).
+ * is there, and no batch is half there (a half-applied batch matches no state of the model). Some
+ * crashes hit a compaction in the middle on purpose.
  *
  * Also runs the shared iterator suite (iterator-suite.ts) over the DB's user-key iterator, with the
  * entries spread over tables and the memtable and shadowed by older versions and deletions.
@@ -50,7 +52,17 @@ for (const seed of SEEDS) {
   t.test(`random operations against a model (seed ${seed}, ${OPS} ops)`, async (t) => {
     const rng = new Rng(seed);
     const fs = new MemFileSystem();
-    const options = { fs, writeBufferSize: 4096, blockSize: 256, blockCacheSize: 64 * 1024, maxOpenFiles: 20 };
+    const options = {
+      fs,
+      writeBufferSize: 4096,
+      blockSize: 256,
+      blockCacheSize: 64 * 1024,
+      maxOpenFiles: 20,
+      l0CompactionTrigger: 2,
+      maxBytesForLevelBase: 8 * 1024,
+      levelSizeMultiplier: 3,
+      targetFileSize: 2048,
+    };
     let db = await DB.open(DIR, options);
     t.teardown(() => db.close().catch(() => {}));
     let model: Model = new Map();
@@ -61,6 +73,12 @@ for (const seed of SEEDS) {
     const counts: Record<string, number> = {};
     let failures = 0;
     let flushes = 0;
+    let compactions = 0;
+    const tally = (): void => {
+      const s = db.stats();
+      flushes += s.flushes;
+      compactions += s.compactions;
+    };
     const check = (ok: boolean, msg: string): void => {
       if (ok) return;
       failures++;
@@ -162,12 +180,19 @@ for (const seed of SEEDS) {
           const got = await db.get(k, { snapshot: s.snap });
           check(got?.toString('hex') === s.model.get(k.toString('hex')), `step ${step}: snapshot get(${k.toString('hex')})`);
         }
-      } else if (r < 985) {
+      } else if (r < 970) {
         op = 'scan';
+        check(sameModel(await dump(db), model), `step ${step}: full scan differs from the model`);
+      } else if (r < 985) {
+        op = 'compact-range';
+        const a = rng.int(3) === 0 ? undefined : randKey();
+        const z = rng.int(3) === 0 ? undefined : randKey();
+        const [lo, hi] = a !== undefined && z !== undefined && Buffer.compare(a, z) > 0 ? [z, a] : [a, z];
+        await db.compactRange(lo, hi);
         check(sameModel(await dump(db), model), `step ${step}: full scan differs from the model`);
       } else if (r < 993) {
         op = 'reopen';
-        flushes += db.stats().flushes;
+        tally();
         await db.close();
         db = await DB.open(DIR, options);
         snaps = [];
@@ -175,8 +200,15 @@ for (const seed of SEEDS) {
         candidates = [new Map(model)];
       } else {
         op = 'crash';
-        flushes += db.stats().flushes;
+        let midCompaction: Promise<unknown> | undefined;
+        if (rng.int(2) === 0) {
+          // Crash while a compaction is writing its outputs.
+          midCompaction = db.compactRange().catch((err: unknown) => err);
+          for (let i = rng.int(20); i > 0; i--) await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        tally();
         fs.crash();
+        await midCompaction;
         await db.close().catch(() => {}); // the old instance's handles are dead; let it wind down
         db = await DB.open(DIR, options);
         snaps = [];
@@ -189,8 +221,9 @@ for (const seed of SEEDS) {
       counts[op] = (counts[op] ?? 0) + 1;
     }
     check(sameModel(await dump(db), model), 'final state');
-    flushes += db.stats().flushes;
+    tally();
     t.ok(flushes > 20, `memtables flushed often (${flushes} background flushes, besides those on reopen)`);
+    t.ok(compactions > 20, `tables were compacted often (${compactions} compactions that rewrote tables)`);
     t.ok((counts.crash ?? 0) >= 5 && (counts.reopen ?? 0) >= 5, `ops: ${JSON.stringify(counts)}`);
     t.equal(failures, 0, `no divergence from the model in ${OPS} operations`);
   });

@@ -315,7 +315,7 @@ t.test('on disk: flushes to tables, reopen keeps everything, obsolete files go',
   for (let i = 0; i < 1000; i++) await db.put(b(`key${String(i).padStart(5, '0')}`), value(i));
   for (let i = 0; i < 1000; i += 3) await db.del(b(`key${String(i).padStart(5, '0')}`));
   await db.waitForFlush();
-  t.ok(db.stats().levelFiles[0]! > 3, `L0 tables: ${db.stats().levelFiles[0]}`);
+  t.ok(db.stats().flushes > 3, `${db.stats().flushes} memtables flushed to tables (now ${db.describeVersion()})`);
   const ls = (): string[] => fs.readdirSync(dir).sort();
   t.equal(ls().filter((f) => f.endsWith('.log')).length, 1, 'only the live WAL remains after flushes');
   await db.close();

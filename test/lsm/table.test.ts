@@ -160,6 +160,19 @@ t.test('block cache: repeated reads come from the cache, charged in bytes', asyn
   const c = await openTable(bytes, { blockCache: small });
   scan(c);
   t.ok(small.usage <= 2000);
+  // A scan with fillCache false uses cached blocks but adds none (compaction reads its inputs so).
+  const fresh = new LRUCache<Block>(1 << 20);
+  const d = await openTable(bytes, { blockCache: fresh, cacheId: 7 });
+  const it = d.iterator({ fillCache: false });
+  let n = 0;
+  for (it.seekToFirst(); it.valid(); it.next()) n++;
+  t.equal(n, 3000, 'a fillCache:false scan sees every entry');
+  t.equal(fresh.usage, 0, 'and leaves the cache empty');
+  scan(d);
+  const cachedReads = d.stats.blockReads;
+  const it2 = d.iterator({ fillCache: false });
+  for (it2.seekToFirst(); it2.valid(); it2.next()) n++;
+  t.equal(d.stats.blockReads, cachedReads, 'blocks already cached are still served from the cache');
   await t.rejects(openTable(bytes, { blockCache: cache, cacheId: -3 }), InvalidArgumentError);
 });
 

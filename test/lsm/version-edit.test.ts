@@ -31,6 +31,42 @@ t.test('encoding matches the documented bytes and round-trips', (t) => {
   t.end();
 });
 
+t.test('compact pointers: the documented bytes; they survive a restart and a new manifest', async (t) => {
+  const e = new VersionEdit();
+  e.logNumber = 7;
+  e.nextFileNumber = 13;
+  e.lastSequence = 200;
+  e.setCompactPointer(0, ikey('c', 20));
+  e.deleteFile(0, 8);
+  e.deleteFile(0, 11);
+  e.addFile(1, { number: 12, size: 1000, smallest: ikey('a', 5), largest: ikey('c', 20) });
+  const doc = '02 07 03 0d 04 c8 01 07 00 09 63 01 14 00 00 00 00 00 00 05 00 08 05 00 0b 06 01 0c e8 07 09 61 01 05 00 00 00 00 00 00 09 63 01 14 00 00 00 00 00 00';
+  t.same(e.encode(), hex(doc), 'the compaction edit of FORMAT.md');
+  t.same(VersionEdit.decode(e.encode()), e, 'round-trips');
+  t.throws(() => VersionEdit.decode(hex('07 00 02 61 62')), CorruptionError, 'a compact pointer shorter than an internal key');
+
+  const fs = new MemFileSystem();
+  await fs.mkdir('/db');
+  const icmp = new InternalKeyComparator();
+  const vs = new VersionSet(fs, '/db', icmp, silentLogger, () => {});
+  await vs.create();
+  await vs.recover();
+  const edit = new VersionEdit();
+  edit.setCompactPointer(2, ikey('k', 9));
+  await vs.logAndApply(edit);
+  t.same(vs.compactPointers[2], ikey('k', 9));
+  await vs.close();
+  for (let i = 0; i < 2; i++) {
+    // The second open starts a new manifest whose snapshot edit must carry the pointer.
+    const again = new VersionSet(fs, '/db', icmp, silentLogger, () => {});
+    await again.recover();
+    t.same(again.compactPointers[2], ikey('k', 9), `after restart ${i + 1}`);
+    t.equal(again.compactPointers[1]!.length, 0, 'levels without a pointer have none');
+    await again.logAndApply(new VersionEdit());
+    await again.close();
+  }
+});
+
 t.test('anything not understood is CorruptionError', (t) => {
   const good = new VersionEdit();
   good.addFile(1, { number: 3, size: 10, smallest: ikey('a', 1), largest: ikey('b', 2) });
