@@ -1,0 +1,5 @@
+/** The pure Raft core: state machine, log, messages and their codec. The node wiring lives elsewhere. */
+export { Raft, type RaftOptions } from './raft.js';
+export { RaftLog } from './log.js';
+export { decodeMessage, encodeMessage, MAX_ENTRIES_PER_MESSAGE, MAX_ENTRY_BYTES, MAX_ID_BYTES } from './codec.js';
+export * from './types.js';

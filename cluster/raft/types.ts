@@ -1,0 +1,140 @@
+/**
+ * Types of the pure Raft state machine (raft.ts): log entries, persistent and volatile state, the messages
+ * peers exchange, what `ready()` hands to the driver, configuration and typed errors. Plain TypeScript, no
+ * I/O; `codec.ts` turns messages into bytes for RaftRequest.message of proto/cluster.proto.
+ *
+ * Not implemented yet (later parts of issue 6): snapshots / InstallSnapshot, voter-set changes, learners,
+ * leadership transfer. The log keeps a first-index offset (log.ts) so compaction can slot in.
+ */
+
+/** One log entry. An empty `data` is the no-op a new leader appends to commit entries of earlier terms. */
+export interface Entry {
+  readonly index: number;
+  readonly term: number;
+  readonly data: Uint8Array;
+}
+
+/** What must be on stable storage (fsynced) before the messages of the same Ready are sent. */
+export interface HardState {
+  readonly term: number;
+  /** The candidate voted for in `term`, or '' for none. */
+  readonly vote: string;
+  readonly commit: number;
+}
+
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
+
+/** Volatile state, reported for logs and status; never persisted. */
+export interface SoftState {
+  /** The leader this node follows (itself when leader), or '' when unknown. */
+  readonly leader: string;
+  readonly role: Role;
+}
+
+interface Base {
+  readonly from: string;
+  readonly to: string;
+  readonly term: number;
+}
+
+/**
+ * Messages. A `pre-vote` carries the term the sender *would* campaign in, without having raised its own
+ * (Raft thesis §9.6); a granted `pre-vote-resp` echoes that term. `app-resp` either acks up to `index`
+ * or rejects the append whose prevIndex was `index`, with a hint for fast backtracking: the term of the
+ * follower's entry at that index (0 when its log is shorter) and the first index the leader should try.
+ */
+export type RaftMessage =
+  | (Base & { readonly type: 'pre-vote'; readonly lastIndex: number; readonly lastTerm: number })
+  | (Base & { readonly type: 'vote'; readonly lastIndex: number; readonly lastTerm: number })
+  | (Base & { readonly type: 'pre-vote-resp'; readonly reject: boolean })
+  | (Base & { readonly type: 'vote-resp'; readonly reject: boolean })
+  | (Base & {
+      readonly type: 'app';
+      readonly prevIndex: number;
+      readonly prevTerm: number;
+      readonly entries: readonly Entry[];
+      readonly commit: number;
+    })
+  | (Base & {
+      readonly type: 'app-resp';
+      readonly index: number;
+      readonly reject: boolean;
+      readonly hintTerm: number;
+      readonly hintIndex: number;
+    })
+  | (Base & { readonly type: 'heartbeat'; readonly commit: number })
+  | (Base & { readonly type: 'heartbeat-resp' });
+
+export type MessageType = RaftMessage['type'];
+
+/**
+ * The output of one round. The driver must, in this order: persist `hardState` (if any) and `entries`
+ * (overwriting any stored entries from the first one's index on) and fsync; send `messages`; apply
+ * `committedEntries` in order; then call `advance(ready)`.
+ */
+export interface Ready {
+  readonly hardState: HardState | undefined;
+  readonly softState: SoftState | undefined;
+  readonly entries: readonly Entry[];
+  readonly messages: readonly RaftMessage[];
+  readonly committedEntries: readonly Entry[];
+}
+
+/** The injected source of randomness: a float in [0, 1). A seeded one replays a simulation exactly. */
+export interface Random {
+  next(): number;
+}
+
+export interface RaftConfig {
+  /** Election timeout base, in ticks; each timeout is drawn uniformly from [electionTicks, 2·electionTicks). */
+  readonly electionTicks: number;
+  /** The leader sends heartbeats every this many ticks. Must be well below electionTicks. */
+  readonly heartbeatTicks: number;
+  /** Campaign with a pre-vote round first, so a node that cannot win does not raise the term. */
+  readonly preVote: boolean;
+  /**
+   * A leader that has not heard from a majority within electionTicks steps down; and a follower that has
+   * heard from its leader within electionTicks ignores (pre-)vote requests (the leader lease of thesis §4.2.3).
+   */
+  readonly checkQuorum: boolean;
+  /** Most entries in one append message. */
+  readonly maxEntriesPerMessage: number;
+  /** Most append messages in flight to one follower while it keeps up (pipelining window). */
+  readonly maxInflight: number;
+}
+
+export const DEFAULT_CONFIG: RaftConfig = {
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  preVote: true,
+  checkQuorum: true,
+  maxEntriesPerMessage: 64,
+  maxInflight: 8,
+};
+
+/** A proposal reached a node that is not the leader; `leader` is the leader it knows of, or ''. */
+export class NotLeaderError extends Error {
+  readonly code = 'RAFT_NOT_LEADER';
+  constructor(readonly leader: string) {
+    super(leader === '' ? 'not the leader; no leader known' : `not the leader; the leader is ${leader}`);
+    this.name = 'NotLeaderError';
+  }
+}
+
+/** A Raft message from a peer is malformed or over the limits (codec.ts); the message is dropped. */
+export class RaftDecodeError extends Error {
+  readonly code = 'RAFT_BAD_MESSAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RaftDecodeError';
+  }
+}
+
+/**
+ * Persisted state a node restarts from: the hard state and the stored log, whose entries are contiguous
+ * from index 1 (until snapshots exist: then from the snapshot's index + 1, see log.ts).
+ */
+export interface PersistedState {
+  readonly hardState: HardState;
+  readonly entries: readonly Entry[];
+}

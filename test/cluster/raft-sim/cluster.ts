@@ -1,0 +1,208 @@
+/**
+ * A deterministic simulation of a Raft cluster: the real Raft state machines, a manual clock, a lossy,
+ * duplicating, reordering network (the membership simulator's SimNetwork plus duplication), crashes that
+ * lose everything but what was persisted, and restarts from it. Every message goes through the codec.
+ * After every event the SafetyChecker sees what changed. Everything random comes from one seed.
+ *
+ * Time is in units of 1/10 tick: each node ticks every TICK units (with a per-node phase), messages take
+ * minDelay..maxDelay units, so with the defaults a message may overtake another sent a tick earlier; a
+ * fraction (lateRate) is held back up to 30 ticks, to deliver messages of long-gone terms and rounds.
+ */
+import { decodeMessage, encodeMessage } from '../../../cluster/raft/codec.js';
+import { Raft } from '../../../cluster/raft/raft.js';
+import type { Entry, HardState, RaftConfig, Ready } from '../../../cluster/raft/types.js';
+import { Rng } from '../../support/rng.js';
+import { EventQueue } from '../sim/event-queue.js';
+import { SimNetwork } from '../sim/network.js';
+import { SafetyChecker } from './checker.js';
+
+export const TICK = 10;
+
+export interface RaftSimOptions {
+  readonly seed: number;
+  readonly size: number;
+  readonly config?: Partial<RaftConfig>;
+  readonly dropRate?: number;
+  readonly dupRate?: number;
+  /** Probability that a message is held back up to 30 ticks (a stale message arriving much later). */
+  readonly lateRate?: number;
+  readonly minDelay?: number;
+  readonly maxDelay?: number;
+}
+
+interface SimNode {
+  readonly id: string;
+  raft: Raft | undefined;
+  /** Bumped at each crash, so a crashed node's pending ticks do nothing. */
+  generation: number;
+  hardState: HardState;
+  stored: Entry[];
+  applied: Entry[];
+}
+
+export class RaftSim {
+  readonly network: SimNetwork;
+  readonly checker = new SafetyChecker();
+  readonly ids: string[];
+  dupRate: number;
+  lateRate: number;
+  private readonly rng: Rng;
+  private readonly queue = new EventQueue();
+  private readonly nodes = new Map<string, SimNode>();
+  private time = 0;
+  delivered = 0;
+
+  constructor(private readonly options: RaftSimOptions) {
+    this.rng = new Rng(options.seed);
+    this.network = new SimNetwork(this.rng.fork(), {
+      dropRate: options.dropRate ?? 0,
+      minDelayMs: options.minDelay ?? 1,
+      maxDelayMs: options.maxDelay ?? 15,
+    });
+    this.dupRate = options.dupRate ?? 0;
+    this.lateRate = options.lateRate ?? 0;
+    this.ids = Array.from({ length: options.size }, (_, i) => `n${i + 1}`);
+    for (const id of this.ids) {
+      this.nodes.set(id, { id, raft: undefined, generation: 0, hardState: { term: 0, vote: '', commit: 0 }, stored: [], applied: [] });
+      this.start(id);
+    }
+  }
+
+  get now(): number {
+    return this.time;
+  }
+
+  raft(id: string): Raft | undefined {
+    return this.nodes.get(id)?.raft;
+  }
+
+  /** Entries `id` applied since it last started. */
+  applied(id: string): readonly Entry[] {
+    return this.nodes.get(id)!.applied;
+  }
+
+  isUp(id: string): boolean {
+    return this.nodes.get(id)?.raft !== undefined;
+  }
+
+  /** The running leader with the highest term, if any. */
+  leader(): Raft | undefined {
+    let best: Raft | undefined;
+    for (const n of this.nodes.values()) {
+      if (n.raft?.role === 'leader' && (best === undefined || n.raft.term > best.term)) best = n.raft;
+    }
+    return best;
+  }
+
+  /** Kills a node: its in-memory state is gone; what it persisted stays. */
+  crash(id: string): void {
+    const n = this.nodes.get(id)!;
+    n.raft = undefined;
+    n.generation++;
+  }
+
+  /** Restarts a crashed node from its persisted hard state and log. */
+  restart(id: string): void {
+    if (!this.isUp(id)) this.start(id);
+  }
+
+  /** Proposes on the current leader; false when there is none. */
+  propose(data: string): boolean {
+    const l = this.leader();
+    if (l === undefined) return false;
+    l.propose(Buffer.from(data));
+    this.afterEvent(this.nodes.get(l.id)!);
+    return true;
+  }
+
+  /** Runs events until `until` (absolute time). */
+  runUntil(until: number): void {
+    while (this.queue.peekTime() <= until) {
+      const ev = this.queue.pop()!;
+      this.time = ev.time;
+      ev.run();
+    }
+    this.time = Math.max(this.time, until);
+  }
+
+  /** Runs until `pred` holds (checked after each event) or `limit` more time passes; returns whether it held. */
+  runUntilTrue(pred: () => boolean, limit: number): boolean {
+    const end = this.time + limit;
+    while (!pred()) {
+      if (this.queue.peekTime() > end) {
+        this.time = end;
+        return false;
+      }
+      const ev = this.queue.pop()!;
+      this.time = ev.time;
+      ev.run();
+    }
+    return true;
+  }
+
+  private start(id: string): void {
+    const n = this.nodes.get(id)!;
+    n.raft = new Raft({
+      id,
+      peers: this.ids,
+      rng: this.rng.fork(),
+      config: this.options.config,
+      persisted: { hardState: n.hardState, entries: n.stored },
+    });
+    n.applied = [];
+    this.checker.onRestart(id);
+    const gen = n.generation;
+    const tick = (): void => {
+      if (n.generation !== gen || n.raft === undefined) return;
+      n.raft.tick();
+      this.afterEvent(n);
+      this.queue.push(this.time + TICK, tick);
+    };
+    this.queue.push(this.time + 1 + this.rng.int(TICK), tick);
+  }
+
+  /** Handles everything the node has ready, the way a driver would, then checks the invariants. */
+  private afterEvent(n: SimNode): void {
+    const raft = n.raft!;
+    while (raft.hasReady()) {
+      const rd = raft.ready();
+      this.persist(n, rd);
+      for (const m of rd.messages) {
+        const bytes = encodeMessage(m);
+        const copies = this.rng.chance(this.dupRate) ? 2 : 1;
+        for (let c = 0; c < copies; c++) {
+          let delay = this.network.route(m.from, m.to);
+          if (delay === undefined) continue;
+          if (this.lateRate > 0 && this.rng.chance(this.lateRate)) delay += this.rng.int(30 * TICK);
+          this.queue.push(this.time + delay, () => this.deliver(m.to, bytes));
+        }
+      }
+      for (const e of rd.committedEntries) {
+        this.checker.onApply(n.id, e);
+        n.applied.push(e);
+      }
+      raft.advance(rd);
+    }
+    if (raft.role === 'leader') {
+      this.checker.onLeader(n.id, raft.term, (i) => raft.log.term(i));
+      this.checker.onCommit(raft.term, raft.log.committed, (i) => raft.log.entry(i));
+    }
+  }
+
+  private persist(n: SimNode, rd: Ready): void {
+    if (rd.hardState !== undefined) n.hardState = rd.hardState;
+    const first = rd.entries[0];
+    if (first === undefined) return;
+    const raft = n.raft!;
+    this.checker.onEntries(n.id, rd.entries, (i) => raft.log.term(i));
+    n.stored = n.stored.slice(0, first.index - 1).concat(rd.entries);
+  }
+
+  private deliver(to: string, bytes: Uint8Array): void {
+    const n = this.nodes.get(to)!;
+    if (n.raft === undefined) return;
+    this.delivered++;
+    n.raft.step(decodeMessage(bytes));
+    this.afterEvent(n);
+  }
+}
