@@ -26,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { ClassicLevel } from 'classic-level';
 import { DB, WriteBatch } from '../lsm/index.js';
 import { percentile, printTable, writeResults } from './lib/report.js';
+import { xorshiftRandom } from '../lsm/skiplist.js';
 
 const KEY_SIZE = 16;
 const VALUE_SIZE = 100;
@@ -43,17 +44,10 @@ const SYNC_NUM = arg('syncs', 10_000);
 const onlyIdx = process.argv.indexOf('--only');
 const ONLY = onlyIdx < 0 ? undefined : new Set((process.argv[onlyIdx + 1] ?? '').split(','));
 
-/** A seeded xorshift for keys, so both engines see the same sequence. */
+/** A seeded xorshift (the skiplist's) as 32-bit integers for keys, so both engines see the same sequence. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
+  const next = xorshiftRandom(seed);
+  return () => next() * 0x100000000;
 }
 
 function key(i: number): Buffer {

@@ -89,7 +89,9 @@ class NodeRandomAccessFile implements RandomAccessFile {
   ) {}
 
   async read(offset: number, length: number): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(length);
+    // Not allocUnsafe: a small block would be a slice of Node's shared 8 KiB pool, which the block cache
+    // would keep alive while charging only the block's size.
+    const buf = Buffer.allocUnsafeSlow(length);
     let got = 0;
     try {
       while (got < length) {
@@ -105,7 +107,9 @@ class NodeRandomAccessFile implements RandomAccessFile {
   }
 
   readSync(offset: number, length: number): Buffer {
-    const buf = Buffer.allocUnsafe(length);
+    // Not allocUnsafe: a small block would be a slice of Node's shared 8 KiB pool, which the block cache
+    // would keep alive while charging only the block's size.
+    const buf = Buffer.allocUnsafeSlow(length);
     let got = 0;
     try {
       while (got < length) {
