@@ -54,7 +54,7 @@ Membership changes are logged one per line, e.g. "node n3 127.0.0.1:7003 is now 
   .addOption(new Option('--seeds <host:port,...>', 'addresses of nodes to join through (any one that answers is enough; none: start a new cluster)').default([], 'none').env('MYDATASTORE_SEEDS').argParser(seedList))
   .addOption(new Option('--cluster-id <id>', 'name of the cluster; gossip from nodes of another cluster is refused').default('mydatastore').env('MYDATASTORE_CLUSTER_ID'))
   .addOption(new Option('--zone <zone>', 'availability zone or rack, published to the other members (replicas spread across zones)').env('MYDATASTORE_ZONE'))
-  .addOption(new Option('--data <dir>', 'data directory, created if missing').env('MYDATASTORE_DATA'))
+  .addOption(new Option('--data <dir>', 'data directory, created if missing (a node keeps no data in it until the data path lands: today it answers Ping and Members only)').env('MYDATASTORE_DATA'))
   .addOption(new Option('--log-level <level>', 'least severe log level printed').choices(['debug', 'info', 'warn', 'error']).default('info').env('MYDATASTORE_LOG_LEVEL'))
   .addOption(new Option('--max-frame-size <bytes>', 'largest accepted RPC frame payload').default(16 * 1024 * 1024).env('MYDATASTORE_MAX_FRAME_SIZE').argParser(positiveInt('--max-frame-size')))
   .addOption(new Option('--probe-interval-ms <ms>', 'failure detection: ping one member this often (default 1000; lower detects failures sooner, costs more traffic)').env('MYDATASTORE_PROBE_INTERVAL_MS').argParser(positiveInt('--probe-interval-ms')))
