@@ -288,7 +288,7 @@ export function rangeCompaction(
 }
 
 /**
- * A rewrite in place of a contiguous run of `level`'s files (level >= 1) listed in `todo`, starting at
+ * A rewrite in place of a contiguous run of `level`'s files (level >= 1) listed in `toRewrite`, starting at
  * the first one still there, of at most ~10 target files. compactRange uses it on the deepest level
  * holding the range, so that overwritten versions and tombstones there go too. (Shaped as a compaction
  * of nothing from level-1 plus these files from `level`, so everything else applies unchanged.)
@@ -296,16 +296,16 @@ export function rangeCompaction(
 export function inPlaceCompaction(
   v: Version,
   level: number,
-  todo: ReadonlySet<number>,
+  toRewrite: ReadonlySet<number>,
   o: LevelOptions,
   icmp: InternalKeyComparator,
 ): Compaction | undefined {
   const files = v.files[level]!;
-  const start = files.findIndex((f) => todo.has(f.number));
+  const start = files.findIndex((f) => toRewrite.has(f.number));
   if (level < 1 || start < 0) return undefined;
   const run: FileMetaData[] = [];
   let total = 0;
-  for (let i = start; i < files.length && todo.has(files[i]!.number) && total < 10 * o.targetFileSize; i++) {
+  for (let i = start; i < files.length && toRewrite.has(files[i]!.number) && total < 10 * o.targetFileSize; i++) {
     run.push(files[i]!);
     total += files[i]!.size;
   }

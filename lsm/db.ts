@@ -696,14 +696,14 @@ export class DB {
       }
     }
     // Then rewrite the deepest level's files in the range: the garbage there goes too.
-    const todo = new Set(overlappingInputs(this.versions.current, deepest, start, end, this.ucmp).map((f) => f.number));
-    while (todo.size > 0) {
+    const toRewrite = new Set(overlappingInputs(this.versions.current, deepest, start, end, this.ucmp).map((f) => f.number));
+    while (toRewrite.size > 0) {
       while (this.compacting !== undefined) await this.compacting;
       this.checkOpen();
       if (this.bgError !== undefined) throw this.bgError;
-      const c = inPlaceCompaction(this.versions.current, deepest, todo, this.o, this.icmp);
+      const c = inPlaceCompaction(this.versions.current, deepest, toRewrite, this.o, this.icmp);
       if (c === undefined) break;
-      for (const f of c.inputs[1]) todo.delete(f.number);
+      for (const f of c.inputs[1]) toRewrite.delete(f.number);
       await this.runCompactionWork(this.doCompaction(c));
     }
     if (this.bgError !== undefined) throw this.bgError;
