@@ -201,7 +201,7 @@ export function decodeMessage(bytes: Uint8Array): RaftMessage {
         const len = r.u32();
         if (len > MAX_ENTRY_BYTES) throw new RaftDecodeError(`entry of ${len} bytes, limit ${MAX_ENTRY_BYTES}`);
         if (index !== prevIndex + i + 1) throw new RaftDecodeError(`entry index ${index}, want ${prevIndex + i + 1}`);
-        entries.push({ index, term, data: r.bytes(len) });
+        entries.push({ index, term, type: 'normal', data: r.bytes(len) });
       }
       m = { ...base, type, prevIndex, prevTerm, commit, entries };
       break;

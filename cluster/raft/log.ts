@@ -70,7 +70,7 @@ export class RaftLog {
 
   /** The leader's own append; returns the new last index. */
   append(term: number, data: Uint8Array): Entry {
-    const e: Entry = { index: this.lastIndex() + 1, term, data };
+    const e: Entry = { index: this.lastIndex() + 1, term, type: 'normal', data };
     this.entries.push(e);
     return e;
   }

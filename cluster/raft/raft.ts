@@ -226,6 +226,7 @@ export class Raft {
     return {
       hardState: sameHard(hs, this.prevHard) ? undefined : hs,
       softState: ss.leader === this.prevSoft.leader && ss.role === this.prevSoft.role ? undefined : ss,
+      snapshot: undefined,
       entries: this.log.unstableEntries(),
       messages: msgs,
       committedEntries: this.log.nextCommitted(),

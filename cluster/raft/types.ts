@@ -3,14 +3,45 @@
  * peers exchange, what `ready()` hands to the driver, configuration and typed errors. Plain TypeScript, no
  * I/O; `codec.ts` turns messages into bytes for RaftRequest.message of proto/cluster.proto.
  *
- * Not implemented yet (later parts of issue 6): snapshots / InstallSnapshot, voter-set changes, learners,
- * leadership transfer. The log keeps a first-index offset (log.ts) so compaction can slot in.
  */
 
-/** One log entry. An empty `data` is the no-op a new leader appends to commit entries of earlier terms. */
+/**
+ * What an entry carries: 'normal' entries are the application's commands (opaque bytes); 'conf' entries
+ * carry an encoded ConfChange (see encodeConfChange in conf-change.ts) and change the voter/learner set.
+ */
+export type EntryType = 'normal' | 'conf';
+
+/**
+ * One log entry. An empty 'normal' `data` is the no-op a new leader appends to commit entries of earlier
+ * terms. Applications see conf entries in committedEntries too (Raft has already acted on them).
+ */
 export interface Entry {
   readonly index: number;
   readonly term: number;
+  readonly type: EntryType;
+  readonly data: Uint8Array;
+}
+
+/** A change of the Raft configuration, one server at a time (thesis §4.1). */
+export interface ConfChange {
+  readonly type: 'add-voter' | 'add-learner' | 'remove';
+  readonly node: string;
+}
+
+/** The Raft configuration: who votes and who only receives the log. Disjoint sets. */
+export interface ConfState {
+  readonly voters: readonly string[];
+  readonly learners: readonly string[];
+}
+
+/**
+ * A snapshot of the application's state machine at `index` (the last entry it covers, of `term`), with the
+ * configuration in force at that index. `data` is the application's serialized state, opaque to Raft.
+ */
+export interface Snapshot {
+  readonly index: number;
+  readonly term: number;
+  readonly conf: ConfState;
   readonly data: Uint8Array;
 }
 
@@ -68,13 +99,16 @@ export type RaftMessage =
 export type MessageType = RaftMessage['type'];
 
 /**
- * The output of one round. The driver must, in this order: persist `hardState` (if any) and `entries`
- * (overwriting any stored entries from the first one's index on) and fsync; send `messages`; apply
- * `committedEntries` in order; then call `advance(ready)`.
+ * The output of one round. The driver must, in this order: persist `snapshot` (if any: it replaces the
+ * stored log up to its index), `hardState` (if any) and `entries` (overwriting any stored entries from the
+ * first one's index on) and fsync; send `messages`; restore the state machine from `snapshot` (if any), then
+ * apply `committedEntries` in order; then call `advance(ready)`.
  */
 export interface Ready {
   readonly hardState: HardState | undefined;
   readonly softState: SoftState | undefined;
+  /** A snapshot received from the leader (InstallSnapshot), to persist and restore from. */
+  readonly snapshot: Snapshot | undefined;
   readonly entries: readonly Entry[];
   readonly messages: readonly RaftMessage[];
   readonly committedEntries: readonly Entry[];
@@ -131,10 +165,11 @@ export class RaftDecodeError extends Error {
 }
 
 /**
- * Persisted state a node restarts from: the hard state and the stored log, whose entries are contiguous
- * from index 1 (until snapshots exist: then from the snapshot's index + 1, see log.ts).
+ * Persisted state a node restarts from: the hard state, the latest snapshot (if any) and the stored log,
+ * whose entries are contiguous from the snapshot's index + 1 (from 1 without a snapshot).
  */
 export interface PersistedState {
   readonly hardState: HardState;
+  readonly snapshot?: Snapshot;
   readonly entries: readonly Entry[];
 }

@@ -5,7 +5,7 @@ import { Raft } from '../../cluster/raft/raft.js';
 import { RaftDecodeError, type Entry, type NotLeaderError, type RaftMessage } from '../../cluster/raft/types.js';
 import { SafetyChecker, SafetyViolation } from './raft-sim/checker.js';
 
-const e = (index: number, term: number, data = ''): Entry => ({ index, term, data: Buffer.from(data) });
+const e = (index: number, term: number, data = ''): Entry => ({ index, term, type: 'normal', data: Buffer.from(data) });
 /** Comparable form: entry payloads as number arrays (a Buffer and a Uint8Array differ for t.same). */
 const plain = (m: RaftMessage): unknown =>
   m.type === 'app' ? { ...m, entries: m.entries.map((x) => ({ ...x, data: Array.from(x.data) })) } : m;

@@ -48,7 +48,7 @@ export class ScriptCluster {
       case 'restart': {
         const id = pos[0]!;
         const terms = kv.log === undefined || kv.log === '' ? [] : kv.log.split(',').map(Number);
-        const entries = terms.map((term, i) => ({ index: i + 1, term, data: new Uint8Array(0) }));
+        const entries = terms.map((term, i) => ({ index: i + 1, term, type: 'normal' as const, data: new Uint8Array(0) }));
         this.start(id, { term: Number(kv.term ?? 0), vote: kv.vote ?? '', commit: Number(kv.commit ?? 0) }, entries);
         return ['ok'];
       }
