@@ -42,5 +42,23 @@ export class InvalidArgumentError extends LsmError {
   readonly code = 'LSM_INVALID_ARGUMENT';
 }
 
+/** IndexedDB: an index name that the store was not opened with. */
+export class IndexUnknownError extends LsmError {
+  readonly code = 'LSM_INDEX_UNKNOWN';
+}
+
+/** IndexedDB: an index function threw or returned something other than an array of byte strings; nothing was written. */
+export class IndexFunctionError extends LsmError {
+  readonly code = 'LSM_INDEX_FUNCTION';
+}
+
 /** Every error class of the engine, for the test that checks each code is documented. */
-export const ALL_LSM_ERRORS = [CorruptionError, LockedError, IOError, ClosedError, InvalidArgumentError] as const;
+export const ALL_LSM_ERRORS = [
+  CorruptionError,
+  LockedError,
+  IOError,
+  ClosedError,
+  InvalidArgumentError,
+  IndexUnknownError,
+  IndexFunctionError,
+] as const;

@@ -10,6 +10,8 @@ export {
   ClosedError,
   CorruptionError,
   InvalidArgumentError,
+  IndexFunctionError,
+  IndexUnknownError,
   IOError,
   LockedError,
   LsmError,
@@ -17,3 +19,20 @@ export {
 export type { FileSystem, FileLock, RandomAccessFile, WritableFile } from './env.js';
 export { MemFileSystem } from './mem-fs.js';
 export { NodeFileSystem } from './node-fs.js';
+export { IndexedDB, type IndexFunction, type IndexedDBOptions, type IndexedWrite, type IndexIteratorOptions, type PrimaryIteratorOptions } from './indexed-db.js';
+export { IndexIterator, PrimaryIterator, type IndexEntry } from './index-iterator.js';
+export {
+  META_KEY as INDEX_META_KEY,
+  NS_INDEX,
+  NS_META,
+  NS_PRIMARY,
+  decodeIndexEntryKey,
+  decodeMeta as decodeIndexMeta,
+  encodeIndexEntryKey,
+  encodeMeta as encodeIndexMeta,
+  encodePrimaryKey,
+  indexBounds,
+  indexPrefix,
+  primaryBounds,
+  type KeyBounds,
+} from './index-format.js';

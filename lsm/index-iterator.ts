@@ -1,0 +1,96 @@
+/**
+ * IndexedDB's two iterators, thin wrappers over the engine's DBIterator:
+ * - PrimaryIterator yields [key, value] of primary records, the namespace byte stripped;
+ * - IndexIterator yields { indexKey, key, value } of one index: it walks the index's entries and reads
+ *   each entry's primary record, both at one snapshot. Index entries and their records are written in
+ *   one batch, so at any snapshot an entry's record exists and is the one that produced it.
+ * Both close (and free what they pin, the index iterator's own snapshot too) at their end, on close(),
+ * and on a `break` out of `for await`.
+ */
+import type { DB } from './db.js';
+import type { DBIterator } from './db-iterator.js';
+import { CorruptionError } from './errors.js';
+import { decodeIndexEntryKey, encodePrimaryKey } from './index-format.js';
+import type { Snapshot } from './snapshot.js';
+
+export interface IndexEntry {
+  /** One of the keys the index function returned for this record. */
+  indexKey: Buffer;
+  /** The primary key and the record's value at the iterator's snapshot. */
+  key: Buffer;
+  value: Buffer;
+}
+
+export class PrimaryIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
+  /** @internal created by IndexedDB.iterator() */
+  constructor(private readonly inner: DBIterator) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<[Buffer, Buffer]>> {
+    const r = await this.inner.next();
+    if (r.done === true) return r;
+    return { done: false, value: [r.value[0].subarray(1), r.value[1]] };
+  }
+
+  async return(): Promise<IteratorResult<[Buffer, Buffer]>> {
+    await this.inner.close();
+    return { done: true, value: undefined };
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+export class IndexIterator implements AsyncIterableIterator<IndexEntry> {
+  private closed = false;
+
+  /**
+   * @internal created by IndexedDB.indexIterator(). `ownSnapshot`: the iterator took the snapshot
+   * itself and releases it when it closes (a caller's snapshot is left to the caller).
+   */
+  constructor(
+    private readonly db: DB,
+    private readonly inner: DBIterator,
+    private readonly prefix: Buffer,
+    private readonly snapshot: Snapshot,
+    private readonly ownSnapshot: boolean,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<IndexEntry>> {
+    try {
+      const r = await this.inner.next();
+      if (r.done === true) {
+        await this.close();
+        return { done: true, value: undefined };
+      }
+      const { indexKey, key } = decodeIndexEntryKey(this.prefix, r.value[0]);
+      const value = await this.db.get(encodePrimaryKey(key), { snapshot: this.snapshot });
+      if (value === undefined) throw new CorruptionError(`index entry for missing record ${key.toString('hex').slice(0, 80)}`);
+      return { done: false, value: { indexKey, key, value } };
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  async return(): Promise<IteratorResult<IndexEntry>> {
+    await this.close();
+    return { done: true, value: undefined };
+  }
+
+  /** Frees what the iterator pinned. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.inner.close();
+    if (this.ownSnapshot) this.snapshot.release();
+  }
+}

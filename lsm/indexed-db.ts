@@ -1,0 +1,311 @@
+/**
+ * Secondary indexes over one DB. An index is a function from (key, value) to zero or more index keys;
+ * `indexIterator(name, range)` walks an index in index-key order (then primary-key order) and yields
+ * each live entry with its primary record. Primary records and index entries live in the same DB in
+ * disjoint namespaces (lsm/index-format.ts, lsm/FORMAT.md "Secondary indexes").
+ *
+ * Consistency. A write's primary records and all its index changes go into ONE WriteBatch, so one WAL
+ * record: they are applied together, also across a crash. To know which old entries an overwrite or a
+ * delete makes stale, the writer reads the key's current value first (read-before-write), under a
+ * per-key lock (lsm/index-locks.ts) held from that read until its batch is applied, so two writers of a
+ * key cannot both read the same old value; writers of different keys still share the group commit.
+ * Why read-before-write and not lazy validation at read time (write blindly, drop stale entries when a
+ * scan meets them): the cluster reads the old record anyway for last-write-wins, stale entries would
+ * pile up until a cleanup, and a Merkle tree over a partition wants a scan with no garbage to skip.
+ *
+ * The set of indexes is fixed at open and recorded in a metadata key. Opening with an index added
+ * backfills it from the primary records before open() resolves; with an index removed deletes its
+ * entries; both are logged. Index functions must be deterministic (the old entries are found by
+ * running the function on the old value). The DB must be written only through this class.
+ */
+import { DB, type DBStats, type ReadOptions, type WriteOptions } from './db.js';
+import { checkIteratorOptions } from './db-iterator.js';
+import { ClosedError, IndexFunctionError, IndexUnknownError, InvalidArgumentError } from './errors.js';
+import {
+  META_KEY,
+  checkIndexName,
+  decodeMeta,
+  encodeIndexEntryKey,
+  encodeMeta,
+  encodePrimaryKey,
+  indexBounds,
+  indexPrefix,
+  prefixEnd,
+  primaryBounds,
+  type KeyBounds,
+} from './index-format.js';
+import { IndexIterator, PrimaryIterator } from './index-iterator.js';
+import { KeyLocks } from './index-locks.js';
+import { resolveOptions, type DBOptions, type Logger } from './options.js';
+import type { Snapshot } from './snapshot.js';
+import { WriteBatch } from './write-batch.js';
+
+/** Index keys of a record; must depend on (key, value) only. An empty array: the record is not indexed. */
+export type IndexFunction = (key: Buffer, value: Buffer) => readonly Uint8Array[];
+
+export interface IndexedDBOptions extends DBOptions {
+  /** The indexes, by name (1–255 UTF-8 bytes). Fixed while the store is open. */
+  indexes: Record<string, IndexFunction>;
+}
+
+export type IndexedWrite = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+export interface PrimaryIteratorOptions extends KeyBounds {
+  reverse?: boolean;
+  limit?: number;
+  snapshot?: Snapshot;
+}
+
+/** Bounds are on index keys; limit counts index entries. */
+export type IndexIteratorOptions = PrimaryIteratorOptions;
+
+interface Index {
+  name: string;
+  prefix: Buffer;
+  fn: IndexFunction;
+}
+
+/** Rows of a backfill or an index removal per batch. */
+const REBUILD_BATCH = 1000;
+const EMPTY = Buffer.alloc(0);
+
+function checkBytes(what: string, v: unknown): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new InvalidArgumentError(`${what} must be a Uint8Array or Buffer`);
+  return v;
+}
+
+function checkSync(options: WriteOptions | undefined): boolean {
+  if (options === undefined) return false;
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('write options must be an object');
+  if (options.sync !== undefined && typeof options.sync !== 'boolean') throw new InvalidArgumentError('sync must be a boolean');
+  return options.sync ?? false;
+}
+
+const id = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
+
+/** The record's distinct keys in `index`, by their latin1 id; IndexFunctionError if the function misbehaves. */
+function keysOf(index: Index, key: Buffer, value: Buffer): Map<string, Buffer> {
+  let keys: unknown;
+  try {
+    keys = index.fn(key, value);
+  } catch (err) {
+    throw new IndexFunctionError(`index function ${index.name} threw for key ${key.toString('hex').slice(0, 80)}`, { cause: err });
+  }
+  if (!Array.isArray(keys)) throw new IndexFunctionError(`index function ${index.name} returned ${typeof keys}, not an array`);
+  const m = new Map<string, Buffer>();
+  for (const k of keys as unknown[]) {
+    if (!(k instanceof Uint8Array)) throw new IndexFunctionError(`index function ${index.name} returned an index key that is not a Uint8Array`);
+    m.set(id(k), Buffer.from(k));
+  }
+  return m;
+}
+
+export class IndexedDB {
+  private readonly locks = new KeyLocks();
+  private closed = false;
+
+  private constructor(
+    private readonly db: DB,
+    private readonly indexes: Map<string, Index>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens the store in `dir`, backfilling indexes added and dropping indexes removed since last open. */
+  static async open(dir: string, options: IndexedDBOptions): Promise<IndexedDB> {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options must be an object');
+    const { indexes: declared, ...dbOptions } = options;
+    if (declared === null || typeof declared !== 'object') throw new InvalidArgumentError('options.indexes must be an object of index functions');
+    const indexes = new Map<string, Index>();
+    for (const [name, fn] of Object.entries(declared)) {
+      if (typeof fn !== 'function') throw new InvalidArgumentError(`index ${name} must be a function`);
+      indexes.set(checkIndexName(name), { name, prefix: indexPrefix(name), fn });
+    }
+    const logger = resolveOptions(dbOptions).logger;
+    const db = await DB.open(dir, dbOptions);
+    const store = new IndexedDB(db, indexes, logger);
+    try {
+      await store.reconcileIndexes();
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /** Names of the indexes, in declaration order. */
+  get indexNames(): string[] {
+    return [...this.indexes.keys()];
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<void> {
+    return this.write([{ type: 'put', key, value }], options);
+  }
+
+  del(key: Uint8Array, options?: WriteOptions): Promise<void> {
+    return this.write([{ type: 'del', key }], options);
+  }
+
+  /**
+   * Applies the operations atomically, with their index changes, in one WAL record. A later operation
+   * on a key overrides an earlier one in the same call. Throws IndexFunctionError (nothing written) if
+   * an index function throws or returns something other than an array of byte strings.
+   */
+  async write(ops: readonly IndexedWrite[], options?: WriteOptions): Promise<void> {
+    if (this.closed) throw new ClosedError('database is closed');
+    if (!Array.isArray(ops)) throw new InvalidArgumentError('write() takes an array of { type, key, value } operations');
+    const sync = checkSync(options);
+    const finals = new Map<string, { key: Buffer; value: Buffer | undefined }>();
+    for (const op of ops as unknown[]) {
+      if (op === null || typeof op !== 'object') throw new InvalidArgumentError('each operation must be an object');
+      const o = op as IndexedWrite;
+      const key = Buffer.from(checkBytes('key', o.key));
+      if (o.type === 'put') finals.set(id(key), { key, value: Buffer.from(checkBytes('value', o.value)) });
+      else if (o.type === 'del') finals.set(id(key), { key, value: undefined });
+      else throw new InvalidArgumentError(`operation type must be 'put' or 'del', got ${String((o as { type: unknown }).type)}`);
+    }
+    if (finals.size === 0) return; // nothing to apply: no engine write (and no empty WAL record)
+    const plans = [...finals.values()].map((f) => ({ ...f, next: f.value === undefined ? undefined : this.indexKeysOf(f.key, f.value) }));
+    const release = await this.locks.acquire(plans.map((p) => p.key));
+    try {
+      const olds = await Promise.all(plans.map((p) => this.db.get(encodePrimaryKey(p.key))));
+      const batch = new WriteBatch();
+      plans.forEach((p, i) => {
+        const old = olds[i];
+        const before = old === undefined ? undefined : this.indexKeysOf(p.key, old);
+        let j = 0;
+        for (const index of this.indexes.values()) {
+          const was = before?.[j];
+          const now = p.next?.[j];
+          j++;
+          if (was !== undefined) for (const [k, ik] of was) if (now?.has(k) !== true) batch.del(encodeIndexEntryKey(index.prefix, ik, p.key));
+          if (now !== undefined) for (const [k, ik] of now) if (was?.has(k) !== true) batch.put(encodeIndexEntryKey(index.prefix, ik, p.key), EMPTY);
+        }
+        if (p.value === undefined) batch.del(encodePrimaryKey(p.key));
+        else batch.put(encodePrimaryKey(p.key), p.value);
+      });
+      await this.db.write(batch, { sync });
+    } finally {
+      release();
+    }
+  }
+
+  /** Per index (declaration order), the record's distinct index keys by their latin1 id. */
+  private indexKeysOf(key: Buffer, value: Buffer): Map<string, Buffer>[] {
+    return [...this.indexes.values()].map((index) => keysOf(index, key, value));
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** The record of key (a copy), or undefined. */
+  get(key: Uint8Array, options?: ReadOptions): Promise<Buffer | undefined> {
+    return this.db.get(encodePrimaryKey(checkBytes('key', key)), options);
+  }
+
+  snapshot(): Snapshot {
+    return this.db.snapshot();
+  }
+
+  /** [key, value] of primary records in key order; bounds are on primary keys. */
+  iterator(options?: PrimaryIteratorOptions): PrimaryIterator {
+    const o = checkIteratorOptions(options);
+    return new PrimaryIterator(this.db.iterator({ ...primaryBounds(o), reverse: o.reverse, limit: o.limit, snapshot: o.snapshot }));
+  }
+
+  /**
+   * { indexKey, key, value } of index `name` in (indexKey, key) order, all read at one snapshot (the
+   * caller's, or one taken now): every entry is live and its record is the current one at that snapshot.
+   */
+  indexIterator(name: string, options?: IndexIteratorOptions): IndexIterator {
+    const index = this.indexes.get(name);
+    if (index === undefined) throw new IndexUnknownError(`no index named ${JSON.stringify(name)} (declared: ${this.indexNames.join(', ') || 'none'})`);
+    const o = checkIteratorOptions(options);
+    const snapshot = o.snapshot ?? this.db.snapshot();
+    try {
+      const inner = this.db.iterator({ ...indexBounds(index.prefix, o), reverse: o.reverse, limit: o.limit, snapshot });
+      return new IndexIterator(this.db, inner, index.prefix, snapshot, o.snapshot === undefined);
+    } catch (err) {
+      if (o.snapshot === undefined) snapshot.release();
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- maintenance
+
+  stats(): DBStats {
+    return this.db.stats();
+  }
+
+  /** Compacts the whole store (primary records and index entries) down the levels. */
+  compactRange(): Promise<void> {
+    return this.db.compactRange();
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return this.db.close();
+  }
+
+  /**
+   * Brings the stored index entries in line with the declared indexes. A new index's range is cleared
+   * first (leftovers of a backfill cut short by a crash), then filled from the primary records; the
+   * metadata key is written last, synced, so the change counts only once all of it is in the log.
+   */
+  private async reconcileIndexes(): Promise<void> {
+    const meta = await this.db.get(META_KEY);
+    let stored: string[] = [];
+    if (meta !== undefined) {
+      stored = decodeMeta(meta);
+    } else {
+      for await (const [k] of this.db.iterator({ limit: 1 })) {
+        throw new InvalidArgumentError(`the directory holds a database not written by IndexedDB (key ${k.toString('hex').slice(0, 40)})`);
+      }
+    }
+    const declared = this.indexNames;
+    const removed = stored.filter((n) => !this.indexes.has(n));
+    const added = declared.filter((n) => !stored.includes(n));
+    if (meta !== undefined && removed.length === 0 && added.length === 0) return;
+    for (const name of removed) {
+      const deleted = await this.clearRange(indexPrefix(name));
+      this.logger.info('index removed: its entries were deleted', { index: name, entries: deleted });
+    }
+    for (const name of added) {
+      const index = this.indexes.get(name)!;
+      await this.clearRange(index.prefix);
+      const entries = await this.backfill(index);
+      this.logger.info('index added: built from the primary records', { index: name, entries });
+    }
+    await this.db.put(META_KEY, encodeMeta(declared), { sync: true });
+  }
+
+  private async clearRange(prefix: Buffer): Promise<number> {
+    let n = 0;
+    let batch = new WriteBatch();
+    for await (const [k] of this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
+      batch.del(k);
+      if (++n % REBUILD_BATCH === 0) {
+        await this.db.write(batch);
+        batch = new WriteBatch();
+      }
+    }
+    if (batch.count() > 0) await this.db.write(batch);
+    return n;
+  }
+
+  private async backfill(index: Index): Promise<number> {
+    let n = 0;
+    let batch = new WriteBatch();
+    for await (const [key, value] of this.iterator()) {
+      for (const ik of keysOf(index, key, value).values()) {
+        batch.put(encodeIndexEntryKey(index.prefix, ik, key), EMPTY);
+        if (++n % REBUILD_BATCH === 0) {
+          await this.db.write(batch);
+          batch = new WriteBatch();
+        }
+      }
+    }
+    if (batch.count() > 0) await this.db.write(batch);
+    return n;
+  }
+}
