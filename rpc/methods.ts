@@ -55,6 +55,8 @@ export const Methods = {
   Merkle: method(68, 'Merkle', k.MerkleRequest, k.MerkleResponse),
   Bucket: method(69, 'Bucket', k.BucketRequest, k.BucketResponse),
   Members: method(70, 'Members', k.MembersRequest, k.MembersResponse),
+  Status: method(71, 'Status', k.StatusRequest, k.StatusResponse),
+  Decommission: method(72, 'Decommission', k.DecommissionRequest, k.DecommissionResponse),
 } as const;
 
 export const ErrorDetail = mydatastore.ErrorDetail;

@@ -3,9 +3,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseAddress } from '../rpc/address.js';
 import { clusterStart, clusterStop } from './commands/cluster.js';
+import { decommissionCommand } from './commands/decommission.js';
 import { members } from './commands/members.js';
 import { ping } from './commands/ping.js';
 import { runServer } from './commands/server.js';
+import { status } from './commands/status.js';
 import { VERSION } from './version.js';
 
 function positiveInt(name: string) {
@@ -48,13 +50,23 @@ wins over the variable. Example, three nodes on one machine:
   mydatastore server --node-id n1 --listen 127.0.0.1:7001
   mydatastore server --node-id n2 --listen 127.0.0.1:7002 --seeds 127.0.0.1:7001
   mydatastore server --node-id n3 --listen 127.0.0.1:7003 --seeds 127.0.0.1:7001,127.0.0.1:7002
-Membership changes are logged one per line, e.g. "node n3 127.0.0.1:7003 is now dead (incarnation 5)".`)
+Membership changes are logged one per line, e.g. "node n3 127.0.0.1:7003 is now dead (incarnation 5)".
+Raft: n1 (no seeds) creates the cluster; its leader adds n2 and n3 to the committed member list once gossip
+sees them alive, makes up to --voters of them voters, bumps the epoch every --epoch-interval, and logs it
+("raft: became leader at term 2", "raft: committed add-member n2 ...", "raft: epoch 5"). A restarted node
+recovers its Raft state from DATA/raft. "mydatastore status ADDR" prints what a node knows.`)
   .addOption(new Option('--listen <host:port>', 'RPC address to listen on and to advertise to peers (port 0: any free port)').default('127.0.0.1:7000').env('MYDATASTORE_LISTEN').argParser(addressParser(true)))
   .addOption(new Option('--node-id <id>', 'this node\'s unique id; a restarted node keeps its id').default('node1').env('MYDATASTORE_NODE_ID'))
   .addOption(new Option('--seeds <host:port,...>', 'addresses of nodes to join through (any one that answers is enough; none: start a new cluster)').default([], 'none').env('MYDATASTORE_SEEDS').argParser(seedList))
   .addOption(new Option('--cluster-id <id>', 'name of the cluster; gossip from nodes of another cluster is refused').default('mydatastore').env('MYDATASTORE_CLUSTER_ID'))
   .addOption(new Option('--zone <zone>', 'availability zone or rack, published to the other members (replicas spread across zones)').env('MYDATASTORE_ZONE'))
-  .addOption(new Option('--data <dir>', 'data directory, created if missing (a node keeps no data in it until the data path lands: today it answers Ping and Members only)').env('MYDATASTORE_DATA'))
+  .addOption(new Option('--data <dir>', 'data directory, created if missing; Raft keeps its log, votes and snapshots in DATA/raft (default: ./data/<node-id>)').env('MYDATASTORE_DATA'))
+  .addOption(new Option('--bootstrap', 'create a new cluster with this node as its first member, if DATA/raft is empty (also implied by starting without --seeds); without it a new node waits for the leader to add it; ignored once the node has Raft state').env('MYDATASTORE_BOOTSTRAP'))
+  .addOption(new Option('--epoch-interval <ms>', 'the Raft leader commits a new epoch this often').default(30_000).env('MYDATASTORE_EPOCH_INTERVAL').argParser(positiveInt('--epoch-interval')))
+  .addOption(new Option('--voters <n>', 'how many members the leader makes Raft voters (the others replicate the log as learners)').default(3).env('MYDATASTORE_VOTERS').argParser(positiveInt('--voters')))
+  .addOption(new Option('--remove-dead-after <ms>', 'the Raft leader removes a member from the committed member list once gossip has seen it dead (or left) this long').default(600_000, '600000 (10 minutes)').env('MYDATASTORE_REMOVE_DEAD_AFTER').argParser(positiveInt('--remove-dead-after')))
+  .addOption(new Option('--raft-tick <ms>', 'Raft clock tick: heartbeats every tick, an election after 10-20 ticks without a leader').default(50).env('MYDATASTORE_RAFT_TICK').argParser(positiveInt('--raft-tick')))
+  .addOption(new Option('--snapshot-entries <n>', 'snapshot the cluster state and truncate the Raft log after this many applied entries').default(1000).env('MYDATASTORE_SNAPSHOT_ENTRIES').argParser(positiveInt('--snapshot-entries')))
   .addOption(new Option('--log-level <level>', 'least severe log level printed').choices(['debug', 'info', 'warn', 'error']).default('info').env('MYDATASTORE_LOG_LEVEL'))
   .addOption(new Option('--max-frame-size <bytes>', 'largest accepted RPC frame payload').default(16 * 1024 * 1024).env('MYDATASTORE_MAX_FRAME_SIZE').argParser(positiveInt('--max-frame-size')))
   .addOption(new Option('--probe-interval-ms <ms>', 'failure detection: ping one member this often (default 1000; lower detects failures sooner, costs more traffic)').env('MYDATASTORE_PROBE_INTERVAL_MS').argParser(positiveInt('--probe-interval-ms')))
@@ -75,6 +87,27 @@ program
     process.exitCode = await members(addr, opts);
   });
 
+program
+  .command('status')
+  .description('print a node\'s Raft and cluster status: role, leader, term, commit index, epoch, config, committed members and ring')
+  .argument('[addr]', 'the node\'s RPC address, host:port (same as --address)', addressParser(false))
+  .addOption(new Option('-a, --address <host:port>', 'the node\'s RPC address').default('127.0.0.1:7001').argParser(addressParser(false)))
+  .option('-t, --timeout <ms>', 'how long to wait for the reply', positiveInt('--timeout'), 2000)
+  .option('--json', 'print JSON instead of text')
+  .action(async (addr: string | undefined, opts: { address: string; timeout: number; json?: boolean }) => {
+    process.exitCode = await status({ ...opts, address: addr ?? opts.address });
+  });
+
+program
+  .command('decommission')
+  .description('remove a member from the cluster for good: the Raft leader commits its removal and the ring no longer holds it (the id can never rejoin)')
+  .argument('<id>', 'the node id to remove')
+  .addOption(new Option('-a, --address <host:port>', 'any node of the cluster (the request is forwarded to the Raft leader)').default('127.0.0.1:7001').argParser(addressParser(false)))
+  .option('-t, --timeout <ms>', 'keep retrying this long while the cluster has no leader', positiveInt('--timeout'), 15_000)
+  .action(async (id: string, opts: { address: string; timeout: number }) => {
+    process.exitCode = await decommissionCommand(id, opts);
+  });
+
 const cluster = program.command('cluster').description('run a local cluster of nodes on 127.0.0.1 for development');
 
 cluster
@@ -83,7 +116,9 @@ cluster
   .addHelpText('after', `
 In the foreground the nodes' log lines are printed prefixed with their id (and written to
 DATA/nodeK/node.log); Ctrl-C or SIGTERM stops every node gracefully. With --detach the nodes run in the
-background, their pids are written to DATA/cluster.json, and "mydatastore cluster stop" stops them.`)
+background, their pids are written to DATA/cluster.json, and "mydatastore cluster stop" stops them.
+node1 starts with --bootstrap: it creates the cluster, and its Raft leader adds the others; Raft state
+lives in DATA/nodeK/raft, so a restarted cluster resumes where it was ("mydatastore status" shows it).`)
   .option('-n, --nodes <n>', 'number of nodes', positiveInt('--nodes'), 3)
   .option('--base-port <port>', 'port of node1; nodeK listens on base-port+K-1', positiveInt('--base-port'), 7001)
   .option('--data <dir>', 'directory holding nodeK/ (data and node.log) and cluster.json', './data')

@@ -5,9 +5,9 @@
  *             |------ entries[] (contiguous) -----------------------------|
  *                                                     unstable: (stable, lastIndex]
  *
- * Invariants: applied <= committed <= lastIndex; entries are contiguous and their terms never decrease.
- * `offset` is the index of the entry before entries[0] and `offsetTerm` its term: 0/0 today. Compaction will
- * raise them (a snapshot's index and term) and drop the prefix; every accessor goes through them already.
+ * Invariants: offset <= applied <= committed <= lastIndex; entries are contiguous and their terms never
+ * decrease. `offset` is the index of the entry before entries[0] and `offsetTerm` its term: the last
+ * snapshot's index and term (0/0 without one). Compaction raises them and drops the prefix.
  * Committed entries may be unstable for the length of one Ready: the driver persists before it applies.
  */
 import type { Entry } from './types.js';
@@ -21,15 +21,48 @@ export class RaftLog {
   /** Entries up to here are on stable storage. */
   stable: number;
 
-  constructor(entries: readonly Entry[], committed: number) {
+  /** `snapshot` is the (index, term) of the persisted snapshot the entries follow, if any. */
+  constructor(entries: readonly Entry[], committed: number, snapshot?: { index: number; term: number }) {
+    this.offset = snapshot?.index ?? 0;
+    this.offsetTerm = snapshot?.term ?? 0;
     this.entries = [...entries];
     entries.forEach((e, i) => {
-      if (e.index !== i + 1) throw new Error(`raft log: entry ${i} has index ${e.index}, want ${i + 1}`);
+      if (e.index !== this.offset + i + 1) throw new Error(`raft log: entry ${i} has index ${e.index}, want ${this.offset + i + 1}`);
     });
+    committed = Math.max(committed, this.offset);
     if (committed > this.lastIndex()) throw new Error(`raft log: commit ${committed} beyond last index ${this.lastIndex()}`);
     this.committed = committed;
-    this.applied = 0;
+    this.applied = this.offset;
     this.stable = this.lastIndex();
+  }
+
+  /** The index of the last compacted entry (the snapshot's), 0 without a snapshot. */
+  get snapshotIndex(): number {
+    return this.offset;
+  }
+
+  /** Drops entries up to `index` (applied, so committed); the caller keeps the snapshot covering them. */
+  compact(index: number): void {
+    if (index <= this.offset || index > this.applied) throw new Error(`raft log: cannot compact to ${index}`);
+    this.offsetTerm = this.term(index)!;
+    this.entries = this.entries.slice(index - this.offset);
+    this.offset = index;
+    this.stable = Math.max(this.stable, index);
+  }
+
+  /**
+   * Installs a snapshot at (index, term) from the leader, which is ahead of our commit. When our entry at
+   * `index` has that term our log agrees up to there and the entries after it are kept; otherwise the
+   * whole log is replaced. Kept entries count as unstable again: the driver rewrites the stored log.
+   */
+  restore(index: number, term: number): void {
+    const keep = this.term(index) === term ? this.entries.slice(index - this.offset) : [];
+    this.entries = keep;
+    this.offset = index;
+    this.offsetTerm = term;
+    this.committed = Math.max(this.committed, index);
+    this.applied = index;
+    this.stable = index;
   }
 
   lastIndex(): number {
@@ -68,9 +101,9 @@ export class RaftLog {
     return lastTerm > ourTerm || (lastTerm === ourTerm && lastIndex >= this.lastIndex());
   }
 
-  /** The leader's own append; returns the new last index. */
-  append(term: number, data: Uint8Array): Entry {
-    const e: Entry = { index: this.lastIndex() + 1, term, type: 'normal', data };
+  /** The leader's own append; returns the new entry. */
+  append(term: number, data: Uint8Array, type: Entry['type'] = 'normal'): Entry {
+    const e: Entry = { index: this.lastIndex() + 1, term, type, data };
     this.entries.push(e);
     return e;
   }
@@ -83,6 +116,7 @@ export class RaftLog {
    */
   appendFromLeader(prevIndex: number, entries: readonly Entry[]): number {
     for (const e of entries) {
+      if (e.index <= this.offset) continue; // compacted: committed, so it matches
       const have = this.term(e.index);
       if (have === e.term) continue;
       if (have !== undefined) {
@@ -116,7 +150,7 @@ export class RaftLog {
    * been truncated and rewritten at that index between ready() and advance().
    */
   stableTo(index: number, term: number): void {
-    if (this.term(index) === term && index > this.stable) this.stable = index;
+    if (index > this.offset && this.term(index) === term && index > this.stable) this.stable = index;
   }
 
   appliedTo(index: number): void {

@@ -7,8 +7,11 @@
  * - `replicate`: the follower matched at `match` and keeps up. Appends are pipelined: `next` advances
  *   optimistically as each message is sent, with at most maxInflight messages unacknowledged. A rejection
  *   falls back to probe.
+ * - `snapshot`: the follower needs entries we compacted; a snapshot at `pendingSnapshot` is on its way and
+ *   nothing else is sent until it is acked (then replicate) or times out (then probe, which sends it again),
+ *   so a slow snapshot is not resent in a loop.
  */
-export type ProgressState = 'probe' | 'replicate';
+export type ProgressState = 'probe' | 'replicate' | 'snapshot';
 
 export class Progress {
   match = 0;
@@ -22,13 +25,37 @@ export class Progress {
   /** Leader ticks since appends went unacknowledged in replicate state (see stalled()). */
   stallTicks = 0;
 
-  constructor(next: number) {
+  /** Index of the snapshot in flight (snapshot state). */
+  pendingSnapshot = 0;
+  /** Leader ticks since the snapshot was sent. */
+  snapshotTicks = 0;
+  /** A learner: replicated to, never counted for quorum. */
+  learner: boolean;
+
+  constructor(next: number, learner = false) {
     this.next = next;
+    this.learner = learner;
   }
 
   /** May the leader send an append to this follower now? */
   canSend(maxInflight: number): boolean {
+    if (this.state === 'snapshot') return false;
     return this.state === 'probe' ? !this.probeSent : this.inflight.length < maxInflight;
+  }
+
+  becomeSnapshot(index: number): void {
+    this.state = 'snapshot';
+    this.pendingSnapshot = index;
+    this.snapshotTicks = 0;
+    this.probeSent = false;
+    this.inflight = [];
+  }
+
+  /** Called each leader tick: has the snapshot in flight gone unacknowledged for `limit` ticks? */
+  snapshotTimedOut(limit: number): boolean {
+    if (this.state !== 'snapshot' || ++this.snapshotTicks < limit) return false;
+    this.becomeProbe();
+    return true;
   }
 
   /** Records that an append ending at `last` went out. */
@@ -89,6 +116,7 @@ export class Progress {
    * Returns false for a stale rejection (of an append sent before a later success or backoff).
    */
   reject(rejected: number, hinted: number): boolean {
+    if (this.state === 'snapshot') return false;
     if (this.state === 'replicate') {
       if (rejected <= this.match) return false;
       this.becomeProbe();

@@ -76,7 +76,13 @@ interface Base {
  */
 export type RaftMessage =
   | (Base & { readonly type: 'pre-vote'; readonly lastIndex: number; readonly lastTerm: number })
-  | (Base & { readonly type: 'vote'; readonly lastIndex: number; readonly lastTerm: number })
+  | (Base & {
+      readonly type: 'vote';
+      readonly lastIndex: number;
+      readonly lastTerm: number;
+      /** Sent by a leadership-transfer target (after timeout-now): voters grant it despite the leader lease. */
+      readonly transfer?: boolean;
+    })
   | (Base & { readonly type: 'pre-vote-resp'; readonly reject: boolean })
   | (Base & { readonly type: 'vote-resp'; readonly reject: boolean })
   | (Base & {
@@ -94,13 +100,19 @@ export type RaftMessage =
       readonly hintIndex: number;
     })
   | (Base & { readonly type: 'heartbeat'; readonly commit: number })
-  | (Base & { readonly type: 'heartbeat-resp' });
+  | (Base & { readonly type: 'heartbeat-resp' })
+  /** InstallSnapshot: the leader compacted the entries the follower needs; acked with app-resp at its index. */
+  | (Base & { readonly type: 'snap'; readonly snapshot: Snapshot })
+  /** Leadership transfer: the leader tells an up-to-date voter to campaign now, skipping pre-vote. */
+  | (Base & { readonly type: 'timeout-now' });
 
 export type MessageType = RaftMessage['type'];
 
 /**
  * The output of one round. The driver must, in this order: persist `snapshot` (if any: it replaces the
- * stored log up to its index), `hardState` (if any) and `entries` (overwriting any stored entries from the
+ * stored log up to its index, and stored entries after its index must be dropped too — a follower's log
+ * that disagrees with the snapshot is discarded; the entries Raft keeps after it come again in `entries`),
+ * `hardState` (if any) and `entries` (overwriting any stored entries from the
  * first one's index on) and fsync; send `messages`; restore the state machine from `snapshot` (if any), then
  * apply `committedEntries` in order; then call `advance(ready)`.
  */
@@ -153,6 +165,69 @@ export class NotLeaderError extends Error {
     super(leader === '' ? 'not the leader; no leader known' : `not the leader; the leader is ${leader}`);
     this.name = 'NotLeaderError';
   }
+}
+
+/**
+ * A conf change was proposed while an earlier one is not yet committed and applied, or before the leader
+ * committed an entry of its own term (Ongaro's 2015 fix to single-server changes): retry later.
+ */
+export class ConfChangePendingError extends Error {
+  readonly code = 'RAFT_CONF_CHANGE_PENDING';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfChangePendingError';
+  }
+}
+
+/** A conf change that makes no sense for the current configuration (adding a voter twice, removing the last voter, ...). */
+export class BadConfChangeError extends Error {
+  readonly code = 'RAFT_BAD_CONF_CHANGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadConfChangeError';
+  }
+}
+
+/** The leader is handing leadership to `to` and refuses proposals until that succeeds or times out. */
+export class TransferringError extends Error {
+  readonly code = 'RAFT_TRANSFERRING';
+  constructor(readonly to: string) {
+    super(`leadership is being transferred to ${to}; retry on the new leader`);
+    this.name = 'TransferringError';
+  }
+}
+
+/** transferLeadership() to a node that is not another voter of the configuration. */
+export class BadTransferError extends Error {
+  readonly code = 'RAFT_BAD_TRANSFER';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadTransferError';
+  }
+}
+
+/** compact() at an index that is not applied yet or already compacted. */
+export class BadCompactionError extends Error {
+  readonly code = 'RAFT_BAD_COMPACTION';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadCompactionError';
+  }
+}
+
+/** What status() reports. `progress` is the leader's view of every other member (empty on a non-leader). */
+export interface RaftStatus {
+  readonly id: string;
+  readonly term: number;
+  readonly vote: string;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly snapshotIndex: number;
+  readonly role: Role;
+  readonly leader: string;
+  readonly conf: ConfState;
+  readonly progress: Record<string, { match: number; next: number; learner: boolean }>;
 }
 
 /** A Raft message from a peer is malformed or over the limits (codec.ts); the message is dropped. */

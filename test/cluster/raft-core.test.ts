@@ -1,27 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { decodeMessage, encodeMessage, MAX_ENTRIES_PER_MESSAGE } from '../../cluster/raft/codec.js';
+import { decodeMessage, encodeMessage, MAX_ENTRIES_PER_MESSAGE, MAX_SNAPSHOT_BYTES } from '../../cluster/raft/codec.js';
 import { RaftLog } from '../../cluster/raft/log.js';
 import { Raft } from '../../cluster/raft/raft.js';
-import { RaftDecodeError, type Entry, type NotLeaderError, type RaftMessage } from '../../cluster/raft/types.js';
-import { SafetyChecker, SafetyViolation } from './raft-sim/checker.js';
+import { decodeConfChange, encodeConfChange } from '../../cluster/raft/conf-change.js';
+import {
+  BadCompactionError,
+  BadConfChangeError,
+  BadTransferError,
+  ConfChangePendingError,
+  RaftDecodeError,
+  TransferringError,
+  type Entry,
+  type NotLeaderError,
+  type RaftMessage,
+} from '../../cluster/raft/types.js';
+import { SafetyChecker, SafetyViolation, stateHash } from './raft-sim/checker.js';
 
 const e = (index: number, term: number, data = ''): Entry => ({ index, term, type: 'normal', data: Buffer.from(data) });
 /** Comparable form: entry payloads as number arrays (a Buffer and a Uint8Array differ for t.same). */
 const plain = (m: RaftMessage): unknown =>
-  m.type === 'app' ? { ...m, entries: m.entries.map((x) => ({ ...x, data: Array.from(x.data) })) } : m;
+  m.type === 'app'
+    ? { ...m, entries: m.entries.map((x) => ({ ...x, data: Array.from(x.data) })) }
+    : m.type === 'snap'
+      ? { ...m, snapshot: { ...m.snapshot, data: Array.from(m.snapshot.data) } }
+      : m;
 const zero = { next: (): number => 0 };
+const conf = (type: 'add-voter' | 'add-learner' | 'remove', node: string, index: number, term: number): Entry => ({
+  index,
+  term,
+  type: 'conf',
+  data: encodeConfChange({ type, node }),
+});
+
 
 t.test('codec: every message type round-trips; bad input is a RaftDecodeError', (t) => {
   const base = { from: 'n1', to: 'nœud-2', term: 2 ** 40 + 3 };
   const msgs: RaftMessage[] = [
     { ...base, type: 'pre-vote', lastIndex: 7, lastTerm: 3 },
     { ...base, type: 'vote', lastIndex: 0, lastTerm: 0 },
+    { ...base, type: 'vote', lastIndex: 5, lastTerm: 2, transfer: true },
     { ...base, type: 'pre-vote-resp', reject: true },
     { ...base, type: 'vote-resp', reject: false },
     { ...base, type: 'app', prevIndex: 4, prevTerm: 2, commit: 3, entries: [e(5, 2, 'a'), e(6, 3, '')] },
     { ...base, type: 'app-resp', index: 9, reject: true, hintTerm: 2, hintIndex: 5 },
     { ...base, type: 'heartbeat', commit: Number.MAX_SAFE_INTEGER },
     { ...base, type: 'heartbeat-resp' },
+    { ...base, type: 'timeout-now' },
+    { ...base, type: 'app', prevIndex: 0, prevTerm: 0, commit: 0, entries: [{ index: 1, term: 1, type: 'conf', data: encodeConfChange({ type: 'add-voter', node: 'n4' }) }] },
+    { ...base, type: 'snap', snapshot: { index: 9, term: 3, conf: { voters: ['n1', 'n2'], learners: ['n3'] }, data: Buffer.from('state') } },
   ];
   for (const m of msgs) {
     const back = decodeMessage(encodeMessage(m));
@@ -29,10 +57,10 @@ t.test('codec: every message type round-trips; bad input is a RaftDecodeError', 
   }
   t.same(
     Buffer.from(encodeMessage({ type: 'heartbeat-resp', from: 'a', to: 'b', term: 2 })).toString('hex'),
-    '0108000161000162' + '0000000000000002',
+    '0208000161000162' + '0000000000000002',
     'the worked example of codec.ts',
   );
-  const good = encodeMessage(msgs[4]!);
+  const good = encodeMessage(msgs[5]!);
   const bad: [string, Uint8Array][] = [
     ['truncated', good.subarray(0, good.length - 1)],
     ['trailing', Buffer.concat([good, Buffer.from([0])])],
@@ -114,5 +142,91 @@ t.test('the safety checker fires on each kind of violation', (t) => {
   c.onApply('a', e(1, 1, 'x'));
   t.throws(() => c.onApply('b', e(1, 2, 'y')), /state machine safety/, 'different entries applied at one index');
   t.throws(() => c.onApply('a', e(3, 1)), /applied 3 after 1/, 'out of order');
+
+  c = new SafetyChecker();
+  c.onApply('a', conf('add-voter', 'a', 1, 1));
+  c.onApply('a', conf('add-voter', 'b', 2, 1));
+  t.throws(() => c.onSnapshot('b', { index: 2, term: 1, conf: { voters: ['a', 'b'], learners: [] }, data: Buffer.from('forged') }), /snapshot consistency/);
+  t.throws(() => c.onState('a', 2, 'bogus', { voters: ['a', 'b'], learners: [] }), /state machine safety/, 'state differs from the applied chain');
+  const good = stateHash(stateHash('', conf('add-voter', 'a', 1, 1)), conf('add-voter', 'b', 2, 1));
+  c.onState('a', 2, good, { voters: ['b', 'a'], learners: [] });
+  t.throws(() => c.onState('a', 2, good, { voters: ['a'], learners: [] }), /membership/, 'a configuration other than the applied log gives');
+  t.end();
+});
+
+t.test('conf change codec: worked example, round trip, bad bytes are RaftDecodeError', (t) => {
+  t.equal(Buffer.from(encodeConfChange({ type: 'add-voter', node: 'n4' })).toString('hex'), '010100026e34', 'the worked example of conf-change.ts');
+  for (const type of ['add-voter', 'add-learner', 'remove'] as const) t.same(decodeConfChange(encodeConfChange({ type, node: 'nœud' })), { type, node: 'nœud' });
+  for (const bad of ['', '02010001 61', '01040001 61', '01010002 61', '01010000', '01010001 ff']) {
+    t.throws(() => decodeConfChange(Buffer.from(bad.replace(/ /g, ''), 'hex')), RaftDecodeError, `bad: ${bad}`);
+  }
+  t.throws(() => encodeConfChange({ type: 'remove', node: '' }), { code: 'RAFT_BAD_CONF_CHANGE' });
+  const snapBytes = Buffer.from(
+    encodeMessage({ type: 'snap', from: 'a', to: 'b', term: 1, snapshot: { index: 1, term: 1, conf: { voters: ['a'], learners: [] }, data: Buffer.from('x') } }),
+  );
+  snapBytes.writeUInt32BE(MAX_SNAPSHOT_BYTES + 1, snapBytes.length - 5);
+  t.throws(() => decodeMessage(snapBytes), /limit/, 'snapshot over 64 MiB is refused before reading it');
+  const app = Buffer.from(encodeMessage({ type: 'app', from: 'a', to: 'b', term: 1, prevIndex: 0, prevTerm: 0, commit: 0, entries: [e(1, 1, 'x')] }));
+  app[app.length - 6] = 7; // the entry's kind byte
+  t.throws(() => decodeMessage(app), /entry kind/);
+  t.end();
+});
+
+t.test('configuration: bootstrap entries, restart from snapshot.conf plus committed conf entries only', (t) => {
+  const boot = new Raft({ id: 'a', conf: { voters: ['a', 'b'], learners: ['c'] }, rng: zero });
+  const rd = boot.ready();
+  t.same(rd.entries.map((x) => `${x.index}/${x.term}/${x.type}`), ['1/1/conf', '2/1/conf', '3/1/conf'], 'bootstrap writes the configuration as entries');
+  t.same(rd.hardState, { term: 1, vote: '', commit: 3 });
+  t.same(boot.confState(), { voters: ['a', 'b'], learners: ['c'] });
+  boot.advance(rd);
+  const snap = { index: 10, term: 3, conf: { voters: ['a', 'b', 'c'], learners: [] }, data: Buffer.from('s') };
+  const entries = [e(11, 3), conf('remove', 'b', 12, 3), conf('add-learner', 'd', 13, 4)];
+  const r = new Raft({ id: 'a', conf: { voters: [], learners: [] }, rng: zero, persisted: { hardState: { term: 4, vote: 'a', commit: 12 }, snapshot: snap, entries } });
+  t.same(r.confState(), { voters: ['a', 'c'], learners: [] }, 'snapshot conf + committed removal; the uncommitted add-learner is not in force');
+  const s = r.status();
+  t.match(s, { commit: 12, applied: 10, lastIndex: 13, snapshotIndex: 10, role: 'follower', progress: {} });
+  t.same(r.ready().committedEntries.map((x) => x.index), [11, 12], 'applies from just after the snapshot');
+  t.throws(() => r.compact(12, Buffer.from('x')), { code: 'RAFT_BAD_COMPACTION' }, 'not applied yet');
+  t.throws(() => r.compact(9, Buffer.from('x')), { code: 'RAFT_BAD_COMPACTION' }, 'already compacted');
+  t.end();
+});
+
+t.test('an uncommitted conf entry overwritten by a new leader never takes effect', (t) => {
+  const r = new Raft({ id: 'b', peers: ['a', 'b', 'c'], rng: zero });
+  r.step({ type: 'app', from: 'a', to: 'b', term: 1, prevIndex: 0, prevTerm: 0, commit: 0, entries: [e(1, 1), conf('remove', 'c', 2, 1)] });
+  t.same(r.confState().voters, ['a', 'b', 'c'], 'appended, not committed: not in force');
+  r.step({ type: 'app', from: 'c', to: 'b', term: 2, prevIndex: 1, prevTerm: 1, commit: 3, entries: [e(2, 2), e(3, 2)] });
+  t.same(r.log.all().map((x) => x.type), ['normal', 'normal', 'normal'], 'the conf entry was truncated');
+  t.same(r.confState().voters, ['a', 'b', 'c']);
+  r.step({ type: 'app', from: 'c', to: 'b', term: 2, prevIndex: 3, prevTerm: 2, commit: 4, entries: [conf('remove', 'a', 4, 2)] });
+  t.same(r.confState().voters, ['b', 'c'], 'a committed one is');
+  t.end();
+});
+
+t.test('a node outside the voter set never campaigns; a learner is never asked to vote', (t) => {
+  const joining = new Raft({ id: 'd', conf: { voters: [], learners: [] }, rng: zero });
+  for (let i = 0; i < 100; i++) joining.tick();
+  t.equal(joining.role, 'follower');
+  t.equal(joining.term, 0);
+  joining.campaign();
+  t.same(joining.ready().messages, [], 'campaign() is a no-op too');
+  const r = new Raft({ id: 'a', conf: { voters: ['a', 'b', 'c'], learners: ['d'] }, rng: zero, config: { preVote: false } });
+  r.campaign();
+  t.same(r.ready().messages.map((m) => m.to), ['b', 'c']);
+  r.step({ type: 'vote-resp', from: 'd', to: 'a', term: 2, reject: false });
+  t.equal(r.role, 'candidate', "a learner's grant does not count");
+  r.step({ type: 'vote-resp', from: 'b', to: 'a', term: 2, reject: false });
+  t.equal(r.role, 'leader');
+  t.same(Object.keys(r.status().progress).sort(), ['a', 'b', 'c', 'd']);
+  t.equal(r.status().progress.d?.learner, true);
+  t.throws(() => r.transferLeadership('d'), { code: 'RAFT_BAD_TRANSFER' });
+  t.throws(() => r.proposeConfChange({ type: 'add-voter', node: 'e' }), { code: 'RAFT_CONF_CHANGE_PENDING' }, 'own no-op not committed yet');
+  t.end();
+});
+
+t.test('every raft error code is documented in cluster/ERRORS.md', (t) => {
+  const doc = readFileSync(fileURLToPath(new URL('../../../cluster/ERRORS.md', import.meta.url)), 'utf8');
+  const errors = [new ConfChangePendingError('x'), new BadConfChangeError('x'), new TransferringError('b'), new BadTransferError('x'), new BadCompactionError('x')];
+  for (const err of errors) t.ok(doc.includes(`| \`${err.code}\` | \`${err.name}\``), `${err.code} (${err.name}) is documented`);
   t.end();
 });

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import type { RaftConfig } from '../../cluster/raft/types.js';
+import type { ConfChange, RaftConfig } from '../../cluster/raft/types.js';
 import { Rng } from '../support/rng.js';
 import { RaftSim, TICK } from './raft-sim/cluster.js';
 
@@ -104,5 +104,62 @@ t.test('check-quorum: an isolated leader steps down within two election timeouts
 
 t.test('without check-quorum an isolated leader stays leader (the check above can fail)', (t) => {
   for (let seed = 1; seed <= 5; seed++) t.equal(isolateLeader(seed, 3, { ...base, checkQuorum: false }), -1);
+  t.end();
+});
+
+/** A leader followed by every member of its configuration (removed nodes and outsiders do not count). */
+function stableMemberLeader(sim: RaftSim): { id: string; term: number } | undefined {
+  const l = sim.leader();
+  if (l === undefined) return undefined;
+  const c = l.confState();
+  const all = [...c.voters, ...c.learners].every((id) => {
+    const r = sim.raft(id);
+    return r !== undefined && r.leader === l.id && r.term === l.term;
+  });
+  return all ? { id: l.id, term: l.term } : undefined;
+}
+
+/** Proposes `cc` on whoever leads until it is committed on the leader (retrying while refused). */
+function change(t: Test, sim: RaftSim, cc: ConfChange, what: string): void {
+  const done = (): boolean => {
+    const l = sim.leader();
+    if (l === undefined) return false;
+    const c = l.confState();
+    const voter = c.voters.includes(cc.node);
+    const learner = c.learners.includes(cc.node);
+    return cc.type === 'add-voter' ? voter : cc.type === 'add-learner' ? learner : !voter && !learner;
+  };
+  const ok = sim.runUntilTrue(() => done() || (sim.confChange(cc), done()), 200 * TICK);
+  if (!ok) t.fail(`${what}: ${cc.type} ${cc.node} not committed within 200 ticks`);
+}
+
+t.test('after conf changes (learner, promotion, removal of a voter or the leader) and a split heal, a leader is elected within 60 ticks', (t) => {
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const sim = new RaftSim({ seed, size: 3, spares: 2, config: base, dropRate: 0.05, dupRate: 0.05 });
+    const first = sim.runUntilTrue(() => stableMemberLeader(sim) !== undefined, 100 * TICK);
+    if (!first) t.fail(`seed ${seed}: no initial leader`);
+    change(t, sim, { type: 'add-learner', node: 'n4' }, `seed ${seed}`);
+    change(t, sim, { type: 'add-voter', node: 'n4' }, `seed ${seed}`);
+    change(t, sim, { type: 'add-voter', node: 'n5' }, `seed ${seed}`);
+    // Remove the leader in odd runs, a follower in even ones.
+    const l = sim.leader()!;
+    const victim = seed % 2 === 1 ? l.id : l.confState().voters.find((v) => v !== l.id)!;
+    change(t, sim, { type: 'remove', node: victim }, `seed ${seed}`);
+    const voters = sim.leader()?.confState().voters ?? [];
+    t.equal(voters.length, 4, `seed ${seed}: four voters after removing ${victim}`);
+    // A 2|2 split of the four voters: nobody can lead, then heal.
+    sim.network.partition([voters.slice(0, 2), voters.slice(2)]);
+    sim.runUntil(sim.now + 60 * TICK);
+    const healedAt = sim.now;
+    sim.network.heal();
+    // The removed node, if it never learned that its removal committed, may still win an election of
+    // its old configuration (whose majorities overlap the new one's); it then commits its removal and
+    // steps down. What must follow within the bound is a leader of the new configuration.
+    const ok = sim.runUntilTrue(() => {
+      const found = stableMemberLeader(sim);
+      return found !== undefined && found.id !== victim && !sim.leader()!.confState().voters.includes(victim);
+    }, 60 * TICK);
+    t.ok(ok, `seed ${seed}: a leader of the new configuration within ${Math.ceil((sim.now - healedAt) / TICK)} ticks of the heal`);
+  }
   t.end();
 });

@@ -6,7 +6,7 @@ import { runScript } from './raft-sim/script.js';
 const dir = fileURLToPath(new URL('../../../test/cluster/raft-sim/testdata/', import.meta.url));
 const rewrite = process.env.RAFT_REWRITE === '1';
 
-for (const name of ['election', 'backtracking', 'checkquorum', 'rules']) {
+for (const name of ['election', 'backtracking', 'checkquorum', 'rules', 'snapshot', 'learner', 'remove-leader', 'transfer', 'confchange']) {
   t.test(`scripted: ${name}`, (t) => {
     for (const b of runScript(`${dir}${name}.txt`, rewrite)) {
       t.equal(b.actual, b.expected, `${name}.txt:${b.line}: ${b.command}`);

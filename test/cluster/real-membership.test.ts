@@ -4,6 +4,9 @@
  * id and port it is alive again everywhere, with a higher incarnation. Short protocol intervals (200 ms
  * probes) keep it to a few seconds; every wait is for a condition, with a generous deadline.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { Test } from 'tap';
@@ -18,6 +21,9 @@ import { waitFor } from '../support/wait.js';
 const cli = fileURLToPath(new URL('../../tools/mydatastore.js', import.meta.url));
 const FAST = ['--cluster-id', 'real-test', '--probe-interval-ms', '200', '--push-pull-interval-ms', '2000', '--leave-timeout-ms', '1000'];
 const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
+// Each node keeps its (Raft) state in its own directory here; a restarted node finds its old one.
+const dataRoot = mkdtempSync(join(tmpdir(), 'mds-real-membership-'));
+t.teardown(() => rmSync(dataRoot, { recursive: true, force: true }));
 
 interface RunningNode extends Started {
   id: string;
@@ -26,7 +32,7 @@ interface RunningNode extends Started {
 }
 
 async function startServer(t: Test, id: string, listen: string, seeds: string[]): Promise<RunningNode> {
-  const args = ['server', '--node-id', id, '--listen', listen, ...FAST];
+  const args = ['server', '--node-id', id, '--listen', listen, '--data', join(dataRoot, id), ...FAST];
   if (seeds.length > 0) args.push('--seeds', seeds.join(','));
   const s = await startNode(t, cli, args, /listening on 127\.0\.0\.1:(\d+)/);
   return { ...s, id, address: `127.0.0.1:${s.match}`, args };

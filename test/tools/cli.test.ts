@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { cli, mydatastore } from '../support/cli.js';
 import { exited, startNode } from '../support/processes.js';
@@ -11,7 +14,9 @@ t.test('--version and --help explain the command', async (t) => {
 });
 
 t.test('mydatastore ping reaches a running server, which stops cleanly on SIGTERM', async (t) => {
-  const srv = await startNode(t, cli, ['server', '--listen', '127.0.0.1:0', '--node-id', 'n1'], /listening on 127\.0\.0\.1:(\d+)/);
+  const data = mkdtempSync(join(tmpdir(), 'mydatastore-cli-'));
+  t.teardown(() => rmSync(data, { recursive: true, force: true }));
+  const srv = await startNode(t, cli, ['server', '--listen', '127.0.0.1:0', '--node-id', 'n1', '--data', data], /listening on 127\.0\.0\.1:(\d+)/);
   const res = await mydatastore('ping', `127.0.0.1:${srv.match}`, '--count', '2', '--interval', '10');
   t.equal(res.code, 0, 'exit code 0 when every ping is answered');
   t.match(res.stdout, /reply from 127\.0\.0\.1:\d+: node=n1 .*seq=2/);

@@ -118,9 +118,12 @@ t.test('cluster start refuses a port in use with a clear error, and starts nothi
 
 t.test('server reads its flags from MYDATASTORE_* variables, and --help explains them', async (t) => {
   const help = await mydatastore('server', '--help');
-  for (const flag of ['--seeds', '--cluster-id', '--zone', '--probe-interval-ms', 'MYDATASTORE_SEEDS', 'MYDATASTORE_NODE_ID']) t.match(help.stdout, flag);
+  for (const flag of ['--seeds', '--cluster-id', '--zone', '--probe-interval-ms', 'MYDATASTORE_SEEDS', 'MYDATASTORE_NODE_ID', '--bootstrap', '--epoch-interval', '--voters', '--remove-dead-after', '--raft-tick', '--snapshot-entries', 'DATA/raft']) {
+    t.match(help.stdout, flag);
+  }
   // startNode spawns synchronously, so the child inherits these variables; they are restored at once.
-  const env = { MYDATASTORE_NODE_ID: 'envnode', MYDATASTORE_ZONE: 'zone-a', MYDATASTORE_CLUSTER_ID: 'envcluster' };
+  const dataDir = tempData(t);
+  const env = { MYDATASTORE_NODE_ID: 'envnode', MYDATASTORE_ZONE: 'zone-a', MYDATASTORE_CLUSTER_ID: 'envcluster', MYDATASTORE_DATA: dataDir };
   Object.assign(process.env, env);
   const starting = startNode(t, cli, ['server', '--listen', '127.0.0.1:0'], /listening on 127\.0\.0\.1:(\d+)/);
   for (const k of Object.keys(env)) delete process.env[k];
@@ -128,6 +131,7 @@ t.test('server reads its flags from MYDATASTORE_* variables, and --help explains
   const view = await mydatastore('members', `127.0.0.1:${srv.match}`);
   t.match(view.stdout, /cluster "envcluster" as seen by envnode/);
   t.match(view.stdout, /^envnode +127\.0\.0\.1:\d+ +alive +\d+ +zone-a$/m, 'the zone from the environment is published');
+  t.ok(existsSync(join(dataDir, 'raft')), 'the Raft state lives in MYDATASTORE_DATA/raft');
   srv.child.kill('SIGTERM');
   t.equal(await exited(srv.child), 0);
 });

@@ -93,6 +93,8 @@ function serverArgs(node: NodeInfo, all: NodeInfo[], opts: ClusterStartOptions):
   const seeds = all.filter((n) => n !== node).map((n) => n.address);
   const args = ['server', '--node-id', node.id, '--listen', node.address, '--cluster-id', opts.clusterId, '--data', node.dir, '--log-level', opts.logLevel];
   if (seeds.length > 0) args.push('--seeds', seeds.join(','));
+  // The first node creates the cluster (if its Raft state is empty); the leader then adds the others.
+  if (node === all[0]) args.push('--bootstrap');
   if (opts.probeIntervalMs !== undefined) args.push('--probe-interval-ms', String(opts.probeIntervalMs));
   return args;
 }

@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import Long from 'long';
 import { MembershipDriver } from '../../cluster/membership/driver.js';
+import { RaftDriver } from '../../cluster/raft/driver.js';
 import type { MembershipConfig } from '../../cluster/membership/types.js';
 import { formatAddress, parseAddress } from '../../rpc/address.js';
 import { RpcClient } from '../../rpc/client.js';
@@ -16,7 +18,14 @@ export interface ServerCommandOptions {
   clusterId: string;
   seeds: string[];
   zone?: string;
+  /** Default ./data/<node-id>. */
   data?: string;
+  bootstrap?: boolean;
+  epochInterval: number;
+  voters: number;
+  removeDeadAfter: number;
+  raftTick: number;
+  snapshotEntries: number;
   logLevel: LogLevel;
   maxFrameSize: number;
   probeIntervalMs?: number;
@@ -26,14 +35,15 @@ export interface ServerCommandOptions {
 }
 
 /**
- * Runs a node until SIGTERM/SIGINT: the RPC server (Ping), SWIM membership (Gossip, Members). On a signal
- * it leaves the cluster gracefully, drains in-flight requests and exits 0. Storage arrives with the LSM
- * integration; `--data` is created now so that the layout of a local cluster is already the final one.
+ * Runs a node until SIGTERM/SIGINT: the RPC server (Ping, Status), SWIM membership (Gossip, Members) and
+ * Raft (the committed member list, config and epoch; its state in DATA/raft). On a signal it hands Raft
+ * leadership over, leaves the cluster gracefully, drains in-flight requests and exits 0.
  */
 export async function runServer(opts: ServerCommandOptions): Promise<void> {
   const log = consoleLogger(`node ${opts.nodeId}`, opts.logLevel);
   const { host, port } = parseAddress(opts.listen, true);
-  if (opts.data !== undefined) mkdirSync(opts.data, { recursive: true });
+  const data = opts.data ?? join('data', opts.nodeId);
+  mkdirSync(data, { recursive: true });
   const server = new RpcServer({ maxFrameSize: opts.maxFrameSize, logger: log });
   server.handle(Methods.Ping, (req) => ({
     nodeId: opts.nodeId,
@@ -52,7 +62,6 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     return;
   }
   const address = formatAddress({ host: addr.address, port: addr.port });
-  log.info(`listening on ${address} (mydatastore ${VERSION})`);
 
   const probeTimeoutMs = opts.probeTimeoutMs ?? (opts.probeIntervalMs === undefined ? undefined : Math.max(1, Math.floor(opts.probeIntervalMs / 2)));
   const config: Partial<MembershipConfig> = {
@@ -72,7 +81,40 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     logger: log,
     leaveTimeoutMs: opts.leaveTimeoutMs,
   });
+
+  // Raft cannot go on (its storage failed): shut the node down rather than serve a stale view.
+  let fatal = (err: Error): void => void err;
+  let raft: RaftDriver;
+  try {
+    raft = await RaftDriver.open({
+      id: opts.nodeId,
+      address,
+      clusterId: opts.clusterId,
+      dir: join(data, 'raft'),
+      // The first node (no seeds to join through) creates the cluster, as --seeds' help says.
+      bootstrap: opts.bootstrap === true || opts.seeds.every((s) => s === address),
+      server,
+      client: new RpcClient({ connectTimeoutMs: 1000, backoffMaxMs: 500 }),
+      membership,
+      logger: log,
+      tickMs: opts.raftTick,
+      epochIntervalMs: opts.epochInterval,
+      voterTarget: opts.voters,
+      removeDeadAfterMs: opts.removeDeadAfter,
+      snapshotEntries: opts.snapshotEntries,
+      onFatal: (err) => fatal(err),
+    });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    log.error(`cannot open the Raft state in ${join(data, 'raft')}: ${e.message}`, e.code === undefined ? undefined : { code: e.code });
+    await server.stop();
+    process.exitCode = 1;
+    return;
+  }
+  // Logged once every method is served: tests and scripts wait for this line.
+  log.info(`listening on ${address} (mydatastore ${VERSION})`);
   membership.start();
+  raft.start();
 
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -83,8 +125,9 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       }
       stopping = true;
       log.info(`${signal} received: draining in-flight requests, leaving the cluster and shutting down`);
-      membership
+      raft
         .stop()
+        .then(() => membership.stop())
         .then(() => server.stop())
         .then(resolve, (err: unknown) => {
           log.error('shutdown failed', { error: String(err) });
@@ -94,6 +137,10 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     };
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
+    fatal = (err) => {
+      process.exitCode = 1;
+      shutdown(`raft failure (${err.message})`);
+    };
   });
   log.info('stopped');
 }

@@ -7,14 +7,18 @@
  * Time is in units of 1/10 tick: each node ticks every TICK units (with a per-node phase), messages take
  * minDelay..maxDelay units, so with the defaults a message may overtake another sent a tick earlier; a
  * fraction (lateRate) is held back up to 30 ticks, to deliver messages of long-gone terms and rounds.
+ *
+ * Membership: the first `size` nodes bootstrap as the voters; `spares` more start with an empty
+ * configuration and wait to be added. Each node's state machine is a hash chain over what it applied
+ * (checker.ts's stateHash); compaction snapshots it, InstallSnapshot and restarts restore it.
  */
 import { decodeMessage, encodeMessage } from '../../../cluster/raft/codec.js';
 import { Raft } from '../../../cluster/raft/raft.js';
-import type { Entry, HardState, RaftConfig, Ready } from '../../../cluster/raft/types.js';
+import type { ConfChange, Entry, HardState, RaftConfig, Ready, Snapshot } from '../../../cluster/raft/types.js';
 import { Rng } from '../../support/rng.js';
 import { EventQueue } from '../sim/event-queue.js';
 import { SimNetwork } from '../sim/network.js';
-import { SafetyChecker } from './checker.js';
+import { SafetyChecker, stateHash } from './checker.js';
 
 export const TICK = 10;
 
@@ -28,6 +32,8 @@ export interface RaftSimOptions {
   readonly lateRate?: number;
   readonly minDelay?: number;
   readonly maxDelay?: number;
+  /** Extra nodes that start outside the configuration (default 0). */
+  readonly spares?: number;
 }
 
 interface SimNode {
@@ -36,8 +42,11 @@ interface SimNode {
   /** Bumped at each crash, so a crashed node's pending ticks do nothing. */
   generation: number;
   hardState: HardState;
+  snapshot: Snapshot | undefined;
   stored: Entry[];
   applied: Entry[];
+  /** The state machine: a hash chain over the applied entries (what a snapshot's data holds). */
+  state: string;
 }
 
 export class RaftSim {
@@ -61,9 +70,10 @@ export class RaftSim {
     });
     this.dupRate = options.dupRate ?? 0;
     this.lateRate = options.lateRate ?? 0;
-    this.ids = Array.from({ length: options.size }, (_, i) => `n${i + 1}`);
+    this.ids = Array.from({ length: options.size + (options.spares ?? 0) }, (_, i) => `n${i + 1}`);
     for (const id of this.ids) {
-      this.nodes.set(id, { id, raft: undefined, generation: 0, hardState: { term: 0, vote: '', commit: 0 }, stored: [], applied: [] });
+      const hardState = { term: 0, vote: '', commit: 0 };
+      this.nodes.set(id, { id, raft: undefined, generation: 0, hardState, snapshot: undefined, stored: [], applied: [], state: '' });
       this.start(id);
     }
   }
@@ -106,13 +116,63 @@ export class RaftSim {
     if (!this.isUp(id)) this.start(id);
   }
 
-  /** Proposes on the current leader; false when there is none. */
-  propose(data: string): boolean {
+  /** Proposes on the current leader; returns the entry's index and term, undefined without a leader (or while it transfers). */
+  propose(data: string): { index: number; term: number } | undefined {
     const l = this.leader();
-    if (l === undefined) return false;
-    l.propose(Buffer.from(data));
-    this.afterEvent(this.nodes.get(l.id)!);
+    if (l === undefined) return undefined;
+    try {
+      return l.propose(Buffer.from(data));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'RAFT_TRANSFERRING') return undefined;
+      throw err;
+    } finally {
+      this.afterEvent(this.nodes.get(l.id)!);
+    }
+  }
+
+  /** Proposes a conf change on the current leader; returns the error code it threw, or 'ok' / 'no-leader'. */
+  confChange(cc: ConfChange): string {
+    return this.onLeader((l) => l.proposeConfChange(cc));
+  }
+
+  /** Asks the current leader to hand leadership to `to`; returns the error code or 'ok' / 'no-leader'. */
+  transfer(to: string): string {
+    return this.onLeader((l) => l.transferLeadership(to));
+  }
+
+  /** The application of `id` snapshots its state at its applied index; the log before it is dropped. */
+  compact(id: string): boolean {
+    const n = this.nodes.get(id)!;
+    const raft = n.raft;
+    if (raft === undefined || raft.log.applied <= raft.log.snapshotIndex) return false;
+    const snap = raft.compact(raft.log.applied, Buffer.from(n.state));
+    n.snapshot = snap;
+    n.stored = n.stored.filter((e) => e.index > snap.index);
+    this.afterEvent(n);
     return true;
+  }
+
+  private onLeader(f: (l: Raft) => void): string {
+    const l = this.leader();
+    if (l === undefined) return 'no-leader';
+    try {
+      f(l);
+    } catch (err) {
+      return (err as { code?: string }).code ?? 'unknown';
+    } finally {
+      this.afterEvent(this.nodes.get(l.id)!);
+    }
+    return 'ok';
+  }
+
+  /** One line per node, for a failing seed's report. */
+  describe(): string[] {
+    return this.ids.map((id) => {
+      const r = this.raft(id);
+      if (r === undefined) return `${id}: down`;
+      const st = r.status();
+      return `${id}: ${st.role} term=${st.term} lead=${st.leader || '-'} commit=${st.commit} applied=${st.applied} last=${st.lastIndex} snap=${st.snapshotIndex} voters=${st.conf.voters.join(',')} learners=${st.conf.learners.join(',')}`;
+    });
   }
 
   /** Runs events until `until` (absolute time). */
@@ -142,15 +202,17 @@ export class RaftSim {
 
   private start(id: string): void {
     const n = this.nodes.get(id)!;
+    const voters = this.ids.slice(0, this.options.size);
     n.raft = new Raft({
       id,
-      peers: this.ids,
+      conf: { voters: voters.includes(id) ? voters : [], learners: [] },
       rng: this.rng.fork(),
       config: this.options.config,
-      persisted: { hardState: n.hardState, entries: n.stored },
+      persisted: { hardState: n.hardState, snapshot: n.snapshot, entries: n.stored },
     });
     n.applied = [];
-    this.checker.onRestart(id);
+    n.state = n.snapshot === undefined ? '' : Buffer.from(n.snapshot.data).toString();
+    this.checker.onRestart(id, n.snapshot);
     const gen = n.generation;
     const tick = (): void => {
       if (n.generation !== gen || n.raft === undefined) return;
@@ -167,6 +229,10 @@ export class RaftSim {
     while (raft.hasReady()) {
       const rd = raft.ready();
       this.persist(n, rd);
+      if (rd.snapshot !== undefined) {
+        n.state = Buffer.from(rd.snapshot.data).toString();
+        this.checker.onSnapshot(n.id, rd.snapshot);
+      }
       for (const m of rd.messages) {
         const bytes = encodeMessage(m);
         const copies = this.rng.chance(this.dupRate) ? 2 : 1;
@@ -180,22 +246,29 @@ export class RaftSim {
       for (const e of rd.committedEntries) {
         this.checker.onApply(n.id, e);
         n.applied.push(e);
+        n.state = stateHash(n.state, e);
       }
       raft.advance(rd);
     }
+    this.checker.onState(n.id, raft.log.applied, n.state, raft.confState());
     if (raft.role === 'leader') {
-      this.checker.onLeader(n.id, raft.term, (i) => raft.log.term(i));
-      this.checker.onCommit(raft.term, raft.log.committed, (i) => raft.log.entry(i));
+      this.checker.onLeader(n.id, raft.term, (i) => raft.log.term(i), raft.log.snapshotIndex);
+      this.checker.onCommit(raft.term, raft.log.committed, (i) => raft.log.entry(i), raft.log.snapshotIndex);
     }
   }
 
+  /** Persists like a storage would: a snapshot replaces the whole stored log (see Ready in types.ts). */
   private persist(n: SimNode, rd: Ready): void {
+    if (rd.snapshot !== undefined) {
+      n.snapshot = rd.snapshot;
+      n.stored = [];
+    }
     if (rd.hardState !== undefined) n.hardState = rd.hardState;
     const first = rd.entries[0];
     if (first === undefined) return;
     const raft = n.raft!;
     this.checker.onEntries(n.id, rd.entries, (i) => raft.log.term(i));
-    n.stored = n.stored.slice(0, first.index - 1).concat(rd.entries);
+    n.stored = n.stored.filter((e) => e.index < first.index).concat(rd.entries);
   }
 
   private deliver(to: string, bytes: Uint8Array): void {

@@ -5,22 +5,31 @@
  * Run with RAFT_REWRITE=1 to regenerate expected outputs (then read the diff!).
  *
  * Commands (node ids are 1, 2, 3, ...):
- *   add-nodes N [prevote=false] [checkquorum=false]   fresh nodes; election timeout exactly electionTicks=10
+ *   add-nodes N [prevote=false] [checkquorum=false] [bootstrap]   fresh nodes; election timeout exactly
+ *                        electionTicks=10; with `bootstrap` the configuration is written as conf entries
+ *                        1..N (RaftOptions.conf) instead of being given outside the log (`peers`)
  *   restart ID term=T [vote=V] [commit=C] [log=T1,T2,...]   (re)start from persisted state
  *   campaign ID | tick ID [N] | propose ID DATA
  *   step ID TYPE from=F term=T [index=I] [reject]   inject one (possibly stale) response: app-resp, vote-resp
  *   stabilize            handle every node's Ready and deliver messages until quiet, printing what is sent
  *   partition A B | C    drop messages between the groups (printed as DROPPED); heal
  *   status | log ID | progress ID
+ *   add-node ID          a fresh node with an empty configuration (to be added to the cluster)
+ *   conf-change ID add-voter|add-learner|remove NODE   propose a configuration change on ID
+ *   conf ID              the configuration in force on ID
+ *   compact ID [INDEX]   the application of ID snapshots its state at INDEX (default: its applied index)
+ *   transfer ID TO       ID hands its leadership to TO
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { decodeConfChange } from '../../../cluster/raft/conf-change.js';
 import { Raft } from '../../../cluster/raft/raft.js';
-import type { Entry, HardState, RaftConfig, RaftMessage } from '../../../cluster/raft/types.js';
+import type { ConfChange, ConfState, Entry, HardState, RaftConfig, RaftMessage, Snapshot } from '../../../cluster/raft/types.js';
 
 interface ScriptNode {
   raft: Raft;
   hardState: HardState;
   stored: Entry[];
+  snapshot?: Snapshot;
 }
 
 const zeroRng = { next: (): number => 0 };
@@ -42,8 +51,9 @@ export class ScriptCluster {
         this.pending = [];
         this.groups.clear();
         this.config = { electionTicks: 10, heartbeatTicks: 1, preVote: kv.prevote !== 'false', checkQuorum: kv.checkquorum !== 'false' };
-        for (const id of this.ids) this.start(id, { term: 0, vote: '', commit: 0 }, []);
-        return ['ok'];
+        const conf = pos.includes('bootstrap') ? { voters: [...this.ids], learners: [] } : undefined;
+        for (const id of this.ids) this.start(id, { term: 0, vote: '', commit: 0 }, [], conf);
+        return conf === undefined ? ['ok'] : this.ids.flatMap((id) => this.drain(id));
       }
       case 'restart': {
         const id = pos[0]!;
@@ -60,6 +70,34 @@ export class ScriptCluster {
         for (let i = 0; i < Number(pos[1] ?? 1); i++) r.tick();
         return this.drain(pos[0]!);
       }
+      case 'add-node': {
+        const id = pos[0]!;
+        this.ids.push(id);
+        this.start(id, { term: 0, vote: '', commit: 0 }, [], { voters: [], learners: [] });
+        return ['ok'];
+      }
+      case 'conf-change':
+        return this.attempt(pos[0]!, () => this.node(pos[0]!).raft.proposeConfChange({ type: pos[1] as ConfChange['type'], node: pos[2]! }));
+      case 'conf':
+        return [fmtConf(this.node(pos[0]!).raft.confState())];
+      case 'compact': {
+        const n = this.node(pos[0]!);
+        try {
+          const s = n.raft.compact(Number(pos[1] ?? n.raft.log.applied), Buffer.from(`state@${pos[1] ?? n.raft.log.applied}`));
+          n.snapshot = s;
+          n.stored = n.stored.filter((e) => e.index > s.index);
+          return [`snapshot ${s.index}/${s.term} ${fmtConf(s.conf)}`];
+        } catch (err) {
+          return [`error ${(err as Error & { code?: string }).code}: ${(err as Error).message}`];
+        }
+      }
+      case 'transfer':
+        try {
+          this.node(pos[0]!).raft.transferLeadership(pos[1]!);
+          return this.drain(pos[0]!);
+        } catch (err) {
+          return [`error ${(err as Error & { code?: string }).code}: ${(err as Error).message}`];
+        }
       case 'propose': {
         try {
           const { index, term } = this.node(pos[0]!).raft.propose(Buffer.from(pos[1] ?? ''));
@@ -118,9 +156,22 @@ export class ScriptCluster {
     return n;
   }
 
-  private start(id: string, hardState: HardState, stored: Entry[]): void {
-    const raft = new Raft({ id, peers: this.ids, rng: zeroRng, config: this.config, persisted: { hardState, entries: stored } });
+  private start(id: string, hardState: HardState, stored: Entry[], conf?: ConfState): void {
+    const persisted = { hardState, entries: stored };
+    const raft =
+      conf === undefined
+        ? new Raft({ id, peers: this.ids, rng: zeroRng, config: this.config, persisted })
+        : new Raft({ id, conf, rng: zeroRng, config: this.config, persisted });
     this.nodes.set(id, { raft, hardState, stored });
+  }
+
+  private attempt(id: string, f: () => { index: number; term: number }): string[] {
+    try {
+      const { index, term } = f();
+      return [`proposed ${index}/${term}`, ...this.drain(id)];
+    } catch (err) {
+      return [`error ${(err as Error & { code?: string }).code}: ${(err as Error).message}`];
+    }
   }
 
   /** Handles one node's Ready: persist, queue messages, apply; returns the printed lines. */
@@ -129,9 +180,14 @@ export class ScriptCluster {
     const out: string[] = [];
     while (n.raft.hasReady()) {
       const rd = n.raft.ready();
+      if (rd.snapshot !== undefined) {
+        n.snapshot = rd.snapshot;
+        n.stored = [];
+        out.push(`${id} installs snapshot ${rd.snapshot.index}/${rd.snapshot.term} ${fmtConf(rd.snapshot.conf)}`);
+      }
       if (rd.hardState !== undefined) n.hardState = rd.hardState;
       const first = rd.entries[0];
-      if (first !== undefined) n.stored = n.stored.slice(0, first.index - 1).concat(rd.entries);
+      if (first !== undefined) n.stored = n.stored.filter((e) => e.index < first.index).concat(rd.entries);
       if (rd.softState !== undefined) out.push(`${id} is ${rd.softState.role} (lead=${rd.softState.leader || '-'})`);
       for (const m of rd.messages) {
         const dropped = (this.groups.get(m.from) ?? -1) !== (this.groups.get(m.to) ?? -1);
@@ -157,7 +213,15 @@ export class ScriptCluster {
   }
 }
 
+function fmtConf(c: ConfState): string {
+  return `voters=(${c.voters.join(' ')}) learners=(${c.learners.join(' ')})`;
+}
+
 function fmtEntry(e: Entry): string {
+  if (e.type === 'conf') {
+    const cc = decodeConfChange(e.data);
+    return `${e.index}/${e.term}:${cc.type}(${cc.node})`;
+  }
   return e.data.length === 0 ? `${e.index}/${e.term}` : `${e.index}/${e.term}:${Buffer.from(e.data).toString()}`;
 }
 
@@ -165,8 +229,9 @@ export function fmtMessage(m: RaftMessage): string {
   const head = `${m.from}->${m.to} ${m.type} term=${m.term}`;
   switch (m.type) {
     case 'pre-vote':
-    case 'vote':
       return `${head} last=${m.lastIndex}/${m.lastTerm}`;
+    case 'vote':
+      return `${head} last=${m.lastIndex}/${m.lastTerm}${m.transfer === true ? ' transfer' : ''}`;
     case 'pre-vote-resp':
     case 'vote-resp':
       return m.reject ? `${head} REJECT` : head;
@@ -177,7 +242,10 @@ export function fmtMessage(m: RaftMessage): string {
     case 'heartbeat':
       return `${head} commit=${m.commit}`;
     case 'heartbeat-resp':
+    case 'timeout-now':
       return head;
+    case 'snap':
+      return `${head} snapshot=${m.snapshot.index}/${m.snapshot.term} ${fmtConf(m.snapshot.conf)}`;
   }
 }
 

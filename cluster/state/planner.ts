@@ -1,0 +1,188 @@
+/**
+ * What the Raft leader proposes about the cluster's organisation, as a pure function of the committed
+ * state, the Raft configuration, the gossip view and the clock. The driver calls it periodically on the
+ * leader and proposes the result; since proposals only take effect once committed and applied, calling
+ * it again before they apply may propose the same thing twice, which the state machine absorbs (a
+ * repeated add-member re-states the address; a second increment-epoch to the same value is ignored).
+ *
+ * Policies:
+ *  - Bootstrap: before the cluster exists, the leader proposes `initialConfig` (if given and different)
+ *    and add-member for every alive gossip member, itself first — the first committed add-member creates
+ *    the cluster.
+ *  - Join: an alive gossip member that is not listed, or whose address or zone changed, is added. A
+ *    removed id is never re-added (see cluster-state.ts); it is reported in `notes`.
+ *  - Removal: a listed member whose gossip state has been 'dead' *or* 'left' for at least
+ *    removeDeadAfterMs is marked removed. 'left' waits too: a graceful stop (Ctrl-C, a rolling restart)
+ *    also announces 'left', and moving every replica away on each restart would be far worse than the
+ *    timeout. The exception is a member already 'leaving' (decommissioned): its 'left' means the drain is
+ *    over, so it is removed at once. A member gossip does not know at all is left alone (a fresh leader's
+ *    gossip view may still be filling). `self` is never removed.
+ *  - Epoch: bumped to epoch + 1 once epochIntervalMs has passed since the last bump.
+ *  - Raft configuration, at most one change per call and none while one is pending, in this order:
+ *      1. remove a voter that is removed or dead/left too long (not self: leadership transfer first; never
+ *         the last voter);
+ *      2. promote a learner while the useful voters (not removed, leaving or dead too long) number fewer
+ *         than min(voterTarget, active alive members): first a learner of a zone no useful voter covers;
+ *         else add as a learner a member of such a zone (it is promoted next); else any learner, by id;
+ *      3. remove a leaving voter (its replacement was promoted in step 2 first);
+ *      4. remove a learner that is removed or dead/left too long;
+ *      5. add an active, alive member that is in neither set as a learner.
+ *    Removing before promoting keeps the quorum among live nodes (3 voters with one dead → 2, not 4 with
+ *    one dead). Nodes in the Raft configuration that are not listed at all (the bootstrap voter before its
+ *    add-member commits) are left alone. Whether a learner has caught up before promotion is Raft's business.
+ */
+import type { ConfChange, ConfState } from '../raft/types.js';
+import type { ClusterCommand } from './commands.js';
+import { type ClusterConfig, sameConfig } from './config.js';
+import type { ClusterMember, ClusterState } from './snapshot-codec.js';
+
+export interface GossipView {
+  readonly id: string;
+  readonly address: string;
+  readonly zone: string;
+  readonly state: 'alive' | 'suspect' | 'dead' | 'left';
+  /** When the member entered `state` (same clock as nowMs). */
+  readonly sinceMs: number;
+}
+
+export interface PlannerOptions {
+  /** Epoch length (default 30 s). */
+  readonly epochIntervalMs: number;
+  /** How long a member stays dead or left before it is removed (e.g. 10 min). */
+  readonly removeDeadAfterMs: number;
+  /** Voters wanted in the Raft configuration (default 3; 5 tolerates two failures). */
+  readonly voterTarget: number;
+  /** Configuration the leader sets before creating the cluster (bootstrap only). */
+  readonly initialConfig?: ClusterConfig;
+}
+
+export const DEFAULT_PLANNER_OPTIONS: PlannerOptions = {
+  epochIntervalMs: 30_000,
+  removeDeadAfterMs: 10 * 60_000,
+  voterTarget: 3,
+};
+
+export interface PlannerInput {
+  readonly self: string;
+  readonly state: ClusterState;
+  readonly conf: ConfState;
+  readonly gossip: readonly GossipView[];
+  readonly nowMs: number;
+  readonly lastEpochBumpMs: number;
+  readonly options: PlannerOptions;
+  /** A conf change is proposed and not yet applied: propose none. */
+  readonly pendingConfChange: boolean;
+}
+
+export interface LeaderPlan {
+  /** Commands to propose, in this order. */
+  readonly commands: ClusterCommand[];
+  /** At most one Raft configuration change. */
+  readonly confChange?: ConfChange;
+  /** Things the operator should know that need no proposal (a removed id gossiping again, a conf change held back). */
+  readonly notes: string[];
+}
+
+const byId = <T extends { readonly id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+export function planLeaderActions(input: PlannerInput): LeaderPlan {
+  const { self, state, options, nowMs } = input;
+  const commands: ClusterCommand[] = [];
+  const notes: string[] = [];
+  const gossip = new Map<string, GossipView>();
+  for (const g of [...input.gossip].sort(byId)) gossip.set(g.id, g);
+  const members = new Map(state.members.map((m) => [m.id, m]));
+
+  const alive = (id: string): boolean => gossip.get(id)?.state === 'alive';
+  const goneTooLong = (id: string): boolean => {
+    const g = gossip.get(id);
+    return g !== undefined && (g.state === 'dead' || g.state === 'left') && nowMs - g.sinceMs >= options.removeDeadAfterMs;
+  };
+
+  // Bootstrap configuration, before the first member creates the cluster.
+  if (!state.created && options.initialConfig !== undefined && !sameConfig(options.initialConfig, state.config)) {
+    commands.push({ type: 'set-config', config: options.initialConfig });
+  }
+
+  // Joins and address changes: self first at bootstrap, so the creating node is the first member.
+  const candidates = [...gossip.values()].filter((g) => g.state === 'alive');
+  if (!state.created) candidates.sort((a, b) => (a.id === self ? -1 : b.id === self ? 1 : byId(a, b)));
+  for (const g of candidates) {
+    const m = members.get(g.id);
+    if (m?.status === 'removed') {
+      notes.push(`member ${g.id} was removed and is alive again at ${g.address}; it cannot rejoin under this id`);
+    } else if (m === undefined || m.address !== g.address || m.zone !== g.zone) {
+      commands.push({ type: 'add-member', id: g.id, address: g.address, zone: g.zone });
+    }
+  }
+
+  // Removals: dead or left for too long; a leaving member as soon as it has left.
+  const removable = (m: ClusterMember): boolean =>
+    m.id !== self &&
+    m.status !== 'removed' &&
+    (goneTooLong(m.id) || (m.status === 'leaving' && gossip.get(m.id)?.state === 'left'));
+  const removing = state.members.filter(removable);
+  for (const m of removing) commands.push({ type: 'set-member-status', id: m.id, status: 'removed' });
+
+  if (state.created && nowMs - input.lastEpochBumpMs >= options.epochIntervalMs) {
+    commands.push({ type: 'increment-epoch', to: state.epoch + 1 });
+  }
+
+  const plan: LeaderPlan = { commands, notes };
+  if (!state.created) return plan;
+  if (input.pendingConfChange) return plan;
+  const confChange = planConfChange(input, members, new Set(removing.map((m) => m.id)), alive, goneTooLong, notes);
+  return confChange === undefined ? plan : { ...plan, confChange };
+}
+
+function planConfChange(
+  input: PlannerInput,
+  members: ReadonlyMap<string, ClusterMember>,
+  removing: ReadonlySet<string>,
+  alive: (id: string) => boolean,
+  goneTooLong: (id: string) => boolean,
+  notes: string[],
+): ConfChange | undefined {
+  const { self, conf, state, options } = input;
+  const voters = [...conf.voters].sort();
+  const learners = [...conf.learners].sort();
+  const status = (id: string): ClusterMember['status'] | undefined => members.get(id)?.status;
+  const gone = (id: string): boolean => status(id) === 'removed' || removing.has(id) || goneTooLong(id);
+
+  // 1. Voters that are gone for good.
+  for (const v of voters.filter(gone)) {
+    if (v === self) notes.push(`voter ${v} (self, the leader) should leave the Raft configuration: transfer leadership first`);
+    else if (voters.length > 1) return { type: 'remove', node: v };
+  }
+
+  // 2. Promotion while useful voters are short of the target.
+  const useful = voters.filter((v) => !gone(v) && status(v) !== 'leaving');
+  const activeAlive = state.members.filter((m) => m.status === 'active' && alive(m.id) && !removing.has(m.id)).length;
+  if (useful.length < Math.min(options.voterTarget, activeAlive)) {
+    const zones = new Set(useful.map((v) => members.get(v)?.zone ?? ''));
+    const ready = learners.filter((l) => status(l) === 'active' && alive(l) && !removing.has(l));
+    const fresh = (id: string): boolean => !zones.has(members.get(id)?.zone ?? '');
+    const pick = ready.find(fresh);
+    if (pick !== undefined) return { type: 'add-voter', node: pick };
+    // A member of an uncovered zone that is not even a learner yet: bring it in so it can be promoted next.
+    const inConf = new Set([...voters, ...learners]);
+    const scout = state.members.find((m) => m.status === 'active' && !inConf.has(m.id) && alive(m.id) && !removing.has(m.id) && fresh(m.id));
+    if (scout !== undefined) return { type: 'add-learner', node: scout.id };
+    if (ready[0] !== undefined) return { type: 'add-voter', node: ready[0] };
+  }
+
+  // 3. Leaving voters, once their replacement (if any was available) is in.
+  for (const v of voters.filter((x) => status(x) === 'leaving')) {
+    if (v === self) notes.push(`voter ${v} (self, the leader) is leaving: transfer leadership first`);
+    else if (voters.length > 1) return { type: 'remove', node: v };
+  }
+
+  // 4. Learners that are gone for good.
+  const goneLearner = learners.find(gone);
+  if (goneLearner !== undefined) return { type: 'remove', node: goneLearner };
+
+  // 5. Every active, alive member receives the log.
+  const inConf = new Set([...voters, ...learners]);
+  const missing = state.members.find((m) => m.status === 'active' && !inConf.has(m.id) && alive(m.id) && !removing.has(m.id));
+  return missing === undefined ? undefined : { type: 'add-learner', node: missing.id };
+}
