@@ -69,7 +69,7 @@ import { NUM_LEVELS, VersionEdit } from './version-edit.js';
 import { VersionSet } from './version-set.js';
 import { openLogReader } from './wal/log-reader.js';
 import { LogWriter } from './wal/log-writer.js';
-import { WriteBatch, type WriteBatchHandler } from './write-batch.js';
+import { WriteBatch, type WriteBatchRangeHandler } from './write-batch.js';
 
 export interface WriteOptions {
   /** Resolve only once the write is durable (fdatasync of the WAL). Default false. */
@@ -168,27 +168,26 @@ const SMALL_GROUP_EXTRA = 128 << 10;
 const ENTRY_OVERHEAD = 32;
 /** The flush hands table bytes to the file whenever this many are pending. */
 const FLUSH_CHUNK = 1 << 20;
-const EMPTY = new Uint8Array(0);
 
 const userKeyOf = (ikey: Uint8Array): Uint8Array => ikey.subarray(0, ikey.length - TRAILER_SIZE);
 
 /** Inserts a batch's entries into a memtable with consecutive sequence numbers; counts bytes. */
-class MemtableInserter implements WriteBatchHandler {
+class MemtableInserter implements WriteBatchRangeHandler {
   seq = 0;
   bytes = 0;
   userBytes = 0;
   mem!: Memtable;
 
-  put(key: Uint8Array, value: Uint8Array): void {
-    this.mem.add(this.seq++, KIND_VALUE, key, value);
-    this.bytes += key.length + value.length + ENTRY_OVERHEAD;
-    this.userBytes += key.length + value.length;
+  putRange(rep: Uint8Array, ks: number, ke: number, vs: number, ve: number): void {
+    this.mem.addFrom(this.seq++, KIND_VALUE, rep, ks, ke, vs, ve);
+    this.bytes += ke - ks + ve - vs + ENTRY_OVERHEAD;
+    this.userBytes += ke - ks + ve - vs;
   }
 
-  del(key: Uint8Array): void {
-    this.mem.add(this.seq++, KIND_DELETION, key, EMPTY);
-    this.bytes += key.length + ENTRY_OVERHEAD;
-    this.userBytes += key.length;
+  delRange(rep: Uint8Array, ks: number, ke: number): void {
+    this.mem.addFrom(this.seq++, KIND_DELETION, rep, ks, ke, 0, 0);
+    this.bytes += ke - ks + ENTRY_OVERHEAD;
+    this.userBytes += ke - ks;
   }
 }
 
@@ -230,6 +229,7 @@ export class DB {
   private readonly admission = new Fifo<Writer>();
   private queuedBytes = 0;
   private writeLoop: Promise<void> | undefined;
+  private writeLoopRunning = false;
   private flushing: Promise<void> | undefined;
   /** The running compaction work (background loop or a compactRange step); never rejects. */
   private compacting: Promise<void> | undefined;
@@ -357,7 +357,12 @@ export class DB {
         this.writers.push(w);
         this.queuedBytes += w.size;
       }
-      this.writeLoop ??= this.runWriteLoop();
+      if (this.writeLoop === undefined) {
+        const loop = this.runWriteLoop();
+        // The loop can finish synchronously (nothing to await, e.g. an empty unsynced batch): keep it only
+        // while it runs, or every later writer would wait on a loop that has already ended.
+        if (this.writeLoopRunning) this.writeLoop = loop;
+      }
     });
   }
 
@@ -373,6 +378,7 @@ export class DB {
 
   /** Commits groups of queued writers until the queue is empty. Never rejects. */
   private async runWriteLoop(): Promise<void> {
+    this.writeLoopRunning = true;
     try {
       while (this.writers.length > 0) {
         if (this.bgError !== undefined) {
@@ -381,7 +387,7 @@ export class DB {
           break;
         }
         try {
-          await this.makeRoomForWrite();
+          if (!this.roomForWrite()) await this.makeRoomForWrite();
         } catch (err) {
           this.setBgError(err, 'could not switch to a new memtable');
           continue;
@@ -424,6 +430,7 @@ export class DB {
         for (const w of group) w.resolve();
       }
     } finally {
+      this.writeLoopRunning = false;
       this.writeLoop = undefined;
     }
   }
@@ -449,8 +456,15 @@ export class DB {
     ins.seq = seq;
     ins.bytes = 0;
     ins.userBytes = 0;
-    batch.iterate(ins);
+    batch.iterateRanges(ins);
     return ins.bytes;
+  }
+
+  /** True when makeRoomForWrite() would return at once: the common case, checked without an await. */
+  private roomForWrite(): boolean {
+    if (this.bgError !== undefined || this.forceSwitch) return false;
+    if (this.o.autoCompact && !this.closed && this.versions.current.numFiles(0) >= this.o.l0SlowdownTrigger) return false;
+    return this.memBytes < this.o.writeBufferSize || this.mem.count === 0;
   }
 
   /**

@@ -208,24 +208,16 @@ class Cursor {
 
   /** Up to `size` entries; fewer (possibly none) only at the end. */
   async page(size: number): Promise<Array<[Buffer, Buffer]>> {
-    const out: Array<[Buffer, Buffer]> = [];
-    if (this.ended) return out;
+    if (this.ended) return [];
     try {
-      const it = this.it ?? this.open();
-      const signal = this.signal;
-      while (out.length < size) {
-        const r = await it.next();
-        if (signal?.aborted === true) throw abortError();
-        if (r.done === true) {
-          this.ended = true;
-          break;
-        }
-        out.push(r.value);
-      }
+      // One engine call per page (not per entry): the engine fills it synchronously.
+      const out = await (this.it ?? this.open()).nextv(size);
+      if (this.signal?.aborted === true) throw abortError();
+      if (out.length < size) this.ended = true;
+      return out;
     } catch (err) {
       throw toLevelError(err);
     }
-    return out;
   }
 
   async one(): Promise<[Buffer, Buffer] | undefined> {

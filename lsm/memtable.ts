@@ -57,6 +57,25 @@ export class Memtable {
   }
 
   /**
+   * add() with the key and value given as ranges of one buffer (a write batch's): the commit path
+   * inserts every entry this way, without creating views.
+   */
+  addFrom(seq: number, kind: ValueKind, buf: Uint8Array, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number): void {
+    if (!Number.isInteger(seq) || seq < 0 || seq > MAX_SEQUENCE) {
+      throw new InvalidArgumentError(`sequence number out of range: ${seq}`);
+    }
+    const klen = keyEnd - keyStart;
+    const n = klen + TRAILER_SIZE;
+    if (this.scratch.length < n) this.scratch = Buffer.allocUnsafe(Math.max(n, this.scratch.length * 2));
+    const scratch = this.scratch;
+    if (klen <= 64) for (let i = 0; i < klen; i++) scratch[i] = buf[keyStart + i]!;
+    else scratch.set(buf.subarray(keyStart, keyEnd), 0);
+    putTrailer(scratch, klen, seq, kind);
+    if (kind === KIND_VALUE) this.list.insert(scratch, n, buf, valueStart, valueEnd);
+    else this.list.insert(scratch, n, EMPTY);
+  }
+
+  /**
    * The newest version of userKey with sequence <= snapshotSeq: its value, 'deleted', or undefined if
    * the memtable knows nothing of it (look in older data). The value is a view into the memtable's
    * arena: it stays valid as long as the memtable, and must not be written to (copy before handing it

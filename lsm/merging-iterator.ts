@@ -10,6 +10,9 @@
  * positioned at its first key > key() (the current child at key() itself); moving backward, at its last
  * key < key(). Switching direction therefore re-seeks every non-current child around key().
  *
+ * Each child's current key is kept in `keys` (null: not valid) and refreshed only when that child
+ * moves: a forward scan moves one child per step, so a step costs one key() call, not N.
+ *
  * Keys are expected to be distinct across children, as internal keys are (they carry a sequence
  * number). If they are not, full scans still return every copy (argument order going forward, reverse
  * order going backward), but a direction switch may skip the copies equal to key().
@@ -19,7 +22,9 @@ import type { InternalIterator } from './iterator.js';
 
 export class MergingIterator implements InternalIterator {
   private readonly children: InternalIterator[];
+  private readonly keys: (Uint8Array | null)[];
   private current: InternalIterator | null = null;
+  private currentIndex = -1;
   private forward = true;
 
   constructor(
@@ -27,6 +32,7 @@ export class MergingIterator implements InternalIterator {
     children: readonly InternalIterator[],
   ) {
     this.children = [...children];
+    this.keys = this.children.map(() => null);
   }
 
   valid(): boolean {
@@ -46,18 +52,21 @@ export class MergingIterator implements InternalIterator {
   seekToFirst(): void {
     for (const c of this.children) c.seekToFirst();
     this.forward = true;
+    this.refreshAll();
     this.findSmallest();
   }
 
   seekToLast(): void {
     for (const c of this.children) c.seekToLast();
     this.forward = false;
+    this.refreshAll();
     this.findLargest();
   }
 
   seek(target: Uint8Array): void {
     for (const c of this.children) c.seek(target);
     this.forward = true;
+    this.refreshAll();
     this.findSmallest();
   }
 
@@ -74,8 +83,12 @@ export class MergingIterator implements InternalIterator {
         if (c.valid() && cmp.compare(key, c.key()) === 0) c.next();
       }
       this.forward = true;
+      cur.next();
+      this.refreshAll();
+    } else {
+      cur.next();
+      this.keys[this.currentIndex] = cur.valid() ? cur.key() : null;
     }
-    cur.next();
     this.findSmallest();
   }
 
@@ -92,43 +105,55 @@ export class MergingIterator implements InternalIterator {
         else c.seekToLast();
       }
       this.forward = false;
+      cur.prev();
+      this.refreshAll();
+    } else {
+      cur.prev();
+      this.keys[this.currentIndex] = cur.valid() ? cur.key() : null;
     }
-    cur.prev();
     this.findLargest();
+  }
+
+  private refreshAll(): void {
+    const children = this.children;
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i]!;
+      this.keys[i] = c.valid() ? c.key() : null;
+    }
   }
 
   private findSmallest(): void {
     const cmp = this.comparator;
-    let smallest: InternalIterator | null = null;
-    let smallestKey: Uint8Array | null = null;
-    const children = this.children;
-    for (let i = 0; i < children.length; i++) {
-      const c = children[i]!;
-      if (!c.valid()) continue;
-      const k = c.key();
-      if (smallestKey === null || cmp.compare(k, smallestKey) < 0) {
-        smallest = c;
-        smallestKey = k;
+    const keys = this.keys;
+    let best = -1;
+    let bestKey: Uint8Array | null = null;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] ?? null;
+      if (k === null) continue;
+      if (bestKey === null || cmp.compare(k, bestKey) < 0) {
+        best = i;
+        bestKey = k;
       }
     }
-    this.current = smallest;
+    this.currentIndex = best;
+    this.current = best < 0 ? null : this.children[best]!;
   }
 
   private findLargest(): void {
     const cmp = this.comparator;
-    let largest: InternalIterator | null = null;
-    let largestKey: Uint8Array | null = null;
-    const children = this.children;
-    for (let i = children.length - 1; i >= 0; i--) {
-      const c = children[i]!;
-      if (!c.valid()) continue;
-      const k = c.key();
-      if (largestKey === null || cmp.compare(k, largestKey) > 0) {
-        largest = c;
-        largestKey = k;
+    const keys = this.keys;
+    let best = -1;
+    let bestKey: Uint8Array | null = null;
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const k = keys[i] ?? null;
+      if (k === null) continue;
+      if (bestKey === null || cmp.compare(k, bestKey) > 0) {
+        best = i;
+        bestKey = k;
       }
     }
-    this.current = largest;
+    this.currentIndex = best;
+    this.current = best < 0 ? null : this.children[best]!;
   }
 }
 

@@ -29,6 +29,9 @@ function readAt(fd: number, buf: Uint8Array, offset: number, length: number, pos
   });
 }
 
+/** Appends up to this size are written synchronously (see append()); larger ones on the thread pool. */
+const INLINE_WRITE_MAX = 256 << 10;
+
 /**
  * Appends with positioned writes straight to the fd (no user-space buffering: the caller batches). The
  * position is taken when append() is called, so appends land in call order even if they overlap.
@@ -52,6 +55,17 @@ class NodeWritableFile implements WritableFile {
     this.written += data.length;
     let off = 0;
     try {
+      if (data.length <= INLINE_WRITE_MAX) {
+        // A write into the page cache takes microseconds (tens for 256 KiB): cheaper on this thread than
+        // a thread-pool round trip, which dominated every unsynced put. LevelDB writes inline too.
+        // Table flushes and compaction outputs come in larger chunks and stay on the pool.
+        while (off < data.length) {
+          const n = fs.writeSync(this.fd, data, off, data.length - off, pos);
+          off += n;
+          pos += n;
+        }
+        return;
+      }
       while (off < data.length) {
         const n = await writeAt(this.fd, data, off, data.length - off, pos);
         off += n;

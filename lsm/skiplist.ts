@@ -56,6 +56,8 @@ export class SkipList {
   private entries = 0;
   private height = 1;
   private readonly splice = new Int32Array(MAX_HEIGHT);
+  /** The last node at each level (HEAD where the level is empty): appends in key order skip the search. */
+  private readonly tails = new Int32Array(MAX_HEIGHT);
 
   constructor(
     private readonly cmp: RangeComparator,
@@ -73,12 +75,13 @@ export class SkipList {
   }
 
   /**
-   * Copies key[0, keyLength) and value in and links them in order. Keys must be distinct (internal
-   * keys are: each carries its own sequence number); inserting an equal key is a caller bug, refused.
+   * Copies key[0, keyLength) and value[valueStart, valueEnd) in and links them in order. Keys must be
+   * distinct (internal keys are: each carries its own sequence number); inserting an equal key is a
+   * caller bug, refused.
    */
-  insert(key: Uint8Array, keyLength: number, value: Uint8Array): void {
+  insert(key: Uint8Array, keyLength: number, value: Uint8Array, valueStart = 0, valueEnd = value.length): void {
     const klen = keyLength;
-    const vlen = value.length;
+    const vlen = valueEnd - valueStart;
     const h = this.randomHeight();
     const node = this.allocNode(h, klen, vlen);
     const n = this.n;
@@ -89,17 +92,30 @@ export class SkipList {
     } else {
       buf.set(keyLength === key.length ? key : key.subarray(0, keyLength), off);
     }
-    buf.set(value, off + klen);
+    if (vlen > 0) {
+      if (Buffer.isBuffer(value)) value.copy(buf, off + klen, valueStart, valueEnd);
+      else buf.set(valueStart === 0 && valueEnd === value.length ? value : value.subarray(valueStart, valueEnd), off + klen);
+    }
 
-    // Find the predecessor at every level.
     const splice = this.splice;
+    const tails = this.tails;
+    if (this.entries > 0 && this.compareNode(tails[0]!, buf, off, off + klen) < 0) {
+      // Past the last key (sequential loads, batches in key order): the tails are the predecessors.
+      this.link(node, h, tails);
+      return;
+    }
+    // Find the predecessor at every level.
     let x = HEAD;
+    let after = HEAD; // a node already known to sort after the key (see searchBefore)
     for (let level = this.height - 1; level >= 0; level--) {
       for (;;) {
         const nx = n[x + LINKS + level]!;
-        if (nx === HEAD) break;
+        if (nx === HEAD || nx === after) break;
         const c = this.compareNode(nx, buf, off, off + klen);
-        if (c > 0) break;
+        if (c > 0) {
+          after = nx;
+          break;
+        }
         if (c === 0) {
           this.used = node; // undo the allocation (the arena bytes stay, unused)
           throw new Error('skiplist: duplicate key');
@@ -108,14 +124,23 @@ export class SkipList {
       }
       splice[level] = x;
     }
+    this.link(node, h, splice);
+  }
+
+  /** Links a node of height h after preds[level] at each of its levels; keeps height and tails. */
+  private link(node: number, h: number, preds: Int32Array): void {
+    const n = this.n;
     if (h > this.height) {
-      for (let level = this.height; level < h; level++) splice[level] = HEAD;
+      for (let level = this.height; level < h; level++) preds[level] = HEAD;
       this.height = h;
     }
+    const tails = this.tails;
     for (let level = 0; level < h; level++) {
-      const prev = splice[level]! + LINKS + level;
-      n[node + LINKS + level] = n[prev]!;
+      const prev = preds[level]! + LINKS + level;
+      const next = n[prev]!;
+      n[node + LINKS + level] = next;
       n[prev] = node;
+      if (next === HEAD) tails[level] = node;
     }
     this.entries++;
   }
@@ -188,10 +213,17 @@ export class SkipList {
   private searchBefore(t: Uint8Array, ts: number, te: number): number {
     const n = this.n;
     let x = HEAD;
+    // The node that stopped the search one level up is often the next one down too: it is known to
+    // be >= t, so it is not compared again (each comparison is a likely cache miss into the arena).
+    let after = HEAD;
     for (let level = this.height - 1; level >= 0; level--) {
       for (;;) {
         const nx = n[x + LINKS + level]!;
-        if (nx === HEAD || this.compareNode(nx, t, ts, te) >= 0) break;
+        if (nx === HEAD || nx === after) break;
+        if (this.compareNode(nx, t, ts, te) >= 0) {
+          after = nx;
+          break;
+        }
         x = nx;
       }
     }

@@ -353,3 +353,15 @@ t.test('after close: operations fail with ClosedError', async (t) => {
   await t.rejects(it.next(), ClosedError, 'an open iterator is closed with the DB');
   await db.close(); // idempotent
 });
+
+t.test('an empty unsynced batch (which commits without awaiting anything) does not stall later writes', async (t) => {
+  const { db } = await openMem(t);
+  await db.write(new WriteBatch());
+  const later = Promise.all([db.put(Buffer.from('a'), Buffer.from('1')), db.write(new WriteBatch()), db.put(Buffer.from('b'), Buffer.from('2'))]);
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<'stalled'>((resolve) => (timer = setTimeout(() => resolve('stalled'), 10_000)));
+  t.equal(await Promise.race([later.then(() => 'done' as const), stalled]), 'done', 'later writes commit');
+  clearTimeout(timer);
+  t.equal(String(await db.get(Buffer.from('b'))), '2');
+  await db.close();
+});
