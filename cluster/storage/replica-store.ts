@@ -1,0 +1,227 @@
+/**
+ * A replica's versions of its keys, on our LSM engine (lsm/indexed-db.ts), with the design's two
+ * indexes: by key (the primary records) and by (epoch, partition, key) (a secondary index, for Merkle
+ * trees and partition streaming). Each key holds one record (cluster/storage/record.ts): the newest
+ * version this replica has seen, value or tombstone.
+ *
+ * apply() is last-write-wins: it reads the current version, compares, and writes the incoming one only
+ * if it is newer. The read and the write happen under this store's per-key lock, so concurrent applies
+ * of one key serialise and the newest always ends up stored whatever their order. IndexedDB locks keys
+ * only inside one write() (its read-before-write of old index entries), which does not cover our
+ * comparison, hence a lock of our own; writers of different keys still share the engine's group commit.
+ * The record and its index change go into one WAL record (IndexedDB), so they never diverge.
+ *
+ * Durability: writes are synced by default. A replica's ack (apply resolving) counts toward the write
+ * quorum, so it must mean the version is on disk; group commit amortises the fsync over concurrent
+ * applies. `sync: false` is for tests and bulk loads that can be redone.
+ *
+ * Tombstones are kept for a grace period (default 10 days) before purgeTombstones() removes them. A
+ * delete is a version like any other: a replica that missed it (down, partitioned) still holds the old
+ * value, and anti-entropy or read repair brings it the tombstone, which wins by timestamp. Once the
+ * tombstone is purged everywhere else, that stale replica's value has nothing newer to lose against and
+ * would be copied back to the others: the delete is undone (a resurrection). So a tombstone must outlive
+ * the longest time a replica can be away and still rejoin; a node down longer than the grace period
+ * must be wiped and rebuilt from its peers, never rejoined with its old data (Cassandra's
+ * gc_grace_seconds). The age is the tombstone's timestamp.physicalMs against the injected clock.
+ */
+import { IndexedDB, type FileSystem, type Logger } from '../../lsm/index.js';
+import { KeyLocks } from '../../lsm/index-locks.js';
+import { compareRecords, decodeRecord, encodeRecord, readPlacement, type StoredRecord } from './record.js';
+
+export const DEFAULT_TOMBSTONE_GRACE_MS = 10 * 24 * 60 * 60 * 1000;
+/** Largest key a replica stores (64 KiB). */
+export const MAX_KEY_BYTES = 64 * 1024;
+/** Name of the (epoch, partition, key) index in the IndexedDB. */
+export const PLACEMENT_INDEX = 'by-epoch-partition';
+const PREFIX_BYTES = 12; // epoch u64 ‖ partition u32
+
+export interface ReplicaStoreOptions {
+  /** File system of the LSM database (default: the real disk; tests pass a MemFileSystem). */
+  fs?: FileSystem;
+  /** How long a tombstone is kept before purgeTombstones() may remove it (default 10 days). */
+  tombstoneGraceMs?: number;
+  /** Wall clock in ms, for tombstone ages (default Date.now). */
+  now?: () => number;
+  /** Sync each apply() to disk before it resolves (default true: an ack means durable). */
+  sync?: boolean;
+  logger?: Logger;
+}
+
+export interface ScanOptions {
+  /** At most this many records. */
+  limit?: number;
+  /** Start after this key (exclusive), to resume a scan. */
+  after?: Uint8Array;
+}
+
+/** A call on a closed ReplicaStore. */
+export class ReplicaStoreClosedError extends Error {
+  readonly code = 'REPLICA_STORE_CLOSED';
+  constructor() {
+    super('replica store is closed');
+    this.name = 'ReplicaStoreClosedError';
+  }
+}
+
+/** A bad argument to a ReplicaStore method (key not bytes or too long, bad epoch, partition, limit or option). */
+export class ReplicaStoreArgumentError extends Error {
+  readonly code = 'REPLICA_STORE_BAD_ARGUMENT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplicaStoreArgumentError';
+  }
+}
+
+/** The index key: epoch u64 BE ‖ partition u32 BE ‖ key (the key included so `after` is a plain range bound). */
+export function placementKey(epoch: number, partition: number, key: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(PREFIX_BYTES + key.length);
+  out.writeUInt32BE(Math.floor(epoch / 0x1_0000_0000), 0);
+  out.writeUInt32BE(epoch >>> 0, 4);
+  out.writeUInt32BE(partition, 8);
+  out.set(key, PREFIX_BYTES);
+  return out;
+}
+
+/** The first index key past every key of (epoch, partition): the next partition, or the next epoch. */
+function placementEnd(epoch: number, partition: number): Buffer {
+  return partition < 0xffff_ffff ? placementKey(epoch, partition + 1, new Uint8Array(0)) : placementKey(epoch + 1, 0, new Uint8Array(0));
+}
+
+function checkKey(key: unknown, what = 'key'): Uint8Array {
+  if (!(key instanceof Uint8Array)) throw new ReplicaStoreArgumentError(`${what} must be a Uint8Array or Buffer`);
+  if (key.length > MAX_KEY_BYTES) throw new ReplicaStoreArgumentError(`${what} of ${key.length} bytes is over the ${MAX_KEY_BYTES}-byte limit`);
+  return key;
+}
+
+function checkInt(what: string, v: unknown, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
+    throw new ReplicaStoreArgumentError(`${what} must be an integer in [0, ${max}], got ${String(v)}`);
+  }
+  return v;
+}
+
+export class ReplicaStore {
+  private readonly locks = new KeyLocks();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private closed = false;
+
+  private constructor(
+    private readonly db: IndexedDB,
+    private readonly graceMs: number,
+    private readonly now: () => number,
+    private readonly sync: boolean,
+  ) {}
+
+  static async open(dir: string, options: ReplicaStoreOptions = {}): Promise<ReplicaStore> {
+    const graceMs = options.tombstoneGraceMs ?? DEFAULT_TOMBSTONE_GRACE_MS;
+    checkInt('tombstoneGraceMs', graceMs, Number.MAX_SAFE_INTEGER);
+    const now = options.now ?? Date.now;
+    if (typeof now !== 'function') throw new ReplicaStoreArgumentError('now must be a function');
+    const sync = options.sync ?? true;
+    if (typeof sync !== 'boolean') throw new ReplicaStoreArgumentError('sync must be a boolean');
+    const db = await IndexedDB.open(dir, {
+      ...(options.fs !== undefined ? { fs: options.fs } : {}),
+      ...(options.logger !== undefined ? { logger: options.logger } : {}),
+      indexes: {
+        [PLACEMENT_INDEX]: (key, value) => {
+          const { epoch, partition } = readPlacement(value);
+          return [placementKey(epoch, partition, key)];
+        },
+      },
+    });
+    return new ReplicaStore(db, graceMs, now, sync);
+  }
+
+  /** The stored version of key, tombstones included (the coordinator resolves and repairs with them). */
+  get(key: Uint8Array): Promise<StoredRecord | undefined> {
+    return this.track(async () => {
+      const bytes = await this.db.get(checkKey(key));
+      return bytes === undefined ? undefined : decodeRecord(bytes);
+    });
+  }
+
+  /**
+   * Stores `record` as key's version if it is newer (LWW) than the stored one. `applied`: it was
+   * written; `current`: the version stored afterwards. Resolves once written (synced unless sync: false).
+   */
+  apply(key: Uint8Array, record: StoredRecord): Promise<{ applied: boolean; current: StoredRecord }> {
+    return this.track(async () => {
+      checkKey(key);
+      const bytes = encodeRecord(record); // validates the record before anything is locked
+      const release = await this.locks.acquire([key]);
+      try {
+        const old = await this.db.get(key);
+        const current = old === undefined ? undefined : decodeRecord(old);
+        if (current !== undefined && compareRecords(record, current) <= 0) return { applied: false, current };
+        await this.db.put(key, bytes, { sync: this.sync });
+        return { applied: true, current: record };
+      } finally {
+        release();
+      }
+    });
+  }
+
+  /**
+   * The records of (epoch, partition) in key order, tombstones included, read at one snapshot: the
+   * index path, for Merkle trees and streaming. `after` resumes after a key, `limit` bounds the count.
+   */
+  async *scanPartition(epoch: number, partition: number, options: ScanOptions = {}): AsyncIterable<{ key: Buffer; record: StoredRecord }> {
+    if (this.closed) throw new ReplicaStoreClosedError();
+    checkInt('epoch', epoch, Number.MAX_SAFE_INTEGER - 1);
+    checkInt('partition', partition, 0xffff_ffff);
+    if (options === null || typeof options !== 'object') throw new ReplicaStoreArgumentError('scan options must be an object');
+    if (options.limit !== undefined) checkInt('limit', options.limit, Number.MAX_SAFE_INTEGER);
+    const lower = options.after === undefined ? { gte: placementKey(epoch, partition, new Uint8Array(0)) } : { gt: placementKey(epoch, partition, checkKey(options.after, 'after')) };
+    const it = this.db.indexIterator(PLACEMENT_INDEX, { ...lower, lt: placementEnd(epoch, partition), limit: options.limit });
+    for await (const { key, value } of it) yield { key, record: decodeRecord(value) };
+  }
+
+  /**
+   * Deletes the tombstones older than the grace period (now - physicalMs > grace), with their index
+   * entries; returns how many. Each is re-checked under its key's lock, so a newer version applied
+   * meanwhile is never removed. Unsynced: a purge lost in a crash is simply done again.
+   */
+  purgeTombstones(): Promise<number> {
+    return this.track(async () => {
+      const cutoff = this.now() - this.graceMs;
+      let purged = 0;
+      for await (const [key, bytes] of this.db.iterator()) {
+        if (!this.expired(decodeRecord(bytes), cutoff)) continue;
+        const release = await this.locks.acquire([key]);
+        try {
+          const again = await this.db.get(key);
+          if (again === undefined || !this.expired(decodeRecord(again), cutoff)) continue;
+          await this.db.del(key);
+          purged++;
+        } finally {
+          release();
+        }
+      }
+      return purged;
+    });
+  }
+
+  /** Waits for the calls in flight, then closes the database. Later calls get ReplicaStoreClosedError. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inflight]);
+    await this.db.close();
+  }
+
+  private expired(r: StoredRecord, cutoff: number): boolean {
+    return r.tombstone && r.timestamp.physicalMs < cutoff;
+  }
+
+  /** Runs op unless closed, and remembers it until it settles so close() can wait for it. */
+  private track<T>(op: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new ReplicaStoreClosedError());
+    const p = op();
+    this.inflight.add(p);
+    const forget = (): void => {
+      this.inflight.delete(p);
+    };
+    void p.then(forget, forget);
+    return p;
+  }
+}
