@@ -50,7 +50,11 @@ export async function decommission(ctx: DecommissionContext, id: string, forward
   if (member === undefined) throw new NotFoundError(`no member ${id} in the committed member list`);
   if (member.status === 'removed') return done(st.applied);
   if (id === ctx.self) {
-    const to = st.conf.voters.find((v) => v !== ctx.self);
+    // The most caught-up voter (as stop() does), not the first by order: that one may be dead, and every
+    // retry would then hand leadership to it again and time out.
+    const to = st.conf.voters
+      .filter((v) => v !== ctx.self)
+      .sort((a, b) => (st.progress[b]?.match ?? 0) - (st.progress[a]?.match ?? 0))[0];
     if (to === undefined) throw new InvalidArgumentError(`${id} is the only Raft voter: it cannot be removed`);
     ctx.raft.transferLeadership(to);
     ctx.pump();

@@ -22,11 +22,17 @@ export class AppliedWaiters {
   wait(index: number, term: number, timeoutMs: number): Promise<ApplyResult> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.waiting.delete(index);
+        // Only if still ours: a later wait() at the same index replaced us (its timer is its own).
+        if (this.waiting.get(index) === w) this.waiting.delete(index);
         reject(new UnavailableError(`entry ${index} not committed within ${timeoutMs} ms (no quorum?); retry`));
       }, timeoutMs);
-      this.waiting.get(index)?.reject(new UnavailableError(`entry ${index} was replaced by a newer proposal; retry`));
-      this.waiting.set(index, { term, resolve, reject, timer });
+      const old = this.waiting.get(index);
+      if (old !== undefined) {
+        clearTimeout(old.timer);
+        old.reject(new UnavailableError(`entry ${index} was replaced by a newer proposal; retry`));
+      }
+      const w: Waiter = { term, resolve, reject, timer };
+      this.waiting.set(index, w);
     });
   }
 

@@ -237,7 +237,10 @@ export class RaftDriver {
 
   /** The leader's periodic decisions: joins, removals, epoch bumps, Raft configuration changes. */
   private plan(): void {
-    if (this.state !== 'running') return;
+    // Only once the ready loop has seen us become leader (softStateChanged → becameLeader): the core is
+    // leader as soon as it wins, before its term is persisted, and the planner would then still read the
+    // previous leadership's (or the initial 0) lastEpochBumpMs and bump the epoch at once.
+    if (this.state !== 'running' || this.soft.role !== 'leader') return;
     if (this.planning.run(this.raft, this.sm.state(), this.opts.membership.members(), this.clock())) this.pump();
   }
 
@@ -346,8 +349,9 @@ export class RaftDriver {
     }
     this.pump();
     const timeoutMs = this.opts.transferTimeoutMs ?? 2000;
-    const until = this.clock() + timeoutMs;
-    while (this.clock() < until) {
+    // Real time, not the injected clock (the planner's): a frozen test clock must not make stop() hang.
+    const until = performance.now() + timeoutMs;
+    while (performance.now() < until) {
       const s = this.raft.softState();
       if (s.role !== 'leader' && s.leader !== '' && s.leader !== this.id) {
         this.log.info(`raft: leadership transferred to ${s.leader}`);

@@ -113,8 +113,6 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   }
   // Logged once every method is served: tests and scripts wait for this line.
   log.info(`listening on ${address} (mydatastore ${VERSION})`);
-  membership.start();
-  raft.start();
 
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -141,6 +139,10 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       process.exitCode = 1;
       shutdown(`raft failure (${err.message})`);
     };
+    // Started only now: Raft's first Ready runs synchronously inside start(), and a failure there must
+    // reach the real `fatal` above, not the placeholder (the node would run on without Raft).
+    membership.start();
+    raft.start();
   });
   log.info('stopped');
 }
