@@ -4,12 +4,12 @@ import { runChaos } from './raft-sim/chaos.js';
 // Seeded chaos runs: random partitions, cut links, loss, duplication, reordering, crashes and restarts;
 // the SafetyChecker (raft-sim/checker.ts) checks every invariant after every event and throws on a
 // violation. A failing seed replays exactly: runChaos(seed, size, ticks).
-const RUNS = Number(process.env.RAFT_SIM_RUNS ?? 80);
+const RUNS = Number(process.env.RAFT_SIM_RUNS ?? 400);
 const TICKS = 400;
 /** A leader must be elected and a proposal applied everywhere within this many ticks of the heal. */
 const RECOVERY_BOUND = 100;
-// Under a busy CI box the runs take a few times their CPU time; tap's default 30 s is too tight.
-t.setTimeout(120_000);
+// ~40 s of CPU on a quiet box; a busy CI box can take a few times that (tap's own limit is 300 s).
+t.setTimeout(280_000);
 
 for (const size of [3, 5]) {
   t.test(`${size} nodes: ${RUNS} seeded chaos runs keep every safety invariant and recover after healing`, (t) => {
