@@ -7,7 +7,6 @@ import { performance } from 'node:perf_hooks';
 import t from 'tap';
 import type { Test } from 'tap';
 import { MemFileSystem } from '../../lsm/index.js';
-import type { WritableFile } from '../../lsm/index.js';
 import type { MemberRecord } from '../../cluster/membership/types.js';
 import { decodeMessage, encodeMessage } from '../../cluster/raft/codec.js';
 import { RaftDriver } from '../../cluster/raft/driver.js';
@@ -20,52 +19,10 @@ import { encodeCommand, type ClusterCommand } from '../../cluster/state/commands
 import { mydatastore } from '../../proto/gen/messages.js';
 import type { AnyMethod } from '../../rpc/methods.js';
 import { Methods } from '../../rpc/methods.js';
+import { FailingFs, GatedFs } from '../support/fault-fs.js';
 import { waitFor } from '../support/wait.js';
 
-/** A file system whose fsyncs wait while `held` is true. */
-class GatedFs extends MemFileSystem {
-  held = false;
-  waitingSyncs = 0;
-  private release: (() => void)[] = [];
-  override async openWritable(path: string): Promise<WritableFile> {
-    const file = await super.openWritable(path);
-    return {
-      append: (data) => file.append(data),
-      sync: async () => {
-        if (this.held) {
-          this.waitingSyncs++;
-          await new Promise<void>((r) => this.release.push(r));
-          this.waitingSyncs--;
-        }
-        return file.sync();
-      },
-      close: () => file.close(),
-      get size() {
-        return file.size;
-      },
-    };
-  }
-  open(): void {
-    this.held = false;
-    for (const r of this.release.splice(0)) r();
-  }
-}
 
-/** A file system whose fsyncs fail while `failing` is true (a dying disk). */
-class FailingFs extends MemFileSystem {
-  failing = false;
-  override async openWritable(path: string): Promise<WritableFile> {
-    const file = await super.openWritable(path);
-    return {
-      append: (data) => file.append(data),
-      sync: () => (this.failing ? Promise.reject(new Error('EIO: injected fsync failure')) : file.sync()),
-      close: () => file.close(),
-      get size() {
-        return file.size;
-      },
-    };
-  }
-}
 
 const leader: MemberRecord = { id: 'L', address: '127.0.0.1:1', incarnation: 1, state: 'alive', meta: {} };
 

@@ -7,7 +7,6 @@ import Long from 'long';
 import t from 'tap';
 import type { Test } from 'tap';
 import { MemFileSystem } from '../../lsm/index.js';
-import type { WritableFile } from '../../lsm/index.js';
 import type { MemberRecord } from '../../cluster/membership/types.js';
 import { decodeMessage, encodeMessage } from '../../cluster/raft/codec.js';
 import { RaftDriver } from '../../cluster/raft/driver.js';
@@ -17,40 +16,11 @@ import { mydatastore } from '../../proto/gen/messages.js';
 import { InvalidArgumentError, PermissionDeniedError } from '../../rpc/errors.js';
 import type { AnyMethod } from '../../rpc/methods.js';
 import { Methods } from '../../rpc/methods.js';
+import { GatedFs } from '../support/fault-fs.js';
 import { waitFor } from '../support/wait.js';
 
 type RaftRequest = mydatastore.cluster.RaftRequest;
 
-/** A file system whose fsyncs wait while `held` is true: the test sees what happens before durability. */
-class GatedFs extends MemFileSystem {
-  held = false;
-  waitingSyncs = 0;
-  private release: (() => void)[] = [];
-
-  override async openWritable(path: string): Promise<WritableFile> {
-    const file = await super.openWritable(path);
-    return {
-      append: (data) => file.append(data),
-      sync: async () => {
-        if (this.held) {
-          this.waitingSyncs++;
-          await new Promise<void>((r) => this.release.push(r));
-          this.waitingSyncs--;
-        }
-        return file.sync();
-      },
-      close: () => file.close(),
-      get size() {
-        return file.size;
-      },
-    };
-  }
-
-  open(): void {
-    this.held = false;
-    for (const r of this.release.splice(0)) r();
-  }
-}
 
 interface Harness {
   driver: RaftDriver;
