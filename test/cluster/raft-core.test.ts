@@ -151,6 +151,13 @@ t.test('the safety checker fires on each kind of violation', (t) => {
   const good = stateHash(stateHash('', conf('add-voter', 'a', 1, 1)), conf('add-voter', 'b', 2, 1));
   c.onState('a', 2, good, { voters: ['b', 'a'], learners: [] });
   t.throws(() => c.onState('a', 2, good, { voters: ['a'], learners: [] }), /membership/, 'a configuration other than the applied log gives');
+
+  c = new SafetyChecker();
+  c.onClusterState('a', 3, 3, 2, Buffer.from('s3'));
+  c.onClusterState('a', 3, 3, 2);
+  t.throws(() => c.onClusterState('a', 4, 4, 1, Buffer.from('s4')), /epoch monotonicity: a's epoch went back from 2 to 1/, 'the epoch goes backwards');
+  t.throws(() => c.onClusterState('b', 3, 3, 2, Buffer.from('other')), /cluster state machine safety/, 'two cluster states at one index');
+  t.throws(() => c.onClusterState('b', 4, 3, 2), /cluster state: b's state machine is at 3/, 'state machine behind Raft applied');
   t.end();
 });
 

@@ -13,12 +13,14 @@ t.setTimeout(280_000);
 // time additions, promotions and removals, the leader's included), compaction at random nodes (so
 // lagging and restarted nodes get InstallSnapshot) and leadership transfers. The checker also checks that
 // successive configurations differ by at most one voter, that every node's configuration is that of its
-// applied log, and that every snapshot is the state the applied entries give.
+// applied log, and that every snapshot is the state the applied entries give — the hash chain and the real
+// ClusterStateMachine alike, whose epoch must never go backwards on any node, across snapshot installs
+// and restarts included (issue 6).
 const EXTRAS = { spares: 2, compaction: true, transfer: true };
 for (const size of [3, 5]) {
   t.test(`${size} nodes + conf changes, compaction, transfers: ${RUNS} seeded runs stay safe and recover`, (t) => {
     let worst = 0;
-    const sum = { confChanges: 0, snapshots: 0, transfers: 0, commits: 0 };
+    const sum = { confChanges: 0, snapshots: 0, transfers: 0, commits: 0, epochBumps: 0, staleBumps: 0, epochChecks: 0 };
     for (let seed = 1; seed <= RUNS; seed++) {
       const r = runChaos(seed * 1000 + 700 + size, size, TICKS, true, true, EXTRAS);
       if (r.recoveryTicks < 0 || r.recoveryTicks > RECOVERY_BOUND) t.fail(`seed ${r.seed}: no recovery within ${RECOVERY_BOUND} ticks (${r.recoveryTicks})`);
@@ -27,10 +29,15 @@ for (const size of [3, 5]) {
       sum.snapshots += r.snapshots;
       sum.transfers += r.transfers;
       sum.commits += r.commits;
+      sum.epochBumps += r.epochBumps;
+      sum.staleBumps += r.staleBumps;
+      sum.epochChecks += r.epochChecks;
     }
     t.ok(sum.confChanges > RUNS, `configurations changed (${sum.confChanges} committed changes)`);
     t.ok(sum.snapshots > RUNS, `snapshots were installed or restarted from (${sum.snapshots})`);
     t.ok(sum.transfers > RUNS / 4, `leadership transfers were started (${sum.transfers})`);
+    t.ok(sum.epochBumps > RUNS, `epoch bumps were applied (${sum.epochBumps}; ${sum.staleBumps} stale ones refused)`);
+    t.ok(sum.epochChecks > RUNS * 100, `the epoch never went backwards on any node (${sum.epochChecks} checks)`);
     t.comment(`worst recovery ${worst} ticks; ${JSON.stringify(sum)}`);
     t.end();
   });

@@ -5,7 +5,13 @@
  * that start outside the cluster), log compaction at random nodes (so lagging and restarted nodes need
  * InstallSnapshot) and leadership transfers. Then a calm phase (everything healed and restarted, no loss)
  * in which a leader must emerge and a fresh proposal must reach every member of its configuration.
+ *
+ * About a third of the proposals are cluster commands (cluster/state/commands.ts) for the nodes'
+ * ClusterStateMachines: mostly increment-epoch to the proposing leader's applied epoch + 1 — so bumps
+ * proposed by successive or lagging leaders race and the stale ones are refused — plus add-member and
+ * set-member-status. The checker checks that no node's epoch ever goes backwards.
  */
+import { type ClusterCommand, encodeCommand } from '../../../cluster/state/commands.js';
 import { Rng } from '../../support/rng.js';
 import { RaftSim, TICK } from './cluster.js';
 
@@ -19,6 +25,12 @@ export interface ChaosResult {
   readonly confChanges: number;
   readonly snapshots: number;
   readonly transfers: number;
+  /** increment-epoch entries that took effect, and ones refused as stale (not epoch + 1 when applied). */
+  readonly epochBumps: number;
+  readonly staleBumps: number;
+  /** The highest epoch any node reached, and how many times the epoch invariant was checked. */
+  readonly maxEpoch: number;
+  readonly epochChecks: number;
   /** The nodes' final state when recovery failed, to debug the seed. */
   readonly final?: string[];
 }
@@ -28,6 +40,19 @@ export interface ChaosExtras {
   readonly spares?: number;
   readonly compaction?: boolean;
   readonly transfer?: boolean;
+}
+
+/** Members the cluster commands talk about (the cluster state's members, not the Raft nodes). */
+const MEMBERS = ['m1', 'm2', 'm3', 'm4', 'm5'];
+
+/** A cluster command the current leader would propose, drawn from `rng`, given its applied state. */
+function clusterCommand(sim: RaftSim, leader: string, rng: Rng): ClusterCommand {
+  const st = sim.clusterState(leader);
+  const r = rng.next();
+  const id = MEMBERS[rng.int(MEMBERS.length)]!;
+  if (!st.created || r < 0.15) return { type: 'add-member', id, address: `10.0.0.${rng.int(4)}:7000`, zone: `z${rng.int(3)}` };
+  if (r < 0.25) return { type: 'set-member-status', id, status: rng.chance(0.5) ? 'leaving' : 'removed' };
+  return { type: 'increment-epoch', to: st.epoch + 1 };
 }
 
 export function runChaos(seed: number, size: number, chaosTicks: number, preVote = true, checkQuorum = true, extras: ChaosExtras = {}): ChaosResult {
@@ -48,7 +73,9 @@ export function runChaos(seed: number, size: number, chaosTicks: number, preVote
     sim.runUntil(sim.now + 1 + rng.int(3 * TICK));
     const r = rng.next();
     if (r < 0.45) {
-      sim.propose(`s${seed}-p${proposals++}`);
+      const l = sim.leader();
+      if (l !== undefined && rng.chance(1 / 3)) sim.propose(encodeCommand(clusterCommand(sim, l.id, rng)));
+      else sim.propose(`s${seed}-p${proposals++}`);
     } else if (r < 0.55) {
       const ids = rng.shuffle([...sim.ids]);
       const cut = 1 + rng.int(ids.length - 1);
@@ -112,6 +139,10 @@ export function runChaos(seed: number, size: number, chaosTicks: number, preVote
     confChanges: sim.checker.stats.confChanges,
     snapshots: sim.checker.stats.snapshots,
     transfers,
+    epochBumps: sim.checker.stats.epochBumps,
+    staleBumps: sim.checker.stats.staleBumps,
+    maxEpoch: sim.checker.stats.maxEpoch,
+    epochChecks: sim.checker.stats.epochChecks,
     ...(done ? {} : { final: sim.describe() }),
   };
 }

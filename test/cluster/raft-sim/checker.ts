@@ -14,6 +14,11 @@
  *   snapshot is consistent with the applied entries it replaces.
  * - Membership: successive committed configurations differ by at most one voter, and every node's
  *   configuration is the one of its applied log.
+ * - Cluster state (issue 6): each node also applies its log to a real ClusterStateMachine
+ *   (cluster/state/). Its epoch never goes backwards on any node — not at an apply, not at an
+ *   InstallSnapshot, not across a restart from persisted state (`onClusterState`, checked after every
+ *   event) — and two nodes at the same applied index hold byte-identical state machine snapshots, as does
+ *   every Raft snapshot at its index (state machine safety at the application level).
  * Leader completeness skips a leader's compacted prefix (below its snapshot index): the snapshot
  * consistency check covers it.
  */
@@ -24,6 +29,27 @@ import type { ConfState, Entry, Snapshot } from '../../../cluster/raft/types.js'
 /** The state machine of a simulated node: a hash chain over the entries it applied. */
 export function stateHash(prev: string, e: Entry): string {
   return createHash('sha1').update(`${prev}|${e.index}/${e.term}/${e.type}|`).update(e.data).digest('hex').slice(0, 16);
+}
+
+/**
+ * A simulated node's snapshot data: both of its state machines, as a length-prefixed pair — a 4-byte
+ * big-endian length, that many bytes of hash chain (UTF-8 hex), then ClusterStateMachine.snapshot().
+ */
+export function encodeSimSnapshot(hash: string, cluster: Uint8Array): Uint8Array {
+  const h = Buffer.from(hash, 'utf8');
+  const out = Buffer.alloc(4 + h.length + cluster.length);
+  out.writeUInt32BE(h.length, 0);
+  h.copy(out, 4);
+  out.set(cluster, 4 + h.length);
+  return out;
+}
+
+/** The pair encodeSimSnapshot wrote; bytes that are not one decode to a hash no chain has ('?…'). */
+export function decodeSimSnapshot(data: Uint8Array): { hash: string; cluster: Uint8Array } {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const n = b.length >= 4 ? b.readUInt32BE(0) : -1;
+  if (n < 0 || 4 + n > b.length) return { hash: `?${b.toString('hex')}`, cluster: new Uint8Array(0) };
+  return { hash: b.subarray(4, 4 + n).toString('utf8'), cluster: b.subarray(4 + n) };
 }
 
 export class SafetyViolation extends Error {
@@ -48,8 +74,26 @@ export class SafetyChecker {
   private readonly hashAt = new Map<number, string>([[0, '']]);
   /** Configurations after each committed conf entry, in index order. */
   private readonly confs: { index: number; conf: ConfState }[] = [{ index: 0, conf: { voters: [], learners: [] } }];
-  /** Counters for reporting. */
-  readonly stats = { leaders: 0, entries: 0, commits: 0, applies: 0, confChanges: 0, snapshots: 0 };
+  /** Each node's cluster epoch at its previous check (kept while it is down, across restarts). */
+  private readonly epochOf = new Map<string, number>();
+  /** ClusterStateMachine.snapshot() at an applied index, from the first node seen there. */
+  private readonly clusterAt = new Map<number, Buffer>();
+  /** Indexes of increment-epoch commands that took effect (distinct entries, not per node). */
+  private readonly bumps = new Set<number>();
+  /** Counters for reporting. epochBumps: increment-epoch entries applied; staleBumps: ones the state refused. */
+  readonly stats = {
+    leaders: 0,
+    entries: 0,
+    commits: 0,
+    applies: 0,
+    confChanges: 0,
+    snapshots: 0,
+    epochChecks: 0,
+    clusterCompares: 0,
+    epochBumps: 0,
+    staleBumps: 0,
+    maxEpoch: 0,
+  };
 
   /** `node` is leader of `term` now; `termAt` reads its log, compacted through `snapshotIndex`. */
   onLeader(node: string, term: number, termAt: (index: number) => number | undefined, snapshotIndex = 0): void {
@@ -100,14 +144,45 @@ export class SafetyChecker {
   /** `node` restored its state from `snapshot` (installed from the leader, or at restart). */
   onSnapshot(node: string, s: Snapshot): void {
     const want = this.hashAt.get(s.index);
-    const got = Buffer.from(s.data).toString();
+    const { hash: got, cluster } = decodeSimSnapshot(s.data);
     if (want !== got) throw new SafetyViolation(`snapshot consistency: ${node} restored ${s.index} as state ${got}, applied entries give ${want}`);
     const conf = this.confAt(s.index);
     if (!sameMembers(conf, s.conf)) {
       throw new SafetyViolation(`snapshot consistency: ${node}'s snapshot at ${s.index} has conf ${JSON.stringify(s.conf)}, log gives ${JSON.stringify(conf)}`);
     }
+    this.sameCluster(`snapshot consistency: ${node}'s snapshot at ${s.index}`, s.index, cluster);
     this.lastApplied.set(node, s.index);
     this.stats.snapshots++;
+  }
+
+  /**
+   * `node`'s ClusterStateMachine after an event: at applied index `index` (the node's Raft applied index,
+   * `raftApplied`), epoch `epoch`; `snapshot` its bytes, given when the index or the instance changed.
+   */
+  onClusterState(node: string, raftApplied: number, index: number, epoch: number, snapshot?: Uint8Array): void {
+    const before = this.epochOf.get(node) ?? 0;
+    if (epoch < before) throw new SafetyViolation(`epoch monotonicity: ${node}'s epoch went back from ${before} to ${epoch} (applied index ${index})`);
+    this.epochOf.set(node, epoch);
+    this.stats.epochChecks++;
+    if (epoch > this.stats.maxEpoch) this.stats.maxEpoch = epoch;
+    if (index !== raftApplied) throw new SafetyViolation(`cluster state: ${node}'s state machine is at ${index}, its Raft applied ${raftApplied}`);
+    if (snapshot !== undefined) this.sameCluster(`cluster state machine safety: ${node}`, index, snapshot);
+  }
+
+  /** The increment-epoch entry at `index` took effect on some node (`applied`) or was refused as stale. */
+  onEpochCommand(index: number, applied: boolean): void {
+    if (this.bumps.has(index) || this.bumps.has(-index)) return;
+    this.bumps.add(applied ? index : -index);
+    if (applied) this.stats.epochBumps++;
+    else this.stats.staleBumps++;
+  }
+
+  private sameCluster(what: string, index: number, snapshot: Uint8Array): void {
+    const got = Buffer.from(snapshot);
+    const want = this.clusterAt.get(index);
+    if (want === undefined) this.clusterAt.set(index, got);
+    else if (!want.equals(got)) throw new SafetyViolation(`${what}: cluster state at ${index} is ${got.toString('hex')}, another node's ${want.toString('hex')}`);
+    this.stats.clusterCompares++;
   }
 
   /** `node`'s state after applying through `index` is `hash`, and its configuration `conf`. */

@@ -9,18 +9,33 @@
  * fraction (lateRate) is held back up to 30 ticks, to deliver messages of long-gone terms and rounds.
  *
  * Membership: the first `size` nodes bootstrap as the voters; `spares` more start with an empty
- * configuration and wait to be added. Each node's state machine is a hash chain over what it applied
- * (checker.ts's stateHash); compaction snapshots it, InstallSnapshot and restarts restore it.
+ * configuration and wait to be added. Each node has two state machines: a hash chain over what it applied
+ * (checker.ts's stateHash) and the real ClusterStateMachine (cluster/state/), fed every committed entry
+ * (it ignores data that is not a cluster command). Compaction snapshots both (encodeSimSnapshot),
+ * InstallSnapshot and restarts restore both; a restart then re-applies the persisted committed log at
+ * once, as a driver does before it serves, so the node is back where it was before the crash.
  */
 import { decodeMessage, encodeMessage } from '../../../cluster/raft/codec.js';
 import { Raft } from '../../../cluster/raft/raft.js';
 import type { ConfChange, Entry, HardState, RaftConfig, Ready, Snapshot } from '../../../cluster/raft/types.js';
+import { ClusterStateMachine, type ClusterState } from '../../../cluster/state/cluster-state.js';
 import { Rng } from '../../support/rng.js';
 import { EventQueue } from '../sim/event-queue.js';
 import { SimNetwork } from '../sim/network.js';
-import { SafetyChecker, stateHash } from './checker.js';
+import { SafetyChecker, decodeSimSnapshot, encodeSimSnapshot, stateHash } from './checker.js';
 
 export const TICK = 10;
+
+const NO_COMMAND = new Uint8Array(0);
+/**
+ * Whether a sim entry carries a cluster command: encodeCommand's bytes start with 0x08 (protobuf key of
+ * field 1, `version`, always written first); the sim's other payloads are text and never do. Others go to
+ * the ClusterStateMachine as no-ops (empty data: only appliedIndex moves), which spares it decoding (and
+ * refusing) every text payload — ClusterStateMachine.apply ignores undecodable data, it does not throw.
+ */
+function isClusterCommand(e: Entry): boolean {
+  return e.type === 'normal' && e.data[0] === 0x08;
+}
 
 export interface RaftSimOptions {
   readonly seed: number;
@@ -47,6 +62,11 @@ interface SimNode {
   applied: Entry[];
   /** The state machine: a hash chain over the applied entries (what a snapshot's data holds). */
   state: string;
+  /** The real cluster state machine, fed the same entries (a snapshot's data holds it too). */
+  cluster: ClusterStateMachine;
+  /** The instance and applied index whose snapshot bytes the checker last compared. */
+  checked: ClusterStateMachine | undefined;
+  checkedIndex: number;
 }
 
 export class RaftSim {
@@ -59,6 +79,8 @@ export class RaftSim {
   private readonly queue = new EventQueue();
   private readonly nodes = new Map<string, SimNode>();
   private time = 0;
+  /** A restarted node is re-applying its persisted log (start()). */
+  private replaying = false;
   delivered = 0;
 
   constructor(private readonly options: RaftSimOptions) {
@@ -73,7 +95,19 @@ export class RaftSim {
     this.ids = Array.from({ length: options.size + (options.spares ?? 0) }, (_, i) => `n${i + 1}`);
     for (const id of this.ids) {
       const hardState = { term: 0, vote: '', commit: 0 };
-      this.nodes.set(id, { id, raft: undefined, generation: 0, hardState, snapshot: undefined, stored: [], applied: [], state: '' });
+      this.nodes.set(id, {
+        id,
+        raft: undefined,
+        generation: 0,
+        hardState,
+        snapshot: undefined,
+        stored: [],
+        applied: [],
+        state: '',
+        cluster: new ClusterStateMachine(),
+        checked: undefined,
+        checkedIndex: -1,
+      });
       this.start(id);
     }
   }
@@ -84,6 +118,11 @@ export class RaftSim {
 
   raft(id: string): Raft | undefined {
     return this.nodes.get(id)?.raft;
+  }
+
+  /** The cluster state `id` applied (its last one while it is down). */
+  clusterState(id: string): ClusterState {
+    return this.nodes.get(id)!.cluster.state();
   }
 
   /** Entries `id` applied since it last started. */
@@ -117,11 +156,11 @@ export class RaftSim {
   }
 
   /** Proposes on the current leader; returns the entry's index and term, undefined without a leader (or while it transfers). */
-  propose(data: string): { index: number; term: number } | undefined {
+  propose(data: string | Uint8Array): { index: number; term: number } | undefined {
     const l = this.leader();
     if (l === undefined) return undefined;
     try {
-      return l.propose(Buffer.from(data));
+      return l.propose(typeof data === 'string' ? Buffer.from(data) : data);
     } catch (err) {
       if ((err as { code?: string }).code === 'RAFT_TRANSFERRING') return undefined;
       throw err;
@@ -145,7 +184,7 @@ export class RaftSim {
     const n = this.nodes.get(id)!;
     const raft = n.raft;
     if (raft === undefined || raft.log.applied <= raft.log.snapshotIndex) return false;
-    const snap = raft.compact(raft.log.applied, Buffer.from(n.state));
+    const snap = raft.compact(raft.log.applied, encodeSimSnapshot(n.state, n.cluster.snapshot()));
     n.snapshot = snap;
     n.stored = n.stored.filter((e) => e.index > snap.index);
     this.afterEvent(n);
@@ -211,8 +250,15 @@ export class RaftSim {
       persisted: { hardState: n.hardState, snapshot: n.snapshot, entries: n.stored },
     });
     n.applied = [];
-    n.state = n.snapshot === undefined ? '' : Buffer.from(n.snapshot.data).toString();
+    this.restore(n, n.snapshot);
     this.checker.onRestart(id, n.snapshot);
+    // Re-apply the persisted committed log now (the first Ready holds it), as a driver does on startup.
+    this.replaying = true;
+    try {
+      this.afterEvent(n);
+    } finally {
+      this.replaying = false;
+    }
     const gen = n.generation;
     const tick = (): void => {
       if (n.generation !== gen || n.raft === undefined) return;
@@ -230,8 +276,9 @@ export class RaftSim {
       const rd = raft.ready();
       this.persist(n, rd);
       if (rd.snapshot !== undefined) {
-        n.state = Buffer.from(rd.snapshot.data).toString();
+        this.restore(n, rd.snapshot);
         this.checker.onSnapshot(n.id, rd.snapshot);
+        this.checker.onClusterState(n.id, rd.snapshot.index, rd.snapshot.index, n.cluster.state().epoch);
       }
       for (const m of rd.messages) {
         const bytes = encodeMessage(m);
@@ -247,14 +294,37 @@ export class RaftSim {
         this.checker.onApply(n.id, e);
         n.applied.push(e);
         n.state = stateHash(n.state, e);
+        const r = n.cluster.apply(isClusterCommand(e) ? e : { ...e, data: NO_COMMAND });
+        if (r.command?.type === 'increment-epoch') this.checker.onEpochCommand(e.index, r.applied);
+        // A restart's replay passes through older states: it is checked once it is done (in start()).
+        if (r.applied && !this.replaying) this.checker.onClusterState(n.id, e.index, e.index, n.cluster.state().epoch);
       }
       raft.advance(rd);
     }
     this.checker.onState(n.id, raft.log.applied, n.state, raft.confState());
+    // The epoch is checked after every event (and above, at each command and snapshot install); the
+    // snapshot bytes only when there is something new. A restart is checked once its log is re-applied.
+    const cs = n.cluster.state();
+    const fresh = n.checked !== n.cluster || n.checkedIndex !== cs.appliedIndex;
+    this.checker.onClusterState(n.id, raft.log.applied, cs.appliedIndex, cs.epoch, fresh ? n.cluster.snapshot() : undefined);
+    n.checked = n.cluster;
+    n.checkedIndex = cs.appliedIndex;
     if (raft.role === 'leader') {
       this.checker.onLeader(n.id, raft.term, (i) => raft.log.term(i), raft.log.snapshotIndex);
       this.checker.onCommit(raft.term, raft.log.committed, (i) => raft.log.entry(i), raft.log.snapshotIndex);
     }
+  }
+
+  /** Both state machines as `snap` holds them (a fresh node without one). */
+  private restore(n: SimNode, snap: Snapshot | undefined): void {
+    if (snap === undefined) {
+      n.state = '';
+      n.cluster = new ClusterStateMachine();
+      return;
+    }
+    const { hash, cluster } = decodeSimSnapshot(snap.data);
+    n.state = hash;
+    n.cluster = ClusterStateMachine.restore(cluster, snap.index);
   }
 
   /** Persists like a storage would: a snapshot replaces the whole stored log (see Ready in types.ts). */

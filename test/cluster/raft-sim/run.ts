@@ -21,6 +21,7 @@ const start = Date.now();
 for (const [name, refined, extras] of modes) {
   for (const size of [3, 5]) {
     let worst = 0;
+    let bumps = 0;
     for (let seed = FIRST; seed < FIRST + RUNS; seed++) {
       try {
         const r = runChaos(seed, size, TICKS, refined, refined, extras);
@@ -29,12 +30,13 @@ for (const [name, refined, extras] of modes) {
           console.log(`FAIL ${name} size=${size} seed=${seed}: recovery ${r.recoveryTicks} ticks`);
         }
         worst = Math.max(worst, r.recoveryTicks);
+        bumps += r.epochBumps;
       } catch (err) {
         failures++;
         console.log(`FAIL ${name} size=${size} seed=${seed}: ${(err as Error).message}`);
       }
     }
-    console.log(`${name}, ${size} nodes: ${RUNS} runs from seed ${FIRST}, worst recovery ${worst} ticks`);
+    console.log(`${name}, ${size} nodes: ${RUNS} runs from seed ${FIRST}, worst recovery ${worst} ticks, ${bumps} epoch bumps`);
   }
 }
 console.log(`${failures} failures in ${((Date.now() - start) / 1000).toFixed(1)} s`);
