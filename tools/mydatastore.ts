@@ -4,11 +4,14 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseAddress } from '../rpc/address.js';
 import { clusterStart, clusterStop } from './commands/cluster.js';
 import { decommissionCommand } from './commands/decommission.js';
+import { kvCommand } from './commands/kv.js';
+import type { KvCommandOptions } from './commands/kv.js';
 import { members } from './commands/members.js';
 import { ping } from './commands/ping.js';
 import { runServer } from './commands/server.js';
 import { status } from './commands/status.js';
 import { VERSION } from './version.js';
+import { toWireConsistency } from '../client/consistency.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -139,6 +142,47 @@ cluster
   .action(async (opts: Parameters<typeof clusterStop>[0]) => {
     process.exitCode = await clusterStop(opts);
   });
+
+const KV_HELP = `
+Exit codes: 0 success; 1 "get" of a key that has no value (a message goes to stderr, nothing to stdout);
+2 any other failure: bad arguments, no node reachable, not enough replicas answered, timeout.
+"get" writes the value's exact bytes to stdout (plus a newline when stdout is a terminal).
+Examples:
+  mydatastore put greeting hello --consistency ALL
+  mydatastore get greeting --node 127.0.0.1:7002
+  MYDATASTORE_NODE=127.0.0.1:7001,127.0.0.1:7002 mydatastore del greeting`;
+
+function consistencyArg(value: string): string {
+  try {
+    toWireConsistency(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return value;
+}
+
+function kvOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-n, --node <host:port,...>', 'node(s) to send the request to; any node coordinates any request, the next is tried if one cannot be reached').default(['127.0.0.1:7001'], '127.0.0.1:7001').env('MYDATASTORE_NODE').argParser(seedList))
+    .addOption(new Option('-c, --consistency <level>', 'replicas that must answer (R) or acknowledge (W): ONE, QUORUM, ALL or a count (default: the cluster\'s configured R/W)').argParser(consistencyArg))
+    .option('-t, --timeout <ms>', 'give up after this long, retries included', positiveInt('--timeout'), 5000)
+    .addHelpText('after', KV_HELP)
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+}
+
+kvOptions(program.command('put').description('store VALUE under KEY (both as UTF-8 text)').argument('<key>').argument('<value>')).action(
+  async (key: string, value: string, opts: KvCommandOptions) => {
+    process.exitCode = await kvCommand({ kind: 'put', key, value }, opts);
+  },
+);
+
+kvOptions(program.command('get').description('print the value of KEY').argument('<key>')).action(async (key: string, opts: KvCommandOptions) => {
+  process.exitCode = await kvCommand({ kind: 'get', key }, opts);
+});
+
+kvOptions(program.command('del').description('delete KEY (deleting a missing key succeeds)').argument('<key>')).action(async (key: string, opts: KvCommandOptions) => {
+  process.exitCode = await kvCommand({ kind: 'del', key }, opts);
+});
 
 program
   .command('ping')

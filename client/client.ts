@@ -1,0 +1,201 @@
+/**
+ * The public client of MyDataStore: `new Client({ seeds })`, then get / put / del / batch. Any node
+ * coordinates any request, so the client sends each request to one seed (round-robin, failing over to
+ * the next seed when a node cannot be reached) over the RPC layer's pooled, multiplexed connections.
+ *
+ * Retries: reads are retried with jittered exponential backoff while the request's deadline allows;
+ * writes only when the request certainly never reached a server (see retry.ts). Errors are the typed
+ * errors of rpc/errors.ts (re-exported by client/index.ts): InvalidArgumentError, UnavailableError (with
+ * `acks` / `required` when a quorum was missed), TimeoutError, ConnectionError, ...
+ */
+import { RpcClient } from '../rpc/client.js';
+import { CancelledError, errorFromStatus, InternalError, InvalidArgumentError, RpcError, Status, TimeoutError } from '../rpc/errors.js';
+import type { AnyMethod, RequestIn, ResponseOf } from '../rpc/methods.js';
+import { Methods } from '../rpc/methods.js';
+import { mydatastore } from '../proto/gen/messages.js';
+import type { Consistency } from './consistency.js';
+import { toWireConsistency } from './consistency.js';
+import { backoffMs, nodeFailure, retryable } from './retry.js';
+import { SeedPicker } from './seeds.js';
+
+/** Keys and values: a string (stored as its UTF-8 bytes) or raw bytes. */
+export type Bytes = string | Uint8Array;
+
+export interface ClientOptions {
+  /** Addresses (host:port) of nodes to send requests to; any node coordinates any request. */
+  seeds: string[];
+  /** Consistency of requests that set none (default: the cluster's configured R and W). */
+  defaultConsistency?: Consistency;
+  /** Deadline of requests that set none, retries included (default 5000 ms). */
+  defaultDeadlineMs?: number;
+  /** How many times a failed request may be tried again (default 3); see retry.ts for which. */
+  retries?: number;
+  /** Backoff before retry k: uniform in [0, min(backoffMaxMs, backoffBaseMs * 2^(k-1))) (defaults 20, 1000). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** A seed that failed at the connection level is avoided for this long (default 1000 ms). */
+  seedDownMs?: number;
+  /** Connections per node (default 1; one connection multiplexes many requests). */
+  poolSize?: number;
+  connectTimeoutMs?: number;
+  /** Random source in [0, 1) for backoff jitter (tests inject one). */
+  random?: () => number;
+}
+
+export interface RequestOptions {
+  consistency?: Consistency;
+  /** Give up after this many milliseconds, retries included (TimeoutError). */
+  deadlineMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface GetOptions extends RequestOptions {
+  /** Return only after stale replicas were repaired. */
+  blockingReadRepair?: boolean;
+}
+
+export interface WriteResult {
+  /** The version (hybrid logical clock) the cluster gave this write. */
+  timestamp: bigint;
+  /** Replicas that acknowledged before the answer was sent. */
+  acks: number;
+}
+
+export type BatchOp = { type: 'put'; key: Bytes; value: Bytes } | { type: 'del'; key: Bytes };
+export type BatchItemResult = ({ ok: true } & WriteResult) | { ok: false; error: RpcError };
+
+const Kind = mydatastore.client.Mutation.Kind;
+
+export class Client {
+  private readonly rpc: RpcClient;
+  private readonly picker: SeedPicker;
+  private readonly defaultConsistency: Consistency | undefined;
+  private readonly defaultDeadlineMs: number;
+  private readonly retries: number;
+  private readonly backoff: { baseMs: number; maxMs: number; random: () => number };
+
+  constructor(options: ClientOptions) {
+    const seeds = Array.isArray(options?.seeds) ? options.seeds.filter((s) => typeof s === 'string' && s.trim() !== '') : [];
+    if (seeds.length === 0) throw new InvalidArgumentError('new Client({ seeds }): give at least one node address (host:port)');
+    this.defaultDeadlineMs = positive(options.defaultDeadlineMs ?? 5000, 'defaultDeadlineMs');
+    this.retries = options.retries ?? 3;
+    if (!Number.isInteger(this.retries) || this.retries < 0) throw new InvalidArgumentError(`retries must be an integer >= 0, got ${String(options.retries)}`);
+    toWireConsistency(options.defaultConsistency); // refuse a bad default now, not on the first request
+    this.defaultConsistency = options.defaultConsistency;
+    const random = options.random ?? Math.random;
+    this.backoff = { baseMs: options.backoffBaseMs ?? 20, maxMs: options.backoffMaxMs ?? 1000, random };
+    this.picker = new SeedPicker(seeds.map((s) => s.trim()), options.seedDownMs ?? 1000);
+    const rpcOptions: ConstructorParameters<typeof RpcClient>[0] = { poolSize: options.poolSize ?? 1, random, defaultTimeoutMs: 0 };
+    if (options.connectTimeoutMs !== undefined) rpcOptions.connectTimeoutMs = options.connectTimeoutMs;
+    this.rpc = new RpcClient(rpcOptions);
+  }
+
+  /** The value of `key`, or undefined when it has none (never set, or deleted). An empty value is a value. */
+  async get(key: Bytes, opts: GetOptions = {}): Promise<Buffer | undefined> {
+    const request = { key: bytes(key, 'key'), r: this.consistency(opts), blockingReadRepair: opts.blockingReadRepair === true };
+    const res = await this.run(Methods.Get, request, opts, true);
+    if (res.status === Status.NOT_FOUND) return undefined;
+    if (res.status !== Status.OK) throw new InternalError(`Get answered with unexpected status ${res.status}`);
+    return Buffer.from(res.value); // a copy: the decoded bytes may share the connection's read buffer
+  }
+
+  async put(key: Bytes, value: Bytes, opts: RequestOptions = {}): Promise<WriteResult> {
+    const request = { key: bytes(key, 'key'), value: bytes(value, 'value', true), w: this.consistency(opts) };
+    const res = await this.run(Methods.Put, request, opts, false);
+    return { timestamp: toBigInt(res.timestamp), acks: res.acks };
+  }
+
+  /** Deletes `key` (a tombstone is written; deleting a missing key succeeds). */
+  async del(key: Bytes, opts: RequestOptions = {}): Promise<WriteResult> {
+    const request = { key: bytes(key, 'key'), w: this.consistency(opts) };
+    const res = await this.run(Methods.Delete, request, opts, false);
+    return { timestamp: toBigInt(res.timestamp), acks: res.acks };
+  }
+
+  /** Puts and deletes with one round trip; each succeeds or fails on its own (no atomicity across keys). */
+  async batch(ops: readonly BatchOp[], opts: RequestOptions = {}): Promise<BatchItemResult[]> {
+    if (!Array.isArray(ops)) throw new InvalidArgumentError('batch(ops): ops must be an array');
+    const mutations = ops.map((op: BatchOp | undefined, i) => {
+      if (op?.type === 'put') return { kind: Kind.PUT, key: bytes(op.key, `ops[${i}].key`), value: bytes(op.value, `ops[${i}].value`, true) };
+      if (op?.type === 'del') return { kind: Kind.DELETE, key: bytes(op.key, `ops[${i}].key`) };
+      throw new InvalidArgumentError(`ops[${i}]: type must be 'put' or 'del'`);
+    });
+    if (mutations.length === 0) return [];
+    const res = await this.run(Methods.Batch, { mutations, w: this.consistency(opts) }, opts, false);
+    if (res.results.length !== mutations.length) {
+      throw new InternalError(`Batch answered ${res.results.length} results for ${mutations.length} mutations`);
+    }
+    return res.results.map((r): BatchItemResult =>
+      (r.status ?? Status.OK) === Status.OK
+        ? { ok: true, timestamp: toBigInt(r.timestamp ?? 0), acks: r.acks ?? 0 }
+        : { ok: false, error: errorFromStatus(r.status ?? Status.INTERNAL, r.message ?? '') },
+    );
+  }
+
+  /** Lets requests in flight finish, then closes every connection. */
+  close(): Promise<void> {
+    return this.rpc.close();
+  }
+
+  private consistency(opts: RequestOptions): mydatastore.client.Consistency.$Properties | undefined {
+    return toWireConsistency(opts.consistency ?? this.defaultConsistency);
+  }
+
+  /** One request with failover and retries, all within the request's deadline. */
+  private async run<M extends AnyMethod>(method: M, request: RequestIn<M>, opts: RequestOptions, idempotent: boolean): Promise<ResponseOf<M>> {
+    const deadlineMs = positive(opts.deadlineMs ?? this.defaultDeadlineMs, 'deadlineMs');
+    const started = Date.now();
+    const until = started + deadlineMs;
+    let seed = this.picker.first(started);
+    for (let retry = 0; ; retry++) {
+      if (opts.signal?.aborted === true) throw new CancelledError(`${method.name} was aborted`);
+      const remaining = until - Date.now();
+      if (remaining <= 0) throw new TimeoutError(`${method.name} did not complete within its deadline of ${deadlineMs} ms`);
+      const callOpts = opts.signal === undefined ? { timeoutMs: remaining } : { timeoutMs: remaining, signal: opts.signal };
+      try {
+        const res = await this.rpc.call(this.picker.address(seed), method, request, callOpts);
+        this.picker.markUp(seed);
+        return res;
+      } catch (err) {
+        if (nodeFailure(err)) this.picker.markDown(seed, Date.now());
+        if (retry >= this.retries || !retryable(err, idempotent)) throw err;
+        // The first failover after a node failure goes straight to the next seed; later retries back off.
+        const jitter = nodeFailure(err) && retry === 0 ? 0 : backoffMs(retry + 1, this.backoff);
+        const wait = Math.max(jitter, err instanceof RpcError ? (err.retryAfterMs ?? 0) : 0);
+        if (Date.now() + wait >= until) throw err;
+        seed = this.picker.after(seed, Date.now());
+        if (wait > 0) await sleep(wait, opts.signal);
+      }
+    }
+  }
+}
+
+function positive(n: number, what: string): number {
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive number of milliseconds, got ${String(n)}`);
+  return n;
+}
+
+function bytes(b: Bytes, what: string, emptyOk = false): Uint8Array {
+  let out: Uint8Array;
+  if (typeof b === 'string') out = Buffer.from(b, 'utf8');
+  else if (b instanceof Uint8Array) out = b;
+  else throw new InvalidArgumentError(`${what} must be a string or a Uint8Array, got ${b === null ? 'null' : typeof b}`);
+  if (!emptyOk && out.length === 0) throw new InvalidArgumentError(`${what} must not be empty`);
+  return out;
+}
+
+function toBigInt(v: { toString(): string } | number): bigint {
+  return BigInt(v.toString());
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

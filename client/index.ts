@@ -1,0 +1,23 @@
+/** MyDataStore's TypeScript client: the package's main entry (`import { Client } from 'mydatastore'`). */
+export { Client } from './client.js';
+export type { ClientOptions, RequestOptions, GetOptions, WriteResult, BatchOp, BatchItemResult, Bytes } from './client.js';
+export type { Consistency, LevelName } from './consistency.js';
+export {
+  RpcError,
+  InvalidArgumentError,
+  UnavailableError,
+  TimeoutError,
+  ConnectionError,
+  OverloadedError,
+  ShuttingDownError,
+  CancelledError,
+  InternalError,
+  NotFoundError,
+  WrongOwnerError,
+  UnknownMethodError,
+  ProtocolError,
+  FrameTooLargeError,
+  UnauthenticatedError,
+  PermissionDeniedError,
+  Status,
+} from '../rpc/errors.js';

@@ -1,0 +1,163 @@
+/**
+ * The HTTP gateway: node's own `http` module beside the protobuf API, for curl users. Endpoints (see
+ * http/HTTP.md): /kv/{key}, the original project's /set and /get, /health, /ready and /metrics.
+ * Every request is answered — bad input with a 4xx and a JSON error, a handler failure with a 500 —
+ * and the process never crashes on what a client sends.
+ */
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Counter, Histogram, MetricsRegistry } from '../tools/metrics.js';
+import { METRICS_CONTENT_TYPE } from '../tools/metrics.js';
+import { gatewayTimeout, methodNotAllowed, noRoute, toErrorAnswer } from './http-errors.js';
+import { allowHeader, handleKv, handleLegacyGet, handleLegacySet, sendJson } from './kv-routes.js';
+import type { KvContext } from './kv-routes.js';
+import type { KvService } from './kv-service.js';
+import { parseTarget } from './request.js';
+
+export interface Readiness {
+  ready: boolean;
+  /** Why not, for the /ready answer and the operator. */
+  why?: string;
+}
+
+export interface HttpGatewayOptions {
+  /** Port to listen on (0 = any free port; see `port` of the result). */
+  port: number;
+  host?: string;
+  kv: KvService;
+  /** Ready = a member of a committed ring with a known Raft leader (the node decides). */
+  readiness: () => Readiness;
+  metrics: MetricsRegistry;
+  /** Largest accepted PUT body (default 1 MiB); beyond it, 413. */
+  maxValueBytes?: number;
+  /** A KV request not done after this long is answered 504 and its signal aborted (default 30 s). */
+  requestTimeoutMs?: number;
+  /** close() waits this long for requests in flight before cutting connections (default 5 s). */
+  shutdownTimeoutMs?: number;
+}
+
+export interface HttpGateway {
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting, lets requests in flight finish (up to shutdownTimeoutMs), closes every connection. */
+  close(): Promise<void>;
+}
+
+interface GatewayMetrics {
+  requests: Counter;
+  latency: Histogram;
+}
+
+function gatewayMetrics(r: MetricsRegistry): GatewayMetrics {
+  const requests = r.get('mydatastore_http_requests_total') ?? r.counter('mydatastore_http_requests_total', 'HTTP requests answered, by operation and HTTP status.', ['op', 'status']);
+  const latency = r.get('mydatastore_http_request_duration_seconds') ?? r.histogram('mydatastore_http_request_duration_seconds', 'HTTP request latency in seconds, by operation.', ['op']);
+  return { requests: requests as Counter, latency: latency as Histogram };
+}
+
+export async function startHttpGateway(options: HttpGatewayOptions): Promise<HttpGateway> {
+  const host = options.host ?? '127.0.0.1';
+  const maxValueBytes = options.maxValueBytes ?? 1024 * 1024;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const m = gatewayMetrics(options.metrics);
+
+  const current = new WeakMap<object, ServerResponse>();
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = performance.now();
+    const abort = new AbortController();
+    res.once('close', () => abort.abort(new Error('the HTTP client went away')));
+    const ctx: KvContext = { kv: options.kv, maxValueBytes, signal: abort.signal };
+    let op = 'other';
+    current.set(req.socket, res);
+    try {
+      const target = parseTarget(req.url);
+      // Only PUT /kv/ reads a body; any other body is drained so the connection stays in step.
+      if (!(req.method === 'PUT' && target.path.startsWith('/kv/'))) req.resume();
+      if (target.path === '/health' || target.path === '/ready' || target.path === '/metrics') {
+        op = target.path.slice(1);
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req.method ?? '?', 'GET, HEAD');
+        if (target.path === '/health') sendText(res, 200, 'healthy\n');
+        else if (target.path === '/ready') ready(res, options.readiness);
+        else sendText(res, 200, options.metrics.render(), METRICS_CONTENT_TYPE);
+        return;
+      }
+      let work: Promise<void>;
+      if (target.path.startsWith('/kv/')) work = handleKv(req, res, target, ctx);
+      else if (target.path === '/set') work = handleLegacySet(req, res, target, ctx);
+      else if (target.path === '/get') work = handleLegacyGet(req, res, target, ctx);
+      else throw noRoute(target.path.slice(0, 200));
+      await withTimeout(work, requestTimeoutMs, abort);
+    } catch (err) {
+      if (!res.headersSent) {
+        const e = toErrorAnswer(err);
+        sendJson(res, e.httpStatus, { error: { code: e.code, message: e.message } }, allowHeader(e.code, req.url?.startsWith('/kv/') === true ? 'GET, HEAD, PUT, DELETE' : 'GET, HEAD'));
+        if (e.code === 'HTTP_PAYLOAD_TOO_LARGE') res.once('finish', () => req.destroy());
+      } else {
+        res.destroy();
+      }
+    } finally {
+      const label = ctx.op ?? op;
+      m.requests.inc({ op: label, status: res.headersSent ? res.statusCode : 500 });
+      m.latency.observe({ op: label }, (performance.now() - started) / 1000);
+    }
+  };
+
+  const server = http.createServer({ requestTimeout: requestTimeoutMs + 5000 }, (req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
+  // Unparseable HTTP: answer 400 when the socket can still take it, never throw.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable && current.get(socket)?.headersSent !== true) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 5000;
+  let closing: Promise<void> | undefined;
+  return {
+    host,
+    port,
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), shutdownTimeoutMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      })),
+  };
+}
+
+function ready(res: ServerResponse, readiness: () => Readiness): void {
+  const r = readiness();
+  if (r.ready) sendText(res, 200, 'ready\n');
+  else sendText(res, 503, `not ready: ${r.why ?? 'unknown reason'}\n`);
+}
+
+function sendText(res: ServerResponse, status: number, text: string, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** The handler's promise, or a 504 once the timeout passes (the KV call's signal is aborted then). */
+function withTimeout(work: Promise<void>, ms: number, abort: AbortController): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abort.abort(new Error('the gateway request timeout passed'));
+      reject(gatewayTimeout(ms));
+    }, ms);
+  });
+  // A late failure of the abandoned handler must not surface as an unhandled rejection.
+  work.catch(() => undefined);
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
