@@ -1,7 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Long from 'long';
+import { RequestGate, registerClientApi } from '../../cluster/coordinator-api.js';
+import { HintReplayer } from '../../cluster/coordinator-hints.js';
+import { RingCache } from '../../cluster/coordinator-ring.js';
+import { RpcReplicaTransport } from '../../cluster/coordinator-transport.js';
+import { Coordinator } from '../../cluster/coordinator.js';
+import { HintStore } from '../../cluster/hints/hint-store.js';
+import { HybridClock } from '../../cluster/hlc.js';
 import { MembershipDriver } from '../../cluster/membership/driver.js';
+import type { MemberState } from '../../cluster/membership/types.js';
+import { ReplicaService } from '../../cluster/replica-service.js';
+import { ReplicaStore } from '../../cluster/storage/replica-store.js';
 import { RaftDriver } from '../../cluster/raft/driver.js';
 import type { MembershipConfig } from '../../cluster/membership/types.js';
 import { formatAddress, parseAddress } from '../../rpc/address.js';
@@ -34,10 +44,16 @@ export interface ServerCommandOptions {
   leaveTimeoutMs: number;
 }
 
+/** How long SIGTERM waits for in-flight client requests before it goes on shutting down. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
 /**
- * Runs a node until SIGTERM/SIGINT: the RPC server (Ping, Status), SWIM membership (Gossip, Members) and
- * Raft (the committed member list, config and epoch; its state in DATA/raft). On a signal it hands Raft
- * leadership over, leaves the cluster gracefully, drains in-flight requests and exits 0.
+ * Runs a node until SIGTERM/SIGINT: the RPC server (Ping, Status), SWIM membership (Gossip, Members),
+ * Raft (the committed member list, config and epoch; its state in DATA/raft) and the data path: the
+ * client API (Get, Put, Delete, Batch) through a Coordinator, ReplicaWrite/ReplicaRead over the replica
+ * store in DATA/store, hints in DATA/hints and their replay loop. On a signal it first refuses new client
+ * requests and lets those in flight finish, then hands Raft leadership over, leaves the cluster
+ * gracefully, drains the RPC server, closes the stores and exits 0.
  */
 export async function runServer(opts: ServerCommandOptions): Promise<void> {
   const log = consoleLogger(`node ${opts.nodeId}`, opts.logLevel);
@@ -62,6 +78,20 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     return;
   }
   const address = formatAddress({ host: addr.address, port: addr.port });
+
+  let store: ReplicaStore;
+  let hints: HintStore;
+  try {
+    store = await ReplicaStore.open(join(data, 'store'), { logger: log });
+    hints = await HintStore.open(join(data, 'hints'), { logger: log });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    log.error(`cannot open the data stores in ${data}: ${e.message}`, e.code === undefined ? undefined : { code: e.code });
+    await server.stop();
+    process.exitCode = 1;
+    return;
+  }
+  const closeStores = () => Promise.allSettled([store.close(), hints.close()]);
 
   const probeTimeoutMs = opts.probeTimeoutMs ?? (opts.probeIntervalMs === undefined ? undefined : Math.max(1, Math.floor(opts.probeIntervalMs / 2)));
   const config: Partial<MembershipConfig> = {
@@ -108,9 +138,35 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     const e = err as Error & { code?: string };
     log.error(`cannot open the Raft state in ${join(data, 'raft')}: ${e.message}`, e.code === undefined ? undefined : { code: e.code });
     await server.stop();
+    await closeStores();
     process.exitCode = 1;
     return;
   }
+  // The data path. Liveness is gossip's: suspect and not-yet-seen members are tried (a failed send leaves a
+  // hint), dead or left ones get a stand-in or a hint; hints are replayed only to members seen alive.
+  const liveness = new Map<string, MemberState>(membership.members().map((m) => [m.id, m.state]));
+  membership.onChange((e) => liveness.set(e.member.id, e.member.state));
+  const isUp = (n: string): boolean => n === opts.nodeId || (liveness.get(n) !== 'dead' && liveness.get(n) !== 'left');
+  const isAlive = (n: string): boolean => liveness.get(n) === 'alive';
+  const rings = new RingCache(() => raft.clusterState());
+  const replica = new ReplicaService({ nodeId: opts.nodeId, clusterId: opts.clusterId, store, hints, view: () => rings.current() });
+  replica.register(server);
+  const replicaClient = new RpcClient({ connectTimeoutMs: 1000, backoffMaxMs: 500 });
+  const transport = new RpcReplicaTransport({ client: replicaClient, nodeId: opts.nodeId, clusterId: opts.clusterId });
+  const coordinator = new Coordinator({
+    nodeId: opts.nodeId,
+    local: replica,
+    transport,
+    rings,
+    isAlive: isUp,
+    hints,
+    clock: new HybridClock(opts.nodeId, Date.now),
+    logger: log,
+  });
+  const gate = new RequestGate();
+  registerClientApi(server, coordinator, gate);
+  const replayer = new HintReplayer({ nodeId: opts.nodeId, hints, transport, rings, isAlive, logger: log });
+
   // Logged once every method is served: tests and scripts wait for this line.
   log.info(`listening on ${address} (mydatastore ${VERSION})`);
 
@@ -123,11 +179,16 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       }
       stopping = true;
       log.info(`${signal} received: draining in-flight requests, leaving the cluster and shutting down`);
-      raft
-        .stop()
+      gate
+        .drain(DRAIN_TIMEOUT_MS)
+        .then(() => replayer.stop())
+        .then(() => coordinator.drain())
+        .then(() => raft.stop())
         .then(() => membership.stop())
         .then(() => server.stop())
-        .then(resolve, (err: unknown) => {
+        .then(() => replicaClient.close())
+        .then(() => closeStores())
+        .then(() => resolve(), (err: unknown) => {
           log.error('shutdown failed', { error: String(err) });
           process.exitCode = 1;
           resolve();
@@ -143,6 +204,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     // reach the real `fatal` above, not the placeholder (the node would run on without Raft).
     membership.start();
     raft.start();
+    replayer.start();
   });
   log.info('stopped');
 }

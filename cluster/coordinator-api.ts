@@ -1,0 +1,124 @@
+/**
+ * The client API (proto/client.proto: Get 2, Put 3, Delete 4, Batch 5) on a node's RPC server, over its
+ * Coordinator. Maps the coordinator's typed errors to RPC statuses:
+ *   UnavailableError (CLUSTER_UNAVAILABLE)  → UNAVAILABLE, ErrorDetail.acks/required say how many acked
+ *   no committed ring yet (CLUSTER_NO_RING) → UNAVAILABLE
+ *   bad key or consistency                  → INVALID_ARGUMENT
+ *   draining after SIGTERM                  → SHUTTING_DOWN
+ * Batch runs its mutations one after the other (each with the batch's W) and reports each one's
+ * outcome; mutations of different keys are not atomic together.
+ */
+import Long from 'long';
+import type { mydatastore } from '../proto/gen/messages.js';
+import { InvalidArgumentError, RpcError, ShuttingDownError, Status, UnavailableError as RpcUnavailableError } from '../rpc/errors.js';
+import { Methods } from '../rpc/methods.js';
+import type { CallContext, RpcServer } from '../rpc/server.js';
+import { ConsistencyError } from './consistency.js';
+import type { Coordinator, RequestOptions, WriteResult } from './coordinator.js';
+import { UnavailableError } from './quorum/errors.js';
+import { NoRingError, ReplicaRequestError } from './replica-service.js';
+
+/** Mutations per Batch request. */
+export const MAX_BATCH_MUTATIONS = 1000;
+
+/** The RPC error a coordinator failure travels as; unexpected ones are left to the server (INTERNAL). */
+export function toClientRpcError(err: unknown): unknown {
+  if (err instanceof RpcError) return err;
+  if (err instanceof UnavailableError) return new RpcUnavailableError(err.message, { acks: err.acks, required: err.required });
+  if (err instanceof NoRingError) return new RpcUnavailableError(`${err.message}: it cannot serve data until it is a member of a committed cluster`);
+  if (err instanceof ConsistencyError || err instanceof ReplicaRequestError) return new InvalidArgumentError(err.message);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'RECORD_INVALID') return new InvalidArgumentError((err as Error).message);
+  return err;
+}
+
+/** Counts client requests in flight so SIGTERM can wait for them; refuses new ones once draining. */
+export class RequestGate {
+  private inflight = 0;
+  private closing = false;
+  private idle: (() => void) | undefined;
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closing) throw new ShuttingDownError('node is shutting down; send requests to another node');
+    this.inflight++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.inflight === 0) this.idle?.();
+    }
+  }
+
+  /** Refuses new requests and resolves when those in flight finished (or after timeoutMs). */
+  drain(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+      this.idle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+function requestOptions(ctx: CallContext, consistency: mydatastore.client.IConsistency | null | undefined): RequestOptions {
+  const left = ctx.deadline === Infinity ? undefined : Math.max(0, ctx.deadline - performance.now());
+  return { consistency: consistency ?? undefined, signal: ctx.signal, ...(left === undefined ? {} : { deadlineMs: left }) };
+}
+
+const ts = (r: WriteResult) => Long.fromNumber(r.timestamp.physicalMs, true);
+
+export function registerClientApi(server: RpcServer, coordinator: Coordinator, gate: RequestGate): void {
+  const serve = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await gate.run(fn);
+    } catch (err) {
+      throw toClientRpcError(err);
+    }
+  };
+  server.handle(Methods.Get, (req, ctx) =>
+    serve(async () => {
+      const opts = { ...requestOptions(ctx, req.r), blockingRepair: req.blockingReadRepair };
+      const res = await coordinator.get(req.key, opts);
+      const timestamp = Long.fromNumber(res.record?.timestamp.physicalMs ?? 0, true);
+      return res.found ? { status: Status.OK, value: res.record!.value, timestamp } : { status: Status.NOT_FOUND, timestamp };
+    }),
+  );
+  server.handle(Methods.Put, (req, ctx) =>
+    serve(async () => {
+      const res = await coordinator.put(req.key, req.value, requestOptions(ctx, req.w));
+      return { status: Status.OK, timestamp: ts(res), acks: res.acks };
+    }),
+  );
+  server.handle(Methods.Delete, (req, ctx) =>
+    serve(async () => {
+      const res = await coordinator.del(req.key, requestOptions(ctx, req.w));
+      return { status: Status.OK, timestamp: ts(res), acks: res.acks };
+    }),
+  );
+  server.handle(Methods.Batch, (req, ctx) =>
+    serve(async () => {
+      if (req.mutations.length > MAX_BATCH_MUTATIONS) {
+        throw new InvalidArgumentError(`a batch holds at most ${MAX_BATCH_MUTATIONS} mutations, got ${req.mutations.length}`);
+      }
+      const results: mydatastore.client.IMutationResult[] = [];
+      for (const m of req.mutations) {
+        const opts = requestOptions(ctx, req.w);
+        try {
+          const kind: number = m.kind ?? 0;
+          if (kind !== 0 && kind !== 1) throw new InvalidArgumentError(`unknown mutation kind ${String(kind)}`);
+          const key = m.key ?? new Uint8Array(0);
+          const res = kind === 1 ? await coordinator.del(key, opts) : await coordinator.put(key, m.value ?? new Uint8Array(0), opts);
+          results.push({ status: Status.OK, timestamp: ts(res), acks: res.acks });
+        } catch (err) {
+          const e = toClientRpcError(err);
+          if (!(e instanceof RpcError)) throw e;
+          results.push({ status: e.status, message: e.message, acks: e.acks ?? 0 });
+        }
+      }
+      return { results };
+    }),
+  );
+}

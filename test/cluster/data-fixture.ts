@@ -1,0 +1,101 @@
+/**
+ * An in-memory cluster for the data-path unit tests: per node a ReplicaStore and HintStore on a
+ * MemFileSystem, a ReplicaService, and a Coordinator whose transport calls the other nodes' services
+ * directly. A node can be down (calls fail like a refused connection, gossip calls it dead) or silent
+ * (calls never answer: a hung node gossip still believes alive).
+ */
+import type { Test } from 'tap';
+import { Coordinator } from '../../cluster/coordinator.js';
+import { HintReplayer } from '../../cluster/coordinator-hints.js';
+import { RingCache, type RingView } from '../../cluster/coordinator-ring.js';
+import type { ReplicaTransport } from '../../cluster/coordinator-transport.js';
+import { HintStore } from '../../cluster/hints/hint-store.js';
+import { HybridClock } from '../../cluster/hlc.js';
+import { ReplicaService, toReplicaRpcError, type KeyedRecord, type ReplicaEndpoint } from '../../cluster/replica-service.js';
+import type { ClusterState } from '../../cluster/state/cluster-state.js';
+import { ReplicaStore } from '../../cluster/storage/replica-store.js';
+import { MemFileSystem } from '../../lsm/index.js';
+import { ConnectionError } from '../../rpc/errors.js';
+import { silentLogger } from '../../rpc/logger.js';
+
+export interface FixtureNode {
+  readonly id: string;
+  readonly store: ReplicaStore;
+  readonly hints: HintStore;
+  readonly service: ReplicaService;
+  readonly coordinator: Coordinator;
+  readonly replayer: HintReplayer;
+}
+
+export interface Fixture {
+  readonly nodes: Map<string, FixtureNode>;
+  node(id: string): FixtureNode;
+  /** Down: calls fail at once and gossip calls it dead. */
+  readonly down: Set<string>;
+  /** Silent: calls never answer (gossip still believes it alive). */
+  readonly silent: Set<string>;
+  /** Replaces the committed state every node sees. */
+  setState(s: ClusterState): void;
+  state(): ClusterState;
+}
+
+export function clusterState(ids: readonly string[], opts: { epoch?: number; replicas?: number; partitions?: number } = {}): ClusterState {
+  return {
+    epoch: opts.epoch ?? 5,
+    config: { partitions: opts.partitions ?? 64, replicas: opts.replicas ?? 3, readQuorum: 2, writeQuorum: 2 },
+    members: ids.map((id) => ({ id, address: `mem:${id}`, zone: '', status: 'active' as const, joinedEpoch: 1 })),
+    appliedIndex: 10,
+    created: true,
+  };
+}
+
+export async function makeFixture(t: Test, ids: readonly string[], state: ClusterState = clusterState(ids)): Promise<Fixture> {
+  let current = state;
+  const down = new Set<string>();
+  const silent = new Set<string>();
+  const nodes = new Map<string, FixtureNode>();
+  const isUp = (n: string) => !down.has(n);
+  const remote = (node: string): ReplicaEndpoint => {
+    // Like the RPC path: a down node refuses, a silent one hangs, errors come back as their RPC form.
+    const call = async <T>(fn: (s: ReplicaService) => Promise<T>): Promise<T> => {
+      await Promise.resolve();
+      if (down.has(node)) throw new ConnectionError(`connect ECONNREFUSED ${node}`);
+      if (silent.has(node)) return new Promise<T>(() => undefined);
+      try {
+        return await fn(nodes.get(node)!.service);
+      } catch (err) {
+        throw toReplicaRpcError(err);
+      }
+    };
+    return {
+      write: (records: readonly KeyedRecord[], hintFor: string | undefined) => call((s) => s.write(records, hintFor)),
+      read: (key: Uint8Array) => call((s) => s.read(key)),
+    };
+  };
+  const transport: ReplicaTransport = { endpoint: (node: string, view: RingView) => (view.addressOf(node) === undefined ? remote('?') : remote(node)) };
+  for (const id of ids) {
+    const fs = new MemFileSystem();
+    const store = await ReplicaStore.open('/store', { fs });
+    const hints = await HintStore.open('/hints', { fs });
+    const rings = new RingCache(() => current);
+    const service = new ReplicaService({ nodeId: id, clusterId: 'c', store, hints, view: () => rings.current() });
+    const common = { nodeId: id, transport, rings, hints, logger: silentLogger };
+    const coordinator = new Coordinator({ ...common, local: service, isAlive: isUp, clock: new HybridClock(id, Date.now), deadlineMs: 2000 });
+    const replayer = new HintReplayer({ ...common, isAlive: isUp, intervalMs: 10 });
+    nodes.set(id, { id, store, hints, service, coordinator, replayer });
+    t.teardown(async () => {
+      await replayer.stop();
+      await coordinator.drain();
+      await store.close();
+      await hints.close();
+    });
+  }
+  return {
+    nodes,
+    node: (id) => nodes.get(id)!,
+    down,
+    silent,
+    setState: (s) => (current = s),
+    state: () => current,
+  };
+}
