@@ -5,72 +5,27 @@
  */
 import { performance } from 'node:perf_hooks';
 import t from 'tap';
-import type { Test } from 'tap';
 import { MemFileSystem } from '../../lsm/index.js';
 import type { MemberRecord } from '../../cluster/membership/types.js';
-import { decodeMessage, encodeMessage } from '../../cluster/raft/codec.js';
 import { RaftDriver } from '../../cluster/raft/driver.js';
 import { AppliedWaiters } from '../../cluster/raft/driver-proposals.js';
 import { decommission } from '../../cluster/raft/driver-decommission.js';
 import { RaftStorage } from '../../cluster/raft/storage.js';
-import type { Entry, RaftMessage } from '../../cluster/raft/types.js';
+import type { Entry } from '../../cluster/raft/types.js';
 import { ClusterStateMachine } from '../../cluster/state/cluster-state.js';
 import { encodeCommand, type ClusterCommand } from '../../cluster/state/commands.js';
-import { mydatastore } from '../../proto/gen/messages.js';
-import type { AnyMethod } from '../../rpc/methods.js';
-import { Methods } from '../../rpc/methods.js';
 import { FailingFs, GatedFs } from '../support/fault-fs.js';
 import { waitFor } from '../support/wait.js';
-
-
-
-const leader: MemberRecord = { id: 'L', address: '127.0.0.1:1', incarnation: 1, state: 'alive', meta: {} };
-
-async function open(t: Test, fs: MemFileSystem, onFatal?: (e: Error) => void) {
-  const handlers = new Map<number, (req: unknown, ctx: unknown) => unknown>();
-  const sent: RaftMessage[] = [];
-  const client = {
-    call: (_a: string, method: AnyMethod, req: unknown) => {
-      if (method.id === Methods.Raft.id) {
-        const r = req as { message: Uint8Array; messages: Uint8Array[] };
-        for (const b of [r.message, ...r.messages]) sent.push(decodeMessage(b));
-      }
-      return Promise.resolve({});
-    },
-    destroy: () => {},
-  };
-  const driver = await RaftDriver.open({
-    id: 'b',
-    address: '127.0.0.1:2',
-    clusterId: 'test',
-    dir: '/raft',
-    fs,
-    bootstrap: false,
-    server: { handle: (m: AnyMethod, h: (req: unknown, ctx: unknown) => unknown) => void handlers.set(m.id, h) } as never,
-    client: client as never,
-    membership: { members: () => [leader] },
-    tickMs: 10,
-    ...(onFatal === undefined ? {} : { onFatal }),
-  });
-  driver.start();
-  t.teardown(() => driver.stop().catch(() => undefined));
-  const raft = (msgs: RaftMessage[]) => {
-    const [first, ...rest] = msgs.map(encodeMessage);
-    const pb = mydatastore.cluster.RaftRequest;
-    const req = pb.decode(pb.encode({ from: { clusterId: 'test', nodeId: 'L' }, message: first, messages: rest }).finish());
-    return handlers.get(Methods.Raft.id)!(req, {});
-  };
-  return { driver, sent, raft };
-}
+import { raftRequest, startDriver } from './raft-driver-harness.js';
 
 const noop = (index: number, term: number): Entry => ({ index, term, type: 'normal', data: new Uint8Array(0) });
 const cmd = (index: number, term: number, c: ClusterCommand): Entry => ({ index, term, type: 'normal', data: encodeCommand(c) });
 
 t.test('a snapshot over a disagreeing log: storage drops the stale entries; a restart restores from it and applies the rest once', async (t) => {
   const fs = new MemFileSystem();
-  let h = await open(t, fs);
+  let h = await startDriver(t, fs);
   // Uncommitted entries 1..3 of term 5 that the leader of term 6 will not have.
-  h.raft([{ type: 'app', from: 'L', to: 'b', term: 5, prevIndex: 0, prevTerm: 0, entries: [noop(1, 5), noop(2, 5), noop(3, 5)], commit: 0 }]);
+  h.raft(raftRequest([{ type: 'app', from: 'L', to: 'b', term: 5, prevIndex: 0, prevTerm: 0, entries: [noop(1, 5), noop(2, 5), noop(3, 5)], commit: 0 }]));
   await waitFor(() => h.sent.some((m) => m.type === 'app-resp' && m.index === 3), 5000, 'the ack of 1..3');
 
   // The leader's state at index 10 (term 6): member L, epoch 4.
@@ -80,10 +35,10 @@ t.test('a snapshot over a disagreeing log: storage drops the stale entries; a re
   for (let i = 5; i <= 10; i++) log.push(noop(i, 6));
   for (const e of log) sm.apply(e);
   const snapshot = { index: 10, term: 6, conf: { voters: ['L'], learners: ['b'] }, data: sm.snapshot() };
-  h.raft([{ type: 'snap', from: 'L', to: 'b', term: 6, snapshot }]);
+  h.raft(raftRequest([{ type: 'snap', from: 'L', to: 'b', term: 6, snapshot }]));
   await waitFor(() => h.driver.clusterState().appliedIndex === 10, 5000, 'the snapshot installed');
   t.equal(h.driver.clusterState().epoch, 4, 'state machine restored from the snapshot');
-  h.raft([{ type: 'app', from: 'L', to: 'b', term: 6, prevIndex: 10, prevTerm: 6, entries: [cmd(11, 6, { type: 'increment-epoch', to: 5 })], commit: 11 }]);
+  h.raft(raftRequest([{ type: 'app', from: 'L', to: 'b', term: 6, prevIndex: 10, prevTerm: 6, entries: [cmd(11, 6, { type: 'increment-epoch', to: 5 })], commit: 11 }]));
   await waitFor(() => h.driver.clusterState().appliedIndex === 11, 5000, 'entry 11 applied');
   t.equal(h.driver.clusterState().epoch, 5);
   await h.driver.stop();
@@ -95,7 +50,7 @@ t.test('a snapshot over a disagreeing log: storage drops the stale entries; a re
   t.same(p.entries.map((e) => [e.index, e.term]), [[11, 6]], 'the stale entries of term 5 are gone');
   t.equal(p.hardState.commit, 11);
 
-  h = await open(t, fs);
+  h = await startDriver(t, fs);
   t.equal(h.driver.clusterState().epoch, 5, 'after a restart: epoch from the snapshot plus entry 11, not lower');
   t.equal(h.driver.clusterState().appliedIndex, 11);
   t.same(h.driver.status().learners, ['b'], 'the configuration of the snapshot');
@@ -104,14 +59,14 @@ t.test('a snapshot over a disagreeing log: storage drops the stale entries; a re
 t.test('a failed fsync: nothing is sent, the driver stops and reports it, stop() still settles', async (t) => {
   const fs = new FailingFs();
   const fatal: Error[] = [];
-  const h = await open(t, fs, (e) => fatal.push(e));
+  const h = await startDriver(t, fs, (e) => fatal.push(e));
   fs.failing = true;
-  h.raft([{ type: 'app', from: 'L', to: 'b', term: 5, prevIndex: 0, prevTerm: 0, entries: [noop(1, 5)], commit: 0 }]);
+  h.raft(raftRequest([{ type: 'app', from: 'L', to: 'b', term: 5, prevIndex: 0, prevTerm: 0, entries: [noop(1, 5)], commit: 0 }]));
   await waitFor(() => fatal.length > 0, 5000, 'onFatal');
   await new Promise((r) => setTimeout(r, 50));
   t.same(h.sent, [], 'no ack for state that is not on disk');
   t.match(fatal[0]!.message, /EIO/);
-  t.throws(() => h.raft([{ type: 'heartbeat', from: 'L', to: 'b', term: 5, commit: 0 }]), /not running/, 'refuses further input');
+  t.throws(() => h.raft(raftRequest([{ type: 'heartbeat', from: 'L', to: 'b', term: 5, commit: 0 }])), /not running/, 'refuses further input');
   fs.failing = false;
   await h.driver.stop().then(
     () => t.pass('stop resolved'),

@@ -5,68 +5,14 @@
  */
 import Long from 'long';
 import t from 'tap';
-import type { Test } from 'tap';
 import { MemFileSystem } from '../../lsm/index.js';
-import type { MemberRecord } from '../../cluster/membership/types.js';
-import { decodeMessage, encodeMessage } from '../../cluster/raft/codec.js';
-import { RaftDriver } from '../../cluster/raft/driver.js';
 import { RaftStorage } from '../../cluster/raft/storage.js';
 import type { RaftMessage } from '../../cluster/raft/types.js';
 import { mydatastore } from '../../proto/gen/messages.js';
 import { InvalidArgumentError, PermissionDeniedError } from '../../rpc/errors.js';
-import type { AnyMethod } from '../../rpc/methods.js';
-import { Methods } from '../../rpc/methods.js';
 import { GatedFs } from '../support/fault-fs.js';
 import { waitFor } from '../support/wait.js';
-
-type RaftRequest = mydatastore.cluster.RaftRequest;
-
-
-interface Harness {
-  driver: RaftDriver;
-  sent: RaftMessage[];
-  raft: (req: RaftRequest) => unknown;
-}
-
-const leader: MemberRecord = { id: 'L', address: '127.0.0.1:1', incarnation: 1, state: 'alive', meta: {} };
-
-async function start(t: Test, fs: MemFileSystem): Promise<Harness> {
-  const handlers = new Map<number, (req: unknown, ctx: unknown) => unknown>();
-  const sent: RaftMessage[] = [];
-  const client = {
-    call: (_address: string, method: AnyMethod, req: unknown) => {
-      if (method.id === Methods.Raft.id) {
-        const r = req as { message: Uint8Array; messages: Uint8Array[] };
-        for (const b of [r.message, ...r.messages]) sent.push(decodeMessage(b));
-      }
-      return Promise.resolve({});
-    },
-    destroy: () => {},
-  };
-  const driver = await RaftDriver.open({
-    id: 'b',
-    address: '127.0.0.1:2',
-    clusterId: 'test',
-    dir: '/raft',
-    fs,
-    bootstrap: false,
-    server: { handle: (m: AnyMethod, h: (req: unknown, ctx: unknown) => unknown) => void handlers.set(m.id, h) } as never,
-    client: client as never,
-    membership: { members: () => [leader] },
-    tickMs: 10,
-  });
-  driver.start();
-  // After a simulated crash the storage handles are dead and closing them fails: that is expected.
-  t.teardown(() => driver.stop().catch(() => undefined));
-  const raft = (req: RaftRequest) => handlers.get(Methods.Raft.id)!(req, {});
-  return { driver, sent, raft };
-}
-
-function request(messages: RaftMessage[], clusterId = 'test'): RaftRequest {
-  const [first, ...rest] = messages.map(encodeMessage);
-  const pb = mydatastore.cluster.RaftRequest;
-  return pb.decode(pb.encode({ from: { clusterId, nodeId: 'L' }, message: first, messages: rest }).finish());
-}
+import { raftRequest, startDriver } from './raft-driver-harness.js';
 
 const append: RaftMessage = {
   type: 'app',
@@ -81,9 +27,9 @@ const append: RaftMessage = {
 
 t.test('an append is acknowledged only after its term and entries are fsynced, and survive a crash', async (t) => {
   const fs = new GatedFs();
-  const h = await start(t, fs);
+  const h = await startDriver(t, fs);
   fs.held = true;
-  h.raft(request([append]));
+  h.raft(raftRequest([append]));
   await waitFor(() => fs.waitingSyncs > 0, 5000, 'the driver to fsync the append');
   t.same(h.sent.filter((m) => m.type === 'app-resp'), [], 'no ack leaves while the fsync is pending');
   fs.open();
@@ -100,13 +46,13 @@ t.test('an append is acknowledged only after its term and entries are fsynced, a
 });
 
 t.test('bad Raft input gets a typed error and changes nothing', async (t) => {
-  const h = await start(t, new MemFileSystem());
+  const h = await startDriver(t, new MemFileSystem());
   const garbage = mydatastore.cluster.RaftRequest.decode(
     mydatastore.cluster.RaftRequest.encode({ from: { clusterId: 'test', nodeId: 'L' }, message: new Uint8Array([1, 99, 0]) }).finish(),
   );
   t.throws(() => h.raft(garbage), InvalidArgumentError, 'undecodable bytes: INVALID_ARGUMENT');
   t.throws(() => h.raft(garbage), /RAFT_BAD_MESSAGE/, 'naming the RAFT_BAD_MESSAGE code');
-  t.throws(() => h.raft(request([append], 'other')), PermissionDeniedError, 'another cluster id: PERMISSION_DENIED');
+  t.throws(() => h.raft(raftRequest([append], 'other')), PermissionDeniedError, 'another cluster id: PERMISSION_DENIED');
   const s = h.driver.status();
   t.equal(Long.fromValue(s.term ?? 0).toNumber(), 0, 'the term did not move');
   t.equal(Long.fromValue(s.lastIndex ?? 0).toNumber(), 0, 'nothing was appended');
