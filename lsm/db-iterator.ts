@@ -117,19 +117,15 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
     if (this.busy) throw new InvalidArgumentError('next() called before the previous next() settled');
     this.busy = true;
     try {
-      if (this.iter === undefined) {
-        const opened = await this.source.open();
-        if (this.closed) {
-          opened.release();
-          return this.next();
-        }
-        this.iter = opened.iter;
-        this.release = opened.release;
+      let it = this.iter;
+      if (it === undefined) {
+        it = await this.openSource();
+        if (it === undefined) return this.next();
       } else if (++this.steps % YIELD_EVERY === 0) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.closed) return this.next();
       }
-      const entry = this.advance(this.iter);
+      const entry = this.advance(it);
       return entry === undefined ? { done: true, value: undefined } : { done: false, value: entry };
     } finally {
       this.busy = false;
@@ -149,14 +145,10 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
     if (this.busy) throw new InvalidArgumentError('nextv() called before the previous call settled');
     this.busy = true;
     try {
-      if (this.iter === undefined) {
-        const opened = await this.source.open();
-        if (this.closed) {
-          opened.release();
-          return this.nextv(size);
-        }
-        this.iter = opened.iter;
-        this.release = opened.release;
+      let it = this.iter;
+      if (it === undefined) {
+        it = await this.openSource();
+        if (it === undefined) return this.nextv(size);
         this.lastYield = performance.now();
       } else if (performance.now() - this.lastYield >= NEXTV_SLICE_MS) {
         // A macrotask turn for others (I/O, timers, a compaction's slice) every few pages, not every
@@ -166,7 +158,6 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
         if (this.closed) return this.nextv(size);
       }
       const out: Array<[Buffer, Buffer]> = [];
-      const it = this.iter;
       while (out.length < size) {
         const entry = this.advance(it);
         if (entry === undefined) break;
@@ -176,6 +167,18 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** Opens the source on first use; undefined (and nothing kept) if the iterator was closed meanwhile. */
+  private async openSource(): Promise<InternalIterator | undefined> {
+    const opened = await this.source.open();
+    if (this.closed) {
+      opened.release();
+      return undefined;
+    }
+    this.iter = opened.iter;
+    this.release = opened.release;
+    return opened.iter;
   }
 
   async return(): Promise<IteratorResult<[Buffer, Buffer]>> {
