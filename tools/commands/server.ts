@@ -16,33 +16,13 @@ import { RaftDriver } from '../../cluster/raft/driver.js';
 import type { MembershipConfig } from '../../cluster/membership/types.js';
 import { formatAddress, parseAddress } from '../../rpc/address.js';
 import { RpcClient } from '../../rpc/client.js';
-import type { LogLevel } from '../../rpc/logger.js';
 import { consoleLogger } from '../../rpc/logger.js';
 import { Methods } from '../../rpc/methods.js';
 import { RpcServer } from '../../rpc/server.js';
+import type { ServerCommandOptions } from '../server-options.js';
 import { VERSION } from '../version.js';
 
-export interface ServerCommandOptions {
-  listen: string;
-  nodeId: string;
-  clusterId: string;
-  seeds: string[];
-  zone?: string;
-  /** Default ./data/<node-id>. */
-  data?: string;
-  bootstrap?: boolean;
-  epochInterval: number;
-  voters: number;
-  removeDeadAfter: number;
-  raftTick: number;
-  snapshotEntries: number;
-  logLevel: LogLevel;
-  maxFrameSize: number;
-  probeIntervalMs?: number;
-  probeTimeoutMs?: number;
-  pushPullIntervalMs?: number;
-  leaveTimeoutMs: number;
-}
+export type { ServerCommandOptions } from '../server-options.js';
 
 /** How long SIGTERM waits for in-flight client requests before it goes on shutting down. */
 const DRAIN_TIMEOUT_MS = 10_000;
