@@ -1,0 +1,167 @@
+/**
+ * YCSB-style phases against one KvTarget: a load of every key (puts, in key order), and timed workloads
+ * mixing reads and updates with zipfian key choice (YCSB core workloads A, B and C):
+ *   A  update heavy  50% read / 50% update
+ *   B  read mostly   95% read /  5% update
+ *   C  read only    100% read
+ * `concurrency` loops each keep one request in flight. Latency is recorded per successful operation (µs,
+ * histogram.ts); a failure is counted under its error code and not timed; a read that finds no value
+ * for a loaded key is counted as the error MISSING_KEY. Ops/s counts successes only.
+ */
+import { performance } from 'node:perf_hooks';
+import { Histogram } from './histogram.js';
+import type { HistogramSummary } from './histogram.js';
+import { errorCode } from './kv-target.js';
+import type { KvTarget } from './kv-target.js';
+import type { Progress } from './progress.js';
+import { totalCpuMicros, selfCpuMicros } from './proc-cpu.js';
+import { ScrambledZipfian } from './zipfian.js';
+
+export interface Workload {
+  name: string;
+  description: string;
+  readFraction: number;
+}
+
+export const WORKLOADS: readonly Workload[] = [
+  { name: 'A', description: 'update heavy: 50% read, 50% update', readFraction: 0.5 },
+  { name: 'B', description: 'read mostly: 95% read, 5% update', readFraction: 0.95 },
+  { name: 'C', description: 'read only: 100% read', readFraction: 1 },
+];
+
+/** Key i as 16 bytes ("user" + 12 digits), like YCSB's "user..." keys. */
+export function keyOf(i: number): Buffer {
+  return Buffer.from(`user${String(i).padStart(12, '0')}`);
+}
+
+export interface PhaseSpec {
+  /** "load", "A", "B" or "C". */
+  workload: string;
+  target: KvTarget;
+  keys: readonly Buffer[];
+  value: Buffer;
+  concurrency: number;
+  /** Timed workloads: how long; the load runs until every key is written. */
+  durationMs?: number;
+  readFraction?: number;
+  random: () => number;
+  progress?: Progress;
+  /** Server processes whose CPU time this phase is charged (none: not measured). */
+  serverPids?: readonly number[];
+}
+
+export interface PhaseResult {
+  system: string;
+  setting: string;
+  workload: string;
+  ops: number;
+  seconds: number;
+  opsPerSec: number;
+  /** Latency of successful operations in ms; `read` and `update` split it by kind. */
+  latencyMs: HistogramSummary;
+  readLatencyMs?: HistogramSummary;
+  updateLatencyMs?: HistogramSummary;
+  errors: number;
+  errorsByCode: Record<string, number>;
+  /** The first message seen for each error code. */
+  errorExamples: Record<string, string>;
+  /** CPU µs per successful operation: every server process summed, and this (client) process. */
+  serverCpuUsPerOp?: number;
+  clientCpuUsPerOp: number;
+}
+
+export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
+  const { target, keys, value } = spec;
+  const all = new Histogram();
+  const reads = new Histogram();
+  const updates = new Histogram();
+  const errorsByCode: Record<string, number> = {};
+  const errorExamples: Record<string, string> = {};
+  let errors = 0;
+  const fail = (code: string, message: string) => {
+    errors++;
+    errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
+    errorExamples[code] ??= message;
+  };
+
+  const timed = spec.durationMs !== undefined;
+  const readFraction = spec.readFraction ?? 0;
+  const chooser = new ScrambledZipfian(keys.length, spec.random);
+  let nextLoad = 0;
+  const started = performance.now();
+  const until = timed ? started + spec.durationMs! : Infinity;
+
+  spec.progress?.start(`${target.setting} ${spec.workload}`, () => {
+    const elapsed = (performance.now() - started) / 1000;
+    const fraction = timed ? (performance.now() - started) / spec.durationMs! : nextLoad / keys.length;
+    return { fraction, text: `${Math.round(all.count / Math.max(elapsed, 1e-3)).toLocaleString('en-US')} ops/s, ${errors} errors` };
+  });
+
+  const worker = async () => {
+    for (;;) {
+      let key: Buffer;
+      let isRead: boolean;
+      if (timed) {
+        if (performance.now() >= until) return;
+        key = keys[chooser.next()]!;
+        isRead = readFraction >= 1 || spec.random() < readFraction;
+      } else {
+        if (nextLoad >= keys.length) return;
+        key = keys[nextLoad++]!;
+        isRead = false;
+      }
+      const t0 = performance.now();
+      try {
+        const found = isRead ? await target.get(key) : (await target.put(key, value), true);
+        const t1 = performance.now();
+        if (t1 > until) return; // finished after the window closed: not counted
+        if (!found) {
+          fail('MISSING_KEY', `a read of loaded key ${key.toString()} found no value`);
+          continue;
+        }
+        const us = (t1 - t0) * 1000;
+        all.record(us);
+        (isRead ? reads : updates).record(us);
+      } catch (err) {
+        if (performance.now() > until) return;
+        fail(errorCode(err), err instanceof Error ? err.message : String(err));
+      }
+    }
+  };
+
+  const server0 = spec.serverPids === undefined ? undefined : totalCpuMicros(spec.serverPids);
+  const client0 = selfCpuMicros();
+  try {
+    await Promise.all(Array.from({ length: spec.concurrency }, worker));
+  } finally {
+    spec.progress?.stop();
+  }
+  const ended = performance.now();
+  const server1 = spec.serverPids === undefined ? undefined : totalCpuMicros(spec.serverPids);
+  const clientCpu = selfCpuMicros() - client0;
+
+  const seconds = (Math.min(until, ended) - started) / 1000;
+  const ops = all.count;
+  const result: PhaseResult = {
+    system: target.system,
+    setting: target.setting,
+    workload: spec.workload,
+    ops,
+    seconds,
+    opsPerSec: seconds > 0 ? ops / seconds : 0,
+    latencyMs: inMs(all),
+    errors,
+    errorsByCode,
+    errorExamples,
+    clientCpuUsPerOp: ops > 0 ? clientCpu / ops : NaN,
+  };
+  if (reads.count > 0) result.readLatencyMs = inMs(reads);
+  if (updates.count > 0) result.updateLatencyMs = inMs(updates);
+  if (server0 !== undefined && server1 !== undefined && ops > 0) result.serverCpuUsPerOp = (server1 - server0) / ops;
+  return result;
+}
+
+function inMs(h: Histogram): HistogramSummary {
+  const s = h.summary();
+  return { count: s.count, min: s.min / 1000, mean: s.mean / 1000, max: s.max / 1000, p50: s.p50 / 1000, p90: s.p90 / 1000, p99: s.p99 / 1000, p999: s.p999 / 1000 };
+}
