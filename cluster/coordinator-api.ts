@@ -6,14 +6,16 @@
  *   bad key or consistency                  → INVALID_ARGUMENT
  *   draining after SIGTERM                  → SHUTTING_DOWN
  * Batch runs its mutations one after the other (each with the batch's W) and reports each one's
- * outcome; mutations of different keys are not atomic together.
+ * outcome; mutations of different keys are not atomic together. Each request is reported to the optional
+ * observer (operation, consistency, outcome, seconds) for the node's metrics.
  */
 import Long from 'long';
 import type { mydatastore } from '../proto/gen/messages.js';
 import { InvalidArgumentError, RpcError, ShuttingDownError, Status, UnavailableError as RpcUnavailableError } from '../rpc/errors.js';
 import { Methods } from '../rpc/methods.js';
 import type { CallContext, RpcServer } from '../rpc/server.js';
-import { ConsistencyError } from './consistency.js';
+import { consistencyLabel, failureOutcome, type ClientOp, type ClientOutcome, type ClientRequestObserver } from './client-requests.js';
+import { ConsistencyError, type ConsistencyInput } from './consistency.js';
 import type { Coordinator, RequestOptions, WriteResult } from './coordinator.js';
 import { UnavailableError } from './quorum/errors.js';
 import { NoRingError, ReplicaRequestError } from './replica-service.js';
@@ -70,36 +72,44 @@ function requestOptions(ctx: CallContext, consistency: mydatastore.client.IConsi
 
 const ts = (r: WriteResult) => Long.fromNumber(r.timestamp.physicalMs, true);
 
-export function registerClientApi(server: RpcServer, coordinator: Coordinator, gate: RequestGate): void {
-  const serve = async <T>(fn: () => Promise<T>): Promise<T> => {
+export function registerClientApi(server: RpcServer, coordinator: Coordinator, gate: RequestGate, observe?: ClientRequestObserver): void {
+  const serve = async <T>(op: ClientOp, consistency: ConsistencyInput, fn: () => Promise<T>, outcomeOf: (res: T) => ClientOutcome = () => 'ok'): Promise<T> => {
+    const started = performance.now();
+    let outcome: ClientOutcome = 'error';
     try {
-      return await gate.run(fn);
+      const res = await gate.run(fn);
+      outcome = outcomeOf(res);
+      return res;
     } catch (err) {
-      throw toClientRpcError(err);
+      const e = toClientRpcError(err);
+      outcome = failureOutcome(e);
+      throw e;
+    } finally {
+      observe?.({ api: 'rpc', op, consistency: consistencyLabel(consistency), outcome, seconds: (performance.now() - started) / 1000 });
     }
   };
   server.handle(Methods.Get, (req, ctx) =>
-    serve(async () => {
+    serve('get', req.r, async () => {
       const opts = { ...requestOptions(ctx, req.r), blockingRepair: req.blockingReadRepair };
       const res = await coordinator.get(req.key, opts);
       const timestamp = Long.fromNumber(res.record?.timestamp.physicalMs ?? 0, true);
       return res.found ? { status: Status.OK, value: res.record!.value, timestamp } : { status: Status.NOT_FOUND, timestamp };
-    }),
+    }, (res) => (res.status === Status.NOT_FOUND ? 'not_found' : 'ok')),
   );
   server.handle(Methods.Put, (req, ctx) =>
-    serve(async () => {
+    serve('put', req.w, async () => {
       const res = await coordinator.put(req.key, req.value, requestOptions(ctx, req.w));
       return { status: Status.OK, timestamp: ts(res), acks: res.acks };
     }),
   );
   server.handle(Methods.Delete, (req, ctx) =>
-    serve(async () => {
+    serve('del', req.w, async () => {
       const res = await coordinator.del(req.key, requestOptions(ctx, req.w));
       return { status: Status.OK, timestamp: ts(res), acks: res.acks };
     }),
   );
   server.handle(Methods.Batch, (req, ctx) =>
-    serve(async () => {
+    serve('batch', req.w, async () => {
       if (req.mutations.length > MAX_BATCH_MUTATIONS) {
         throw new InvalidArgumentError(`a batch holds at most ${MAX_BATCH_MUTATIONS} mutations, got ${req.mutations.length}`);
       }

@@ -40,6 +40,11 @@ const BY_RPC_STATUS = new Map<number, number>([
   [Status.PERMISSION_DENIED, 403],
 ]);
 
+/** The HTTP status an RPC status answers as (500 for one without a better match). */
+export function httpStatusOfRpc(status: number): number {
+  return BY_RPC_STATUS.get(status) ?? 500;
+}
+
 /** Codes of errors that are the caller's fault whatever module raised them. */
 const BAD_INPUT_CODES = /^(CLUSTER_BAD_CONSISTENCY|[A-Z]+_INVALID_ARGUMENT)$/;
 
@@ -56,7 +61,7 @@ export function toErrorAnswer(err: unknown): ErrorAnswer {
     const e = err as Error & { code?: unknown; status?: unknown };
     const code = typeof e.code === 'string' ? e.code : undefined;
     if (code !== undefined && typeof e.status === 'number') {
-      return { httpStatus: BY_RPC_STATUS.get(e.status) ?? 500, code, message: e.message };
+      return { httpStatus: httpStatusOfRpc(e.status), code, message: e.message };
     }
     if (code !== undefined && BAD_INPUT_CODES.test(code)) return { httpStatus: 400, code, message: e.message };
     if (code !== undefined) return { httpStatus: 500, code, message: e.message };

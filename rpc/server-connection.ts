@@ -165,7 +165,8 @@ export class ServerConnection {
     }
     const registered = this.server.handlerFor(method);
     if (registered === undefined) {
-      this.sendError(requestId, method, Status.UNKNOWN_METHOD, `method ${method} is not served by this node`);
+      if (this.server.starting) this.sendError(requestId, method, Status.UNAVAILABLE, 'the node is starting; retry shortly');
+      else this.sendError(requestId, method, Status.UNKNOWN_METHOD, `method ${method} is not served by this node`);
       return;
     }
     if (this.goingAway) {

@@ -79,6 +79,13 @@ export class RpcServer {
   }
 
   /** Registers the handler of one method; a method has at most one handler. */
+  /**
+   * While true, a request for a method with no handler yet is answered UNAVAILABLE ("starting", retry)
+   * instead of UNKNOWN_METHOD: a node listens before its last services are wired (it must, to learn
+   * its address), and a client must not take that window for "this node will never serve it".
+   */
+  starting = false;
+
   handle<M extends AnyMethod>(method: M, handler: Handler<M>): this {
     if (this.handlers.has(method.id)) throw new Error(`a handler for ${method.name} is already registered`);
     this.handlers.set(method.id, { method, handler: handler as Handler<AnyMethod> });

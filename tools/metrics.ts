@@ -1,6 +1,7 @@
 /**
- * A small Prometheus registry: counters, gauges (set directly or read from a callback at scrape time)
- * and histograms with fixed buckets, rendered in the text exposition format 0.0.4
+ * A small Prometheus registry: counters and gauges (updated directly, or read from a callback at scrape
+ * time: the node samples the stats its modules already keep instead of mirroring every update) and
+ * histograms with fixed buckets, rendered in the text exposition format 0.0.4
  * (https://prometheus.io/docs/instrumenting/exposition_formats/). Label values and HELP text are
  * escaped as that format requires. Bad names or label sets throw MetricsError (METRICS_INVALID), at
  * registration or at the call that uses them, never at scrape time.
@@ -15,6 +16,9 @@ export class MetricsError extends Error {
 }
 
 export type Labels = Readonly<Record<string, string | number>>;
+
+/** A scrape-time callback: the current series of a counter or gauge. */
+export type Collect = () => Array<{ labels?: Labels; value: number }>;
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -71,6 +75,21 @@ abstract class Metric {
     else s.value = set ? delta : s.value + delta;
   }
 
+  /**
+   * Replaces the series with what `collect` returns. A callback that throws (a store closing during
+   * shutdown) leaves the metric without series for this scrape rather than failing the whole scrape.
+   */
+  protected sample(collect: Collect): void {
+    this.series.clear();
+    let samples: ReturnType<Collect>;
+    try {
+      samples = collect();
+    } catch {
+      return;
+    }
+    for (const s of samples) this.add(s.labels, s.value, true);
+  }
+
   render(): string[] {
     const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`];
     for (const s of this.series.values()) lines.push(`${this.name}${s.labels} ${formatValue(s.value)}`);
@@ -80,6 +99,15 @@ abstract class Metric {
 
 export class Counter extends Metric {
   readonly type = 'counter';
+  /** With `collect`, the series are whatever it returns at each scrape (totals kept elsewhere). */
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    private readonly collect?: Collect,
+  ) {
+    super(name, help, labelNames);
+  }
   inc(labels?: Labels, by = 1): void {
     if (!(by >= 0)) throw new MetricsError(`${this.name}: a counter only goes up (got ${by})`);
     this.add(labels, by);
@@ -87,14 +115,21 @@ export class Counter extends Metric {
   get(labels?: Labels): number {
     return this.series.get(this.labelText(labels))?.value ?? 0;
   }
+  override render(): string[] {
+    if (this.collect !== undefined) this.sample(this.collect);
+    return super.render();
+  }
 }
 
 export class Gauge extends Metric {
   readonly type = 'gauge';
-  private readonly collect: (() => Array<{ labels?: Labels; value: number }>) | undefined;
-  constructor(name: string, help: string, labelNames: readonly string[], collect?: () => Array<{ labels?: Labels; value: number }>) {
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    private readonly collect?: Collect,
+  ) {
     super(name, help, labelNames);
-    this.collect = collect;
   }
   set(labels: Labels | undefined, value: number): void {
     this.add(labels, value, true);
@@ -103,10 +138,7 @@ export class Gauge extends Metric {
     this.add(labels, by);
   }
   override render(): string[] {
-    if (this.collect !== undefined) {
-      this.series.clear();
-      for (const s of this.collect()) this.add(s.labels, s.value, true);
-    }
+    if (this.collect !== undefined) this.sample(this.collect);
     return super.render();
   }
 }
@@ -149,10 +181,10 @@ export class Histogram extends Metric {
 export class MetricsRegistry {
   private readonly metrics = new Map<string, Metric>();
 
-  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
-    return this.register(new Counter(name, help, labelNames));
+  counter(name: string, help: string, labelNames: readonly string[] = [], collect?: Collect): Counter {
+    return this.register(new Counter(name, help, labelNames, collect));
   }
-  gauge(name: string, help: string, labelNames: readonly string[] = [], collect?: () => Array<{ labels?: Labels; value: number }>): Gauge {
+  gauge(name: string, help: string, labelNames: readonly string[] = [], collect?: Collect): Gauge {
     return this.register(new Gauge(name, help, labelNames, collect));
   }
   histogram(name: string, help: string, labelNames: readonly string[] = [], buckets?: readonly number[]): Histogram {

@@ -30,6 +30,7 @@ import { Methods } from '../../rpc/methods.js';
 import type { RpcServer } from '../../rpc/server.js';
 import type { mydatastore } from '../../proto/gen/messages.js';
 import { ClusterStateMachine } from '../state/cluster-state.js';
+import type { ClusterConfig } from '../state/config.js';
 import { decodeMessage } from './codec.js';
 import { decommission, type DecommissionContext } from './driver-decommission.js';
 import { AppliedWaiters } from './driver-proposals.js';
@@ -65,6 +66,8 @@ export interface RaftDriverOptions {
   readonly epochIntervalMs?: number;
   readonly removeDeadAfterMs?: number;
   readonly voterTarget?: number;
+  /** Configuration (P, N, R, W) the leader commits when it creates the cluster; ignored once created. */
+  readonly initialConfig?: ClusterConfig;
   /** Take a snapshot once this many entries were applied past the last one (default 1000). */
   readonly snapshotEntries?: number;
   /** How often the leader runs the planner (default 250 ms). */
@@ -111,6 +114,7 @@ export class RaftDriver {
       ...(opts.epochIntervalMs === undefined ? {} : { epochIntervalMs: opts.epochIntervalMs }),
       ...(opts.removeDeadAfterMs === undefined ? {} : { removeDeadAfterMs: opts.removeDeadAfterMs }),
       ...(opts.voterTarget === undefined ? {} : { voterTarget: opts.voterTarget }),
+      ...(opts.initialConfig === undefined ? {} : { initialConfig: opts.initialConfig }),
     });
     this.transport = new RaftTransport({
       self: opts.id,

@@ -24,7 +24,7 @@
  * must be wiped and rebuilt from its peers, never rejoined with its old data (Cassandra's
  * gc_grace_seconds). The age is the tombstone's timestamp.physicalMs against the injected clock.
  */
-import { IndexedDB, type FileSystem, type Logger } from '../../lsm/index.js';
+import { IndexedDB, type DBStats, type FileSystem, type Logger } from '../../lsm/index.js';
 import { KeyLocks } from '../../lsm/index-locks.js';
 import { compareRecords, decodeRecord, encodeRecord, readPlacement, type StoredRecord } from './record.js';
 
@@ -130,6 +130,11 @@ export class ReplicaStore {
       },
     });
     return new ReplicaStore(db, graceMs, now, sync);
+  }
+
+  /** The engine's counters (levels, compactions, stalls), for the node's metrics. */
+  stats(): DBStats {
+    return this.db.stats();
   }
 
   /** The stored version of key, tombstones included (the coordinator resolves and repairs with them). */

@@ -9,82 +9,30 @@
  *   - SIGTERM with puts in flight: they finish or are refused as shutting down, and the node exits 0.
  * Every wait is for a condition, with a generous deadline.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { RpcClient } from '../../rpc/client.js';
 import { RpcError, Status } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
-import { statusFromPb } from '../../tools/commands/status.js';
-import { exited, killAndWait, startNode } from '../support/processes.js';
-import type { Started } from '../support/processes.js';
+import { exited, killAndWait } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
-
-const cli = fileURLToPath(new URL('../../tools/mydatastore.js', import.meta.url));
-const CLUSTER = 'real-data';
-const FAST = [
-  '--cluster-id', CLUSTER,
-  '--probe-interval-ms', '200',
-  '--push-pull-interval-ms', '1000',
-  '--leave-timeout-ms', '500',
-  '--raft-tick', '50',
-  '--epoch-interval', '500',
-];
-
-interface RunningNode extends Started {
-  id: string;
-  address: string;
-  data: string;
-}
-
-const enc = (s: string): Buffer => Buffer.from(s);
-const dec = (b: Uint8Array): string => Buffer.from(b).toString();
+import { RealCluster, dec, enc, type RunningNode } from './real-cluster.js';
 
 t.test('3 real nodes: quorum puts and gets, one and two nodes down, hinted handoff on return', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mydatastore-data-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const client = new RpcClient({ connectTimeoutMs: 500, defaultTimeoutMs: 5000, backoffMaxMs: 50 });
-  t.teardown(() => client.destroy());
-  const everStarted: RunningNode[] = [];
-  t.teardown(() => {
-    if (t.passing()) return;
-    for (const n of everStarted) process.stderr.write(`---- ${n.id} (${n.address}) ----\n${n.output()}\n`);
-  });
-  const start = async (id: string, listen: string, seeds: string[]): Promise<RunningNode> => {
-    const args = ['server', '--node-id', id, '--listen', listen, '--data', join(dir, id), ...FAST];
-    if (seeds.length > 0) args.push('--seeds', seeds.join(','));
-    else args.push('--bootstrap');
-    const s = await startNode(t, cli, args, /listening on 127\.0\.0\.1:(\d+)/);
-    const node = { ...s, id, address: `127.0.0.1:${s.match}`, data: join(dir, id) };
-    everStarted.push(node);
-    return node;
-  };
+  const cluster = new RealCluster(t, { clusterId: 'real-data' });
+  const client = cluster.rpc;
+  const start = (id: string, listen: string, seeds: string[]) => cluster.start(id, listen, seeds);
 
   const put = (n: RunningNode, key: string, value: string, w?: number) =>
     client.call(n.address, Methods.Put, { key: enc(key), value: enc(value), ...(w === undefined ? {} : { w: { count: w } }) });
   const get = (n: RunningNode, key: string, r?: number) => client.call(n.address, Methods.Get, { key: enc(key), ...(r === undefined ? {} : { r: { count: r } }) });
   /** The version in n's own replica store (ReplicaRead: no quorum, no read repair). */
-  const stored = async (n: RunningNode, key: string): Promise<string | undefined> => {
-    const res = await client.call(n.address, Methods.ReplicaRead, { from: { clusterId: CLUSTER, nodeId: 'test' }, key: enc(key) });
-    return res.found && res.record?.tombstone !== true ? dec(res.record?.value ?? new Uint8Array(0)) : undefined;
-  };
+  const stored = (n: RunningNode, key: string): Promise<string | undefined> => cluster.storedValue(n, key);
 
   const n1 = await start('n1', '127.0.0.1:0', []);
   const n2 = await start('n2', '127.0.0.1:0', [n1.address]);
   const n3 = await start('n3', '127.0.0.1:0', [n1.address, n2.address]);
   const nodes = [n1, n2, n3];
   let t0 = Date.now();
-  const ringOf3 = async (): Promise<boolean> => {
-    try {
-      const ss = await Promise.all(nodes.map(async (n) => statusFromPb(await client.call(n.address, Methods.Status, {}))));
-      return ss.every((s) => s.ringMembers.length === 3 && s.config.replicas === 3 && s.config.writeQuorum === 2 && s.config.readQuorum === 2);
-    } catch {
-      return false;
-    }
-  };
-  await waitFor(ringOf3, 30_000, 'the 3 nodes to commit a ring of 3 (N=3, R=2, W=2)');
+  await cluster.waitRingOf3(nodes);
   t.pass(`ring of 3 committed everywhere after ${Date.now() - t0} ms`);
 
   // Every node up: a write through one node is read through another.

@@ -63,9 +63,13 @@ t.test('cluster start --detach: 3 nodes that see each other; members prints them
   const data = tempData(t);
   killLeftovers(t, data);
   const base = await freePorts(3);
-  const started = await mydatastore('cluster', 'start', '-n', '3', '--base-port', String(base), '--data', data, '--detach', '--probe-interval-ms', '200');
+  const http = await freePorts(3);
+  const started = await mydatastore('cluster', 'start', '-n', '3', '--base-port', String(base), '--http-base-port', String(http), '--data', data, '--detach', '--probe-interval-ms', '200');
   t.equal(started.code, 0, 'cluster start --detach exits 0');
   t.match(started.stdout, /every node sees all 3 alive/);
+  t.match(started.stdout, new RegExp(`curl -X PUT --data-binary hello http://127\\.0\\.0\\.1:${http}/kv/greeting`), 'it prints how to talk to the cluster over HTTP');
+  const health = await fetch(`http://127.0.0.1:${http + 2}/health`, { signal: AbortSignal.timeout(5000) });
+  t.equal(health.status, 200, 'node3 serves HTTP on http-base-port+2');
   const file = JSON.parse(readFileSync(join(data, 'cluster.json'), 'utf8')) as ClusterJson;
   t.same(file.nodes.map((n) => n.address), [0, 1, 2].map((i) => `127.0.0.1:${base + i}`), 'nodeK listens on base-port+K-1');
   t.ok(file.nodes.every((n) => isNodeProcess(n.pid)), 'cluster.json holds the pids of 3 running nodes');
@@ -94,7 +98,8 @@ t.test('cluster start in the foreground prefixes node logs, and SIGTERM stops ev
   const data = tempData(t);
   killLeftovers(t, data);
   const base = await freePorts(2);
-  const sup = await startNode(t, cli, ['cluster', 'start', '-n', '2', '--base-port', String(base), '--data', data, '--probe-interval-ms', '200'], /node2 \| .*node node1 \S+ is now alive/);
+  const http = await freePorts(2);
+  const sup = await startNode(t, cli, ['cluster', 'start', '-n', '2', '--base-port', String(base), '--http-base-port', String(http), '--data', data, '--probe-interval-ms', '200'], /node2 \| .*node node1 \S+ is now alive/);
   await waitFor(() => /node1 \| .*node node2 \S+ is now alive/.test(sup.output()), 10_000, 'node1 to see node2');
   const pids = (JSON.parse(readFileSync(join(data, 'cluster.json'), 'utf8')) as ClusterJson).nodes.map((n) => n.pid);
   t.equal(pids.length, 2);
@@ -110,7 +115,8 @@ t.test('cluster start refuses a port in use with a clear error, and starts nothi
   const base = await freePorts(2);
   const blocker = await listen(base + 1);
   t.teardown(() => new Promise((r) => blocker?.close(r)));
-  const res = await mydatastore('cluster', 'start', '-n', '2', '--base-port', String(base), '--data', data);
+  const http = await freePorts(2);
+  const res = await mydatastore('cluster', 'start', '-n', '2', '--base-port', String(base), '--http-base-port', String(http), '--data', data);
   t.equal(res.code, 1);
   t.match(res.stderr, new RegExp(`cannot start the cluster: 127\\.0\\.0\\.1:${base + 1} is already in use`));
   t.notOk(existsSync(join(data, 'cluster.json')), 'nothing was started');

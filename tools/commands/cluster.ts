@@ -1,6 +1,7 @@
 /**
  * `mydatastore cluster start|stop`: a local cluster of n nodes on 127.0.0.1 for development, like the
- * original project's developer script. Node K is `nodeK`, listens on basePort+K-1, keeps its data in
+ * original project's developer script. Node K is `nodeK`, listens on basePort+K-1 (RPC) and
+ * httpBasePort+K-1 (the HTTP gateway), keeps its data in
  * DATA/nodeK and its log in DATA/nodeK/node.log; DATA/cluster.json records the pids so `cluster stop`
  * (from any terminal) can stop them.
  */
@@ -18,6 +19,8 @@ const CLI = fileURLToPath(new URL('../mydatastore.js', import.meta.url));
 export interface ClusterStartOptions {
   nodes: number;
   basePort: number;
+  /** Port of node1's HTTP gateway; nodeK's is httpBasePort+K-1 (default 8001). */
+  httpBasePort?: number;
   data: string;
   detach: boolean;
   clusterId: string;
@@ -32,9 +35,14 @@ export interface ClusterStopOptions {
   timeout: number;
 }
 
+/** node1's HTTP port when the command line gives none. */
+export const DEFAULT_HTTP_BASE_PORT = 8001;
+
 interface NodeInfo {
   id: string;
   address: string;
+  /** host:port of its HTTP gateway. */
+  http: string;
   dir: string;
   log: string;
   pid?: number;
@@ -85,13 +93,14 @@ function plan(opts: ClusterStartOptions, data: string): NodeInfo[] {
   return Array.from({ length: opts.nodes }, (_, i) => {
     const id = `node${i + 1}`;
     const dir = join(data, id);
-    return { id, address: `127.0.0.1:${opts.basePort + i}`, dir, log: join(dir, 'node.log') };
+    const http = `127.0.0.1:${(opts.httpBasePort ?? DEFAULT_HTTP_BASE_PORT) + i}`;
+    return { id, address: `127.0.0.1:${opts.basePort + i}`, http, dir, log: join(dir, 'node.log') };
   });
 }
 
 function serverArgs(node: NodeInfo, all: NodeInfo[], opts: ClusterStartOptions): string[] {
   const seeds = all.filter((n) => n !== node).map((n) => n.address);
-  const args = ['server', '--node-id', node.id, '--listen', node.address, '--cluster-id', opts.clusterId, '--data', node.dir, '--log-level', opts.logLevel];
+  const args = ['server', '--node-id', node.id, '--listen', node.address, '--http', node.http, '--cluster-id', opts.clusterId, '--data', node.dir, '--log-level', opts.logLevel];
   if (seeds.length > 0) args.push('--seeds', seeds.join(','));
   // The first node creates the cluster (if its Raft state is empty); the leader then adds the others.
   if (node === all[0]) args.push('--bootstrap');
@@ -103,14 +112,19 @@ function serverArgs(node: NodeInfo, all: NodeInfo[], opts: ClusterStartOptions):
 async function preflight(opts: ClusterStartOptions, data: string, nodes: NodeInfo[]): Promise<string | undefined> {
   const last = opts.basePort + opts.nodes - 1;
   if (last > 65535) return `--base-port ${opts.basePort} with ${opts.nodes} nodes needs ports up to ${last}, beyond 65535`;
+  const httpBase = opts.httpBasePort ?? DEFAULT_HTTP_BASE_PORT;
+  const lastHttp = httpBase + opts.nodes - 1;
+  if (lastHttp > 65535) return `--http-base-port ${httpBase} with ${opts.nodes} nodes needs ports up to ${lastHttp}, beyond 65535`;
+  const overlap = nodes.find((n) => nodes.some((m) => m.address === n.http));
+  if (overlap !== undefined) return `${overlap.http} would serve both RPC and HTTP: pick --base-port and --http-base-port further apart`;
   const running = readClusterFile(data)?.nodes.filter((n) => n.pid !== undefined && isNodeProcess(n.pid)) ?? [];
   if (running.length > 0) {
     return `a cluster started from ${data} is still running (pids ${running.map((n) => n.pid).join(', ')}): run "mydatastore cluster stop --data ${data}" first`;
   }
   const busy: string[] = [];
-  for (const n of nodes) if (!(await portFree(Number(n.address.split(':')[1])))) busy.push(n.address);
+  for (const a of nodes.flatMap((n) => [n.address, n.http])) if (!(await portFree(Number(a.split(':')[1])))) busy.push(a);
   if (busy.length > 0) {
-    return `${busy.join(', ')} ${busy.length === 1 ? 'is' : 'are'} already in use (another cluster or program?): stop it, or pick other ports with --base-port`;
+    return `${busy.join(', ')} ${busy.length === 1 ? 'is' : 'are'} already in use (another cluster or program?): stop it, or pick other ports with --base-port / --http-base-port`;
   }
   return undefined;
 }
@@ -161,14 +175,31 @@ async function startDetached(opts: ClusterStartOptions, data: string, nodes: Nod
     }
     if (pending.size > 0) await wait(100);
   }
-  for (const n of nodes) console.log(`${n.id}  ${n.address}  pid ${n.pid}  log ${n.log}`);
+  for (const n of nodes) console.log(`${n.id}  ${n.address}  http://${n.http}  pid ${n.pid}  log ${n.log}`);
   if (pending.size > 0) {
     console.log(`warning: after ${opts.readyTimeout} ms, ${[...pending].map((n) => n.id).join(', ')} did not yet see all ${nodes.length} nodes alive`);
   } else {
     console.log(`cluster "${opts.clusterId}" of ${nodes.length} nodes is up; every node sees all ${nodes.length} alive`);
   }
+  console.log(howToTalk(nodes));
   console.log(`stop it with: mydatastore cluster stop --data ${opts.data}`);
   return 0;
+}
+
+/** The lines that show a developer how to use the cluster just started (the CLI, curl, status). */
+export function howToTalk(nodes: ReadonlyArray<{ address: string; http: string }>): string {
+  const first = nodes[0];
+  if (first === undefined) return '';
+  const other = nodes[nodes.length - 1] ?? first;
+  return [
+    'talk to it:',
+    `  mydatastore put greeting hello --node ${first.address}`,
+    `  mydatastore get greeting --node ${other.address}`,
+    `  curl -X PUT --data-binary hello http://${first.http}/kv/greeting`,
+    `  curl http://${other.http}/kv/greeting`,
+    `  curl http://${first.http}/ready; curl http://${first.http}/metrics`,
+    `  mydatastore status ${first.address}`,
+  ].join('\n');
 }
 
 function tail(file: string, lines = 20): string {
@@ -223,7 +254,8 @@ async function runForeground(opts: ClusterStartOptions, data: string, nodes: Nod
     );
   }
   writeClusterFile(data, opts, nodes);
-  console.log(`started ${nodes.length} nodes: ${nodes.map((n) => `${n.id} ${n.address}`).join(', ')}; logs in ${data}/nodeK/node.log; Ctrl-C stops them`);
+  console.log(`started ${nodes.length} nodes: ${nodes.map((n) => `${n.id} ${n.address} (http ${n.http})`).join(', ')}; logs in ${data}/nodeK/node.log; Ctrl-C stops them`);
+  console.log(howToTalk(nodes));
 
   const onSignal = (signal: NodeJS.Signals) => {
     if (!stopping) console.log(`${signal} received: stopping ${nodes.length} nodes gracefully`);

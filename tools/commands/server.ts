@@ -19,6 +19,11 @@ import { RpcClient } from '../../rpc/client.js';
 import { consoleLogger } from '../../rpc/logger.js';
 import { Methods } from '../../rpc/methods.js';
 import { RpcServer } from '../../rpc/server.js';
+import { configProblem, type ClusterConfig } from '../../cluster/state/config.js';
+import type { HttpGateway } from '../../http/gateway.js';
+import { MetricsRegistry } from '../metrics.js';
+import { httpListenAddress, startNodeHttp } from '../node-http.js';
+import { registerNodeMetrics, type RaftGauges } from '../node-metrics.js';
 import type { ServerCommandOptions } from '../server-options.js';
 import { VERSION } from '../version.js';
 
@@ -31,16 +36,36 @@ const DRAIN_TIMEOUT_MS = 10_000;
  * Runs a node until SIGTERM/SIGINT: the RPC server (Ping, Status), SWIM membership (Gossip, Members),
  * Raft (the committed member list, config and epoch; its state in DATA/raft) and the data path: the
  * client API (Get, Put, Delete, Batch) through a Coordinator, ReplicaWrite/ReplicaRead over the replica
- * store in DATA/store, hints in DATA/hints and their replay loop. On a signal it first refuses new client
- * requests and lets those in flight finish, then hands Raft leadership over, leaves the cluster
- * gracefully, drains the RPC server, closes the stores and exits 0.
+ * store in DATA/store, hints in DATA/hints and their replay loop; and the HTTP gateway (http/HTTP.md:
+ * /kv, /health, /ready, /metrics) on its own port. On a signal it first refuses new client requests (RPC
+ * and HTTP) and lets those in flight finish, closes the gateway, hands Raft leadership over, leaves the
+ * cluster gracefully, drains the RPC server, closes the stores and exits 0.
  */
 export async function runServer(opts: ServerCommandOptions): Promise<void> {
   const log = consoleLogger(`node ${opts.nodeId}`, opts.logLevel);
   const { host, port } = parseAddress(opts.listen, true);
+  // Settings that cannot work are refused before anything listens or touches the disk.
+  const initialConfig: ClusterConfig = { partitions: opts.partitions, replicas: opts.replicas, readQuorum: opts.readQuorum, writeQuorum: opts.writeQuorum };
+  const problem = configProblem(initialConfig);
+  if (problem !== undefined) {
+    const given = `P=${opts.partitions} N=${opts.replicas} R=${opts.readQuorum} W=${opts.writeQuorum}`;
+    log.error(`invalid cluster configuration (${given}): ${problem}`);
+    process.exitCode = 1;
+    return;
+  }
+  let httpListen;
+  try {
+    httpListen = httpListenAddress(opts.http, { host, port });
+  } catch (err) {
+    log.error(`invalid HTTP address ${JSON.stringify(opts.http)}: ${(err as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
   const data = opts.data ?? join('data', opts.nodeId);
   mkdirSync(data, { recursive: true });
   const server = new RpcServer({ maxFrameSize: opts.maxFrameSize, logger: log });
+  // Until every service is registered, requests for the missing ones get UNAVAILABLE (retry), not UNKNOWN_METHOD.
+  server.starting = true;
   server.handle(Methods.Ping, (req) => ({
     nodeId: opts.nodeId,
     serverVersion: VERSION,
@@ -62,8 +87,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   let store: ReplicaStore;
   let hints: HintStore;
   try {
-    store = await ReplicaStore.open(join(data, 'store'), { logger: log });
-    hints = await HintStore.open(join(data, 'hints'), { logger: log });
+    store = await ReplicaStore.open(join(data, 'store'), { logger: log, tombstoneGraceMs: opts.tombstoneGrace });
+    hints = await HintStore.open(join(data, 'hints'), { logger: log, maxBytes: opts.hintMaxBytes });
   } catch (err) {
     const e = err as Error & { code?: string };
     log.error(`cannot open the data stores in ${data}: ${e.message}`, e.code === undefined ? undefined : { code: e.code });
@@ -112,6 +137,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       voterTarget: opts.voters,
       removeDeadAfterMs: opts.removeDeadAfter,
       snapshotEntries: opts.snapshotEntries,
+      initialConfig,
       onFatal: (err) => fatal(err),
     });
   } catch (err) {
@@ -142,11 +168,48 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     hints,
     clock: new HybridClock(opts.nodeId, Date.now),
     logger: log,
+    deadlineMs: opts.requestTimeout,
+    sloppyQuorum: opts.sloppyQuorum,
+  });
+  const replayer = new HintReplayer({ nodeId: opts.nodeId, hints, transport, rings, isAlive, logger: log, intervalMs: opts.hintReplayInterval });
+  const metrics = new MetricsRegistry();
+  const nodeMetrics = registerNodeMetrics(metrics, {
+    coordinator,
+    hints,
+    replayer,
+    raft: () => raftGauges(raft),
+    gossip: () => membership.members(),
+    lsm: () => store.stats(),
   });
   const gate = new RequestGate();
-  registerClientApi(server, coordinator, gate);
-  const replayer = new HintReplayer({ nodeId: opts.nodeId, hints, transport, rings, isAlive, logger: log });
+  registerClientApi(server, coordinator, gate, nodeMetrics.observe);
 
+  let gateway: HttpGateway | undefined;
+  if (httpListen !== undefined) {
+    const started = await startNodeHttp({
+      nodeId: opts.nodeId,
+      listen: httpListen,
+      coordinator,
+      gate,
+      metrics,
+      observe: nodeMetrics.observe,
+      committed: () => ({ state: raft.clusterState(), leaderId: raft.status().leaderId ?? '' }),
+      maxValueBytes: opts.maxValueBytes,
+      requestTimeoutMs: opts.requestTimeout,
+    });
+    if ('error' in started) {
+      log.error(started.error);
+      nodeMetrics.stop();
+      await Promise.allSettled([raft.stop(), server.stop(), replicaClient.close()]);
+      await closeStores();
+      process.exitCode = 1;
+      return;
+    }
+    gateway = started.gateway;
+    log.info(`http gateway on ${started.url}`);
+  }
+
+  server.starting = false;
   // Logged once every method is served: tests and scripts wait for this line.
   log.info(`listening on ${address} (mydatastore ${VERSION})`);
 
@@ -161,6 +224,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       log.info(`${signal} received: draining in-flight requests, leaving the cluster and shutting down`);
       gate
         .drain(DRAIN_TIMEOUT_MS)
+        .then(() => gateway?.close())
+        .then(() => nodeMetrics.stop())
         .then(() => replayer.stop())
         .then(() => coordinator.drain())
         .then(() => raft.stop())
@@ -187,4 +252,20 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     replayer.start();
   });
   log.info('stopped');
+}
+
+/** What /metrics reports of Raft, from the driver's status (read at scrape time). */
+function raftGauges(raft: RaftDriver): RaftGauges {
+  const st = raft.status();
+  const num = (v: Long | number | null | undefined): number => (v === null || v === undefined ? 0 : typeof v === 'number' ? v : v.toNumber());
+  const members: Record<string, number> = {};
+  for (const m of st.members ?? []) members[m.status ?? ''] = (members[m.status ?? ''] ?? 0) + 1;
+  return {
+    term: num(st.term),
+    commitIndex: num(st.commitIndex),
+    isLeader: st.role === 'leader',
+    leaderKnown: (st.leaderId ?? '') !== '',
+    epoch: num(st.epoch),
+    members,
+  };
 }
