@@ -1,7 +1,10 @@
 /**
  * The public client of MyDataStore: `new Client({ seeds })`, then get / put / del / batch. Any node
- * coordinates any request, so the client sends each request to one seed (round-robin, failing over to
- * the next seed when a node cannot be reached) over the RPC layer's pooled, multiplexed connections.
+ * coordinates any request; with token-aware routing (the default) the client computes the ring from a
+ * node's Status and sends each request to a live replica of its key, which saves the coordinator a
+ * network hop (routing.ts). Without a ring (not fetched yet, or `tokenAware: false`) requests go to the
+ * seeds round-robin. A node that cannot be reached is skipped for a while (health.ts), and the request
+ * fails over to the next replica, then the seeds. All over the RPC layer's pooled, multiplexed connections.
  *
  * Retries: reads are retried with jittered exponential backoff while the request's deadline allows;
  * writes only when the request certainly never reached a server (see retry.ts). Errors are the typed
@@ -9,13 +12,16 @@
  * `acks` / `required` when a quorum was missed), TimeoutError, ConnectionError, ...
  */
 import { RpcClient } from '../rpc/client.js';
-import { CancelledError, errorFromStatus, InternalError, InvalidArgumentError, RpcError, Status, TimeoutError } from '../rpc/errors.js';
+import { CancelledError, ConnectionError, errorFromStatus, InternalError, InvalidArgumentError, RpcError, Status, TimeoutError, WrongOwnerError } from '../rpc/errors.js';
 import type { AnyMethod, RequestIn, ResponseOf } from '../rpc/methods.js';
 import { Methods } from '../rpc/methods.js';
 import { mydatastore } from '../proto/gen/messages.js';
 import type { Consistency } from './consistency.js';
 import { toWireConsistency } from './consistency.js';
 import { backoffMs, nodeFailure, retryable } from './retry.js';
+import { NodeHealth } from './health.js';
+import { RingRefresher } from './ring-refresh.js';
+import { Router } from './routing.js';
 import { SeedPicker } from './seeds.js';
 
 /** Keys and values: a string (stored as its UTF-8 bytes) or raw bytes. */
@@ -33,8 +39,15 @@ export interface ClientOptions {
   /** Backoff before retry k: uniform in [0, min(backoffMaxMs, backoffBaseMs * 2^(k-1))) (defaults 20, 1000). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** A seed that failed at the connection level is avoided for this long (default 1000 ms). */
+  /** A node that failed at the connection level is avoided for this long (default 1000 ms). */
   seedDownMs?: number;
+  /**
+   * Send each request to a replica of its key, from a ring computed from the cluster's Status (default
+   * true). Off: every request goes to the seeds round-robin.
+   */
+  tokenAware?: boolean;
+  /** With tokenAware: refresh the ring this often (default 5000 ms), and sooner when a node fails. */
+  ringRefreshMs?: number;
   /** Connections per node (default 1; one connection multiplexes many requests). */
   poolSize?: number;
   connectTimeoutMs?: number;
@@ -61,6 +74,22 @@ export interface WriteResult {
   acks: number;
 }
 
+/** What the client did so far (a snapshot). */
+export interface ClientStats {
+  /** Attempts sent per node address (retries count again), Status calls not included. */
+  requests: Record<string, number>;
+  /** Requests whose first attempt went to a replica chosen from the ring. */
+  routed: number;
+  /** Requests that went to the seeds (no ring, token-aware routing off, or no replica live). */
+  unrouted: number;
+  /** The ring in use, if any. */
+  ring: { epoch: number; partitions: number; replicas: number; members: string[] } | undefined;
+  /** Ring refreshes that succeeded and that found no node to answer; why the last answer was refused. */
+  ringRefreshes: number;
+  ringRefreshFailures: number;
+  ringRefusal: string | undefined;
+}
+
 export type BatchOp = { type: 'put'; key: Bytes; value: Bytes } | { type: 'del'; key: Bytes };
 export type BatchItemResult = ({ ok: true } & WriteResult) | { ok: false; error: RpcError };
 
@@ -69,6 +98,13 @@ const Kind = mydatastore.client.Mutation.Kind;
 export class Client {
   private readonly rpc: RpcClient;
   private readonly picker: SeedPicker;
+  private readonly health: NodeHealth;
+  private readonly router: Router;
+  private readonly refresher: RingRefresher | undefined;
+  private readonly requestsTo = new Map<string, number>();
+  private routed = 0;
+  private unrouted = 0;
+  private closed = false;
   private readonly defaultConsistency: Consistency | undefined;
   private readonly defaultDeadlineMs: number;
   private readonly retries: number;
@@ -84,16 +120,24 @@ export class Client {
     this.defaultConsistency = options.defaultConsistency;
     const random = options.random ?? Math.random;
     this.backoff = { baseMs: options.backoffBaseMs ?? 20, maxMs: options.backoffMaxMs ?? 1000, random };
-    this.picker = new SeedPicker(seeds.map((s) => s.trim()), options.seedDownMs ?? 1000);
+    const seedList = seeds.map((s) => s.trim());
+    this.health = new NodeHealth(positive(options.seedDownMs ?? 1000, 'seedDownMs'));
+    this.picker = new SeedPicker(seedList, this.health);
+    this.router = new Router(this.health);
     const rpcOptions: ConstructorParameters<typeof RpcClient>[0] = { poolSize: options.poolSize ?? 1, random, defaultTimeoutMs: 0 };
     if (options.connectTimeoutMs !== undefined) rpcOptions.connectTimeoutMs = options.connectTimeoutMs;
     this.rpc = new RpcClient(rpcOptions);
+    if (options.tokenAware !== false) {
+      const intervalMs = positive(options.ringRefreshMs ?? 5000, 'ringRefreshMs');
+      this.refresher = new RingRefresher({ rpc: this.rpc, router: this.router, health: this.health, seeds: seedList, intervalMs, minGapMs: Math.min(250, intervalMs), timeoutMs: Math.min(2000, intervalMs) });
+      this.refresher.start();
+    }
   }
 
   /** The value of `key`, or undefined when it has none (never set, or deleted). An empty value is a value. */
   async get(key: Bytes, opts: GetOptions = {}): Promise<Buffer | undefined> {
     const request = { key: bytes(key, 'key'), r: this.consistency(opts), blockingReadRepair: opts.blockingReadRepair === true };
-    const res = await this.run(Methods.Get, request, opts, true);
+    const res = await this.run(Methods.Get, request, opts, true, request.key);
     if (res.status === Status.NOT_FOUND) return undefined;
     if (res.status !== Status.OK) throw new InternalError(`Get answered with unexpected status ${res.status}`);
     return Buffer.from(res.value); // a copy: the decoded bytes may share the connection's read buffer
@@ -101,14 +145,14 @@ export class Client {
 
   async put(key: Bytes, value: Bytes, opts: RequestOptions = {}): Promise<WriteResult> {
     const request = { key: bytes(key, 'key'), value: bytes(value, 'value', true), w: this.consistency(opts) };
-    const res = await this.run(Methods.Put, request, opts, false);
+    const res = await this.run(Methods.Put, request, opts, false, request.key);
     return { timestamp: toBigInt(res.timestamp), acks: res.acks };
   }
 
   /** Deletes `key` (a tombstone is written; deleting a missing key succeeds). */
   async del(key: Bytes, opts: RequestOptions = {}): Promise<WriteResult> {
     const request = { key: bytes(key, 'key'), w: this.consistency(opts) };
-    const res = await this.run(Methods.Delete, request, opts, false);
+    const res = await this.run(Methods.Delete, request, opts, false, request.key);
     return { timestamp: toBigInt(res.timestamp), acks: res.acks };
   }
 
@@ -121,7 +165,8 @@ export class Client {
       throw new InvalidArgumentError(`ops[${i}]: type must be 'put' or 'del'`);
     });
     if (mutations.length === 0) return [];
-    const res = await this.run(Methods.Batch, { mutations, w: this.consistency(opts) }, opts, false);
+    // Routed to a replica of the first key: any node coordinates a batch, and that one saves a hop for it.
+    const res = await this.run(Methods.Batch, { mutations, w: this.consistency(opts) }, opts, false, mutations[0]?.key);
     if (res.results.length !== mutations.length) {
       throw new InternalError(`Batch answered ${res.results.length} results for ${mutations.length} mutations`);
     }
@@ -133,37 +178,72 @@ export class Client {
   }
 
   /** Lets requests in flight finish, then closes every connection. */
-  close(): Promise<void> {
-    return this.rpc.close();
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.refresher?.stop();
+    await this.rpc.close();
+  }
+
+  /** Per-node request counts and the routing state, for monitoring and tests. */
+  stats(): ClientStats {
+    const t = this.router.current;
+    return {
+      requests: Object.fromEntries(this.requestsTo),
+      routed: this.routed,
+      unrouted: this.unrouted,
+      ring: t === undefined ? undefined : { epoch: t.epoch, partitions: t.ring.partitions, replicas: t.ring.replicas, members: [...t.ring.members] },
+      ringRefreshes: this.refresher?.stats.refreshes ?? 0,
+      ringRefreshFailures: this.refresher?.stats.failures ?? 0,
+      ringRefusal: this.router.lastRefusal,
+    };
   }
 
   private consistency(opts: RequestOptions): mydatastore.client.Consistency.$Properties | undefined {
     return toWireConsistency(opts.consistency ?? this.defaultConsistency);
   }
 
-  /** One request with failover and retries, all within the request's deadline. */
-  private async run<M extends AnyMethod>(method: M, request: RequestIn<M>, opts: RequestOptions, idempotent: boolean): Promise<ResponseOf<M>> {
+  /**
+   * One request with failover and retries, all within the request's deadline. Attempts go to the key's
+   * live replicas in the router's order, then to the seeds.
+   */
+  private async run<M extends AnyMethod>(
+    method: M,
+    request: RequestIn<M>,
+    opts: RequestOptions,
+    idempotent: boolean,
+    key: Uint8Array | undefined,
+  ): Promise<ResponseOf<M>> {
     const deadlineMs = positive(opts.deadlineMs ?? this.defaultDeadlineMs, 'deadlineMs');
     const started = Date.now();
     const until = started + deadlineMs;
-    let seed = this.picker.first(started);
+    const replicas = key === undefined ? [] : this.router.targets(key, idempotent, started);
+    let ri = 0; // index of the replica tried last; past the end, the seeds take over
+    let address = replicas[0] ?? this.picker.first(started);
+    if (replicas.length > 0) this.routed++;
+    else this.unrouted++;
     for (let retry = 0; ; retry++) {
+      if (this.closed) throw ConnectionError.notSent('the client is closed');
       if (opts.signal?.aborted === true) throw new CancelledError(`${method.name} was aborted`);
       const remaining = until - Date.now();
       if (remaining <= 0) throw new TimeoutError(`${method.name} did not complete within its deadline of ${deadlineMs} ms`);
       const callOpts = opts.signal === undefined ? { timeoutMs: remaining } : { timeoutMs: remaining, signal: opts.signal };
+      this.requestsTo.set(address, (this.requestsTo.get(address) ?? 0) + 1);
       try {
-        const res = await this.rpc.call(this.picker.address(seed), method, request, callOpts);
-        this.picker.markUp(seed);
+        const res = await this.rpc.call(address, method, request, callOpts);
+        this.health.markUp(address);
         return res;
       } catch (err) {
-        if (nodeFailure(err)) this.picker.markDown(seed, Date.now());
-        if (retry >= this.retries || !retryable(err, idempotent)) throw err;
-        // The first failover after a node failure goes straight to the next seed; later retries back off.
-        const jitter = nodeFailure(err) && retry === 0 ? 0 : backoffMs(retry + 1, this.backoff);
+        const down = nodeFailure(err);
+        if (down) this.health.markDown(address, Date.now());
+        if (down || err instanceof WrongOwnerError) this.refresher?.soon();
+        if (this.closed || retry >= this.retries || !retryable(err, idempotent)) throw err;
+        // The first failover after a node failure goes straight to the next node; later retries back off.
+        const jitter = down && retry === 0 ? 0 : backoffMs(retry + 1, this.backoff);
         const wait = Math.max(jitter, err instanceof RpcError ? (err.retryAfterMs ?? 0) : 0);
         if (Date.now() + wait >= until) throw err;
-        seed = this.picker.after(seed, Date.now());
+        const now = Date.now();
+        while (++ri < replicas.length && !this.health.isUp(replicas[ri]!, now));
+        address = replicas[ri] ?? this.picker.after(address, now);
         if (wait > 0) await sleep(wait, opts.signal);
       }
     }

@@ -10,30 +10,35 @@
 import { ConnectionError, OverloadedError, RpcError, ShuttingDownError, TimeoutError, UnavailableError } from '../rpc/errors.js';
 
 /**
- * ConnectionErrors raised before any byte of the request left this process: the node refused or never
- * answered the TCP handshake, or the RPC client is backing off from an address that just failed. The
- * RPC layer says so only in the message, so it is matched here; test/client/retry.test.ts checks these
- * patterns against the real RpcClient so a change of wording there fails a test rather than silently
- * disabling write failover.
+ * Whether a failed request certainly never reached a server's data path: the RPC layer's ConnectionError
+ * says so in its `sent` flag (false = refused or timed-out connect, address in backoff, still queued when
+ * the connection failed); a draining node refuses with SHUTTING_DOWN, and a node without a committed ring
+ * with UNAVAILABLE carrying no quorum detail, both before any replica is written.
  */
-const NEVER_SENT = [/\bECONNREFUSED\b/, /\bis unreachable \(/, /^connecting to .* timed out/, /\bEHOSTUNREACH\b/, /\bENETUNREACH\b/, /\bEADDRNOTAVAIL\b/];
-
 export function neverSent(err: unknown): boolean {
-  if (err instanceof ShuttingDownError) return true; // refused by a draining node before the handler ran
-  if (!(err instanceof ConnectionError)) return false;
-  return NEVER_SENT.some((re) => re.test(err.message));
+  if (err instanceof ShuttingDownError || notReady(err)) return true;
+  return err instanceof ConnectionError && !err.sent;
 }
 
-/** A connection-level failure: the next attempt should go to another seed. */
+/**
+ * UNAVAILABLE without `required`: the node refused to coordinate (it has no committed ring yet, e.g. a
+ * member the leader just added that has not applied it). A quorum failure always says how many replicas
+ * were required (rpc/PROTOCOL.md §8), so the two cannot be confused.
+ */
+export function notReady(err: unknown): boolean {
+  return err instanceof UnavailableError && err.required === undefined;
+}
+
+/** A failure of the node rather than of the request: skip the node for a while, try the next one at once. */
 export function nodeFailure(err: unknown): boolean {
-  return err instanceof ConnectionError || err instanceof ShuttingDownError;
+  return err instanceof ConnectionError || err instanceof ShuttingDownError || notReady(err);
 }
 
+/** Whether another attempt may help. The caller stops on its own once it is closed. */
 export function retryable(err: unknown, idempotent: boolean): boolean {
   if (!(err instanceof RpcError)) return false;
   if (!idempotent) return neverSent(err);
-  if (err instanceof ConnectionError) return !/the client is closed/.test(err.message);
-  return err instanceof UnavailableError || err instanceof OverloadedError || err instanceof ShuttingDownError || err instanceof TimeoutError;
+  return err instanceof ConnectionError || err instanceof UnavailableError || err instanceof OverloadedError || err instanceof ShuttingDownError || err instanceof TimeoutError;
 }
 
 export interface BackoffPolicy {

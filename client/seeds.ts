@@ -1,53 +1,41 @@
 /**
- * Which seed a request goes to: round-robin over the seeds, skipping seeds that failed at the connection
- * level a moment ago (for `downForMs`), so one dead seed does not cost every request a failed attempt.
- * When every seed is marked down the round-robin choice is used anyway: a seed may be back. Pure: the
- * clock is passed in.
+ * Which seed a request goes to when it is not routed to a replica: round-robin over the seeds, skipping
+ * seeds that failed at the connection level a moment ago (NodeHealth). When every seed is marked down the
+ * round-robin choice is used anyway: a seed may be back. Pure: the clock is passed in.
  */
+import type { NodeHealth } from './health.js';
+
 export class SeedPicker {
   private next = 0;
-  private readonly downUntil: number[];
 
   constructor(
     readonly seeds: readonly string[],
-    private readonly downForMs: number,
+    private readonly health: NodeHealth,
   ) {
-    this.downUntil = seeds.map(() => 0);
+    if (seeds.length === 0) throw new RangeError('SeedPicker needs at least one seed');
   }
 
-  /** The index of the seed for a new request. */
-  first(now: number): number {
+  /** The seed for a new request. */
+  first(now: number): string {
     const n = this.seeds.length;
     const start = this.next;
     this.next = (this.next + 1) % n;
     for (let i = 0; i < n; i++) {
-      const idx = (start + i) % n;
-      if ((this.downUntil[idx] ?? 0) <= now) return idx;
+      const cand = this.seeds[(start + i) % n]!;
+      if (this.health.isUp(cand, now)) return cand;
     }
-    return start;
+    return this.seeds[start]!;
   }
 
-  /** The seed to try after `idx` failed: the next one that is not marked down, or simply the next. */
-  after(idx: number, now: number): number {
+  /** The seed to try after `address` failed: the next one that is not marked down, or simply the next. */
+  after(address: string, now: number): string {
+    const idx = this.seeds.indexOf(address);
+    if (idx < 0) return this.first(now); // a replica failed: seeds in their usual round-robin
     const n = this.seeds.length;
     for (let i = 1; i <= n; i++) {
-      const cand = (idx + i) % n;
-      if ((this.downUntil[cand] ?? 0) <= now) return cand;
+      const cand = this.seeds[(idx + i) % n]!;
+      if (this.health.isUp(cand, now)) return cand;
     }
-    return (idx + 1) % n;
-  }
-
-  address(idx: number): string {
-    const a = this.seeds[idx];
-    if (a === undefined) throw new RangeError(`no seed #${idx}`);
-    return a;
-  }
-
-  markDown(idx: number, now: number): void {
-    this.downUntil[idx] = now + this.downForMs;
-  }
-
-  markUp(idx: number): void {
-    this.downUntil[idx] = 0;
+    return this.seeds[(idx + 1) % n]!;
   }
 }

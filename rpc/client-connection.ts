@@ -108,7 +108,9 @@ export class ClientConnection {
 
   call<M extends AnyMethod>(method: M, request: RequestIn<M>, opts: CallOptions = {}): Promise<ResponseOf<M>> {
     if (!this.usable) {
-      return Promise.reject(this.closeReason ?? new ConnectionError(`connection to ${this.address} is closing`));
+      // Nothing of this call was written: whatever closed the connection, this request never left.
+      const reason = this.closeReason;
+      return Promise.reject(reason === undefined || reason instanceof ConnectionError ? ConnectionError.notSent(reason?.message ?? `connection to ${this.address} is closing`) : reason);
     }
     if (opts.signal?.aborted === true) return Promise.reject(new CancelledError('the call was aborted'));
     let payload: Uint8Array;
@@ -211,7 +213,7 @@ export class ClientConnection {
         // The server drains: finish what is in flight here, new calls go to a new connection.
         if (this.state !== 'closed') this.state = 'draining';
         this.onStateChange(this);
-        this.failQueued(new ConnectionError(`${this.address} is shutting down`));
+        this.failQueued(ConnectionError.notSent(`${this.address} is shutting down`));
         this.endIfIdle();
       } else if ((frame.flags & Flag.ERROR) !== 0) {
         this.fail(decodeErrorDetail(frame.status, frame.payload));
@@ -303,11 +305,15 @@ export class ClientConnection {
     this.markClosed(err);
     const inFlight = [...this.inFlight.values()];
     this.inFlight.clear();
+    // Frames written before the TCP handshake completed never reached the server; queued calls were never
+    // written at all. Only in-flight calls of a connection that opened may have been received.
+    const unsent = err instanceof ConnectionError ? ConnectionError.notSent(err.message) : err;
+    const inFlightErr = err instanceof ConnectionError && !this.opened ? unsent : err;
     for (const p of inFlight) {
       if (p.onAbort !== undefined) p.signal?.removeEventListener('abort', p.onAbort);
-      p.reject(err);
+      p.reject(inFlightErr);
     }
-    this.failQueued(err);
+    this.failQueued(unsent);
   }
 
   private markClosed(reason: RpcError): void {

@@ -62,7 +62,7 @@ export class RpcClient {
   }
 
   call<M extends AnyMethod>(address: string, method: M, request: RequestIn<M>, opts: CallOptions = {}): Promise<ResponseOf<M>> {
-    if (this.closed) return Promise.reject(new ConnectionError('the client is closed'));
+    if (this.closed) return Promise.reject(ConnectionError.notSent('the client is closed'));
     let conn: ClientConnection;
     try {
       conn = this.connectionFor(address);
@@ -101,7 +101,7 @@ export class RpcClient {
     const now = Date.now();
     if (now < ep.retryAt) {
       if (best !== undefined) return best;
-      throw new ConnectionError(`${address} is unreachable (${ep.failures} failed attempts); next attempt in ${ep.retryAt - now} ms`);
+      throw ConnectionError.notSent(`${address} is unreachable (${ep.failures} failed attempts); next attempt in ${ep.retryAt - now} ms`);
     }
     const { host, port } = parseAddress(address);
     const endpoint = ep;

@@ -94,13 +94,34 @@ export class ShuttingDownError extends RpcError {
   readonly status = Status.SHUTTING_DOWN;
 }
 
+export interface ConnectionErrorExtras extends ErrorExtras {
+  /** Whether the request's frame may have reached the server (default true: unknown counts as sent). */
+  sent?: boolean;
+}
+
 /**
  * The connection to a node could not be made or broke while the request was in flight. It has no wire
- * status: it is never sent, only raised locally. Whether the request took effect is unknown.
+ * status: it is never sent, only raised locally.
+ *
+ * `sent` says whether the request's frame was handed to a connected socket before the failure. false
+ * means the request certainly never reached the server (refused or timed-out connect, address in
+ * backoff, still queued in the client), so even a non-idempotent write may be retried elsewhere. true
+ * means it may have been applied. It defaults to true: an error that does not know must not invite a retry.
  */
 export class ConnectionError extends RpcError {
   readonly code = 'RPC_CONNECTION';
   readonly status = Status.UNAVAILABLE;
+  readonly sent: boolean;
+
+  constructor(message: string, extras: ConnectionErrorExtras = {}, options?: ErrorOptions) {
+    super(message, extras, options);
+    this.sent = extras.sent ?? true;
+  }
+
+  /** The same failure for a request whose frame never left this client. */
+  static notSent(message: string): ConnectionError {
+    return new ConnectionError(message, { sent: false });
+  }
 }
 
 type ErrorClass = new (message: string, extras?: ErrorExtras) => RpcError;

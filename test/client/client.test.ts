@@ -117,7 +117,7 @@ t.test('reads are retried on UNAVAILABLE, on another seed; writes are not', asyn
 
 t.test('a read retries at most `retries` times', async (t) => {
   const s = await fake(t);
-  s.failWith = new UnavailableError('no quorum');
+  s.failWith = new UnavailableError('no quorum', { acks: 1, required: 2 });
   const c = client(t, [s.address], { retries: 2, backoffBaseMs: 1 });
   await t.rejects(c.get('k'), UnavailableError);
   t.equal(s.calls.Get, 3, 'one try and two retries');

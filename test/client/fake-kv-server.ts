@@ -1,11 +1,13 @@
 /**
  * A stand-in node for client tests: an RpcServer on 127.0.0.1:0 serving Get, Put, Delete and Batch
  * (methods 2-5) from an in-memory map, with knobs to make it fail or stall. Consistency is checked as a
- * 3-replica cluster would (cluster/consistency.ts), so a bad R or W gets INVALID_ARGUMENT.
+ * 3-replica cluster would (cluster/consistency.ts), so a bad R or W gets INVALID_ARGUMENT. When `status`
+ * is set it also answers Status (method 71) with it, for token-aware routing; otherwise Status is an
+ * unknown method, as on a node that cannot tell its ring.
  */
 import Long from 'long';
 import { ConsistencyError, resolveRead, resolveWrite } from '../../cluster/consistency.js';
-import { InvalidArgumentError } from '../../rpc/errors.js';
+import { InvalidArgumentError, UnknownMethodError } from '../../rpc/errors.js';
 import type { RpcError } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
 import { RpcServer } from '../../rpc/server.js';
@@ -27,6 +29,10 @@ export interface FakeKvServer {
   failWith: RpcError | undefined;
   /** When set, every request waits for this promise before answering. */
   stall: Promise<void> | undefined;
+  /** The keys of the Get/Put/Delete requests received, in order, as `Put:key`. */
+  readonly received: string[];
+  /** What Status answers; undefined: Status fails with UNKNOWN_METHOD. */
+  status: mydatastore.cluster.IStatusResponse | undefined;
   stop(): Promise<void>;
 }
 
@@ -35,21 +41,25 @@ function keyOf(b: Uint8Array): string {
   return Buffer.from(b).toString('latin1');
 }
 
-export async function startFakeKvServer(): Promise<FakeKvServer> {
+/** `data`: the store, shared between fakes that stand for the nodes of one cluster (default: its own). */
+export async function startFakeKvServer(data: Map<string, Buffer> = new Map()): Promise<FakeKvServer> {
   const server = new RpcServer({ shutdownTimeoutMs: 1000 });
   let ts = 0;
   const fake: FakeKvServer = {
     server,
     address: '',
-    data: new Map(),
+    data,
     calls: {},
     consistency: [],
     failWith: undefined,
     stall: undefined,
+    received: [],
+    status: undefined,
     stop: () => server.stop(),
   };
-  const before = async (name: string, ctx: CallContext, check: () => number): Promise<void> => {
+  const before = async (name: string, ctx: CallContext, check: () => number, key?: Uint8Array): Promise<void> => {
     fake.calls[name] = (fake.calls[name] ?? 0) + 1;
+    if (key !== undefined) fake.received.push(`${name}:${Buffer.from(key).toString('latin1')}`);
     if (fake.stall !== undefined) await Promise.race([fake.stall, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
     if (fake.failWith !== undefined) throw fake.failWith;
     try {
@@ -60,17 +70,17 @@ export async function startFakeKvServer(): Promise<FakeKvServer> {
     }
   };
   server.handle(Methods.Get, async (req, ctx) => {
-    await before('Get', ctx, () => resolveRead(req.r, N, { r: 2 }));
+    await before('Get', ctx, () => resolveRead(req.r, N, { r: 2 }), req.key);
     const v = fake.data.get(keyOf(req.key));
     return v === undefined ? { status: Status.NOT_FOUND, value: new Uint8Array(0), timestamp: Long.UZERO } : { status: Status.OK, value: v, timestamp: Long.fromNumber(ts, true) };
   });
   server.handle(Methods.Put, async (req, ctx) => {
-    await before('Put', ctx, () => resolveWrite(req.w, N, { w: 2 }));
+    await before('Put', ctx, () => resolveWrite(req.w, N, { w: 2 }), req.key);
     fake.data.set(keyOf(req.key), Buffer.from(req.value));
     return { status: Status.OK, timestamp: Long.fromNumber(++ts, true), acks: N };
   });
   server.handle(Methods.Delete, async (req, ctx) => {
-    await before('Delete', ctx, () => resolveWrite(req.w, N, { w: 2 }));
+    await before('Delete', ctx, () => resolveWrite(req.w, N, { w: 2 }), req.key);
     fake.data.delete(keyOf(req.key));
     return { status: Status.OK, timestamp: Long.fromNumber(++ts, true), acks: N };
   });
@@ -85,6 +95,11 @@ export async function startFakeKvServer(): Promise<FakeKvServer> {
         return { status: Status.OK, timestamp: Long.fromNumber(++ts, true), acks: N, message: '' };
       }),
     };
+  });
+  server.handle(Methods.Status, () => {
+    fake.calls.Status = (fake.calls.Status ?? 0) + 1;
+    if (fake.status === undefined) throw new UnknownMethodError('this fake node does not serve Status');
+    return fake.status;
   });
   const { port } = await server.listen(0, '127.0.0.1');
   (fake as { address: string }).address = `127.0.0.1:${port}`;

@@ -10,7 +10,7 @@ async function errorOf(p: Promise<unknown>): Promise<unknown> {
   return p.then(() => undefined, (e: unknown) => e);
 }
 
-// Write failover depends on recognising, from the real RPC client, the errors of requests that never left.
+// Write failover depends on the real RPC client flagging the errors of requests that never left.
 t.test('the real RpcClient\'s refused and backing-off errors count as never sent', async (t) => {
   const rpc = new RpcClient({ backoffBaseMs: 60_000, random: () => 0.99 });
   t.teardown(() => rpc.destroy());
@@ -40,12 +40,15 @@ t.test('a connection that broke after the request was sent does not count as nev
 
 t.test('which errors are retried', (t) => {
   t.ok(retryable(new UnavailableError('x'), true));
-  t.notOk(retryable(new UnavailableError('x'), false));
   t.ok(retryable(new TimeoutError('x'), true));
   t.notOk(retryable(new TimeoutError('x'), false));
   t.notOk(retryable(new InvalidArgumentError('x'), true));
   t.notOk(retryable(new Error('x'), true));
-  t.notOk(retryable(new ConnectionError('the client is closed'), true));
+  t.ok(retryable(ConnectionError.notSent('refused'), false), 'a write that never left is retried');
+  t.ok(retryable(new UnavailableError('node n3 has no committed ring yet'), false), 'a write refused by a node without a ring is retried');
+  t.notOk(retryable(new UnavailableError('2 of 3 needed', { acks: 1, required: 2 }), false), 'a write that missed its quorum is not');
+  t.notOk(retryable(new ConnectionError('broke'), false), 'a write that may have arrived is not');
+  t.ok(retryable(new ConnectionError('broke'), true), 'a read is, either way');
   t.end();
 });
 
