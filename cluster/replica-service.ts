@@ -123,6 +123,8 @@ export interface ReplicaServiceOptions {
   readonly hints: HintStore;
   /** The committed ring now (undefined before the first commit). */
   readonly view: () => RingView | undefined;
+  /** Told of every record stored by a (non-hinted) write: anti-entropy's tree cache and late-write count. */
+  readonly onApplied?: (key: Uint8Array, record: StoredRecord) => void;
 }
 
 export class ReplicaService implements ReplicaEndpoint {
@@ -141,7 +143,11 @@ export class ReplicaService implements ReplicaEndpoint {
     const view = this.requireView();
     for (const { key, record } of records) this.checkOwned(view, checkDataKey(key), record.partition);
     let applied = 0;
-    for (const { key, record } of records) if ((await this.opts.store.apply(key, record)).applied) applied++;
+    for (const { key, record } of records) {
+      if (!(await this.opts.store.apply(key, record)).applied) continue;
+      applied++;
+      this.opts.onApplied?.(key, record);
+    }
     return applied;
   }
 

@@ -4,7 +4,8 @@
  *
  *   0         reserved for control frames (connection errors, GOAWAY)
  *   1..63     client API (proto/client.proto)
- *   64..127   internal node-to-node traffic (proto/cluster.proto)
+ *   64..127   internal node-to-node traffic (proto/cluster.proto, proto/antientropy.proto)
+ *   68, 69    retired: never-served anti-entropy drafts; do not reuse
  */
 import type { Reader, Writer } from 'protobufjs/minimal.js';
 import { mydatastore } from '../proto/gen/messages.js';
@@ -40,6 +41,7 @@ function method<ReqIn, Req, ResIn, Res>(
 
 const c = mydatastore.client;
 const k = mydatastore.cluster;
+const ae = mydatastore.antientropy;
 
 export const Methods = {
   Ping: method(1, 'Ping', c.PingRequest, c.PingResponse),
@@ -52,11 +54,11 @@ export const Methods = {
   Raft: method(65, 'Raft', k.RaftRequest, k.RaftResponse),
   ReplicaWrite: method(66, 'ReplicaWrite', k.ReplicaWriteRequest, k.ReplicaWriteResponse),
   ReplicaRead: method(67, 'ReplicaRead', k.ReplicaReadRequest, k.ReplicaReadResponse),
-  Merkle: method(68, 'Merkle', k.MerkleRequest, k.MerkleResponse),
-  Bucket: method(69, 'Bucket', k.BucketRequest, k.BucketResponse),
   Members: method(70, 'Members', k.MembersRequest, k.MembersResponse),
   Status: method(71, 'Status', k.StatusRequest, k.StatusResponse),
   Decommission: method(72, 'Decommission', k.DecommissionRequest, k.DecommissionResponse),
+  TreeHashes: method(73, 'TreeHashes', ae.TreeHashesRequest, ae.TreeHashesResponse),
+  BucketRecords: method(74, 'BucketRecords', ae.BucketRecordsRequest, ae.BucketRecordsResponse),
 } as const;
 
 export const ErrorDetail = mydatastore.ErrorDetail;

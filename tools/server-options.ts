@@ -43,6 +43,10 @@ export interface ServerCommandOptions {
   hintMaxBytes: number;
   /** Pause between hint replay rounds, in ms. */
   hintReplayInterval: number;
+  /** Anti-entropy verification jobs (sessions) at once, 1..64 (default 2). */
+  antiEntropyConcurrency?: number;
+  /** Bytes per second anti-entropy sessions may move, both ways together (default 16 MiB). */
+  antiEntropyBytesPerSec?: number;
   /** Cluster configuration proposed when this node bootstraps a new cluster (ignored afterwards). */
   partitions: number;
   replicas: number;

@@ -4,6 +4,7 @@
  * MYDATASTORE_* variables (the flag's name in upper case), the config file's keys (the field names) and
  * the parsers all three go through.
  */
+import { DEFAULT_BYTES_PER_SEC as AE_BYTES_PER_SEC, DEFAULT_CONCURRENCY as AE_CONCURRENCY } from '../cluster/antientropy/service.js';
 import { DEFAULT_MAX_HINT_BYTES } from '../cluster/hints/hint-store.js';
 import { DEFAULT_CLUSTER_CONFIG } from '../cluster/state/config.js';
 import { DEFAULT_TOMBSTONE_GRACE_MS } from '../cluster/storage/replica-store.js';
@@ -90,6 +91,10 @@ export const SERVER_SETTINGS: Record<keyof ServerCommandOptions, SettingRow> = {
     help: 'bound on the hints this node keeps for replicas that are down, in bytes (the oldest are dropped beyond it, with a log line)' },
   hintReplayInterval: { flags: '--hint-replay-interval <ms>', kind: 'number', group: DATA, default: 500, parse: durationMs('--hint-replay-interval'),
     help: 'pause between rounds of handing stored hints to replicas that are back, in ms' },
+  antiEntropyConcurrency: { flags: '--anti-entropy-concurrency <n>', kind: 'number', group: DATA, default: AE_CONCURRENCY, parse: positiveInt('--anti-entropy-concurrency'),
+    help: 'anti-entropy sessions (Merkle comparisons with other replicas) running at once, 1..64' },
+  antiEntropyBytesPerSec: { flags: '--anti-entropy-bytes-per-sec <bytes>', kind: 'number', group: DATA, default: AE_BYTES_PER_SEC, defaultText: bytes(AE_BYTES_PER_SEC), parse: byteSize('--anti-entropy-bytes-per-sec'),
+    help: 'bytes per second anti-entropy may move (records sent and received, tree hashes), in bytes (units accepted: KiB, MiB)' },
 
   partitions: { flags: '--partitions <n>', kind: 'number', group: NEW_CLUSTER, default: DEFAULT_CLUSTER_CONFIG.partitions, parse: positiveInt('--partitions'),
     help: 'P: partitions of the hash ring, fixed for the life of the cluster (at most 65536)' },

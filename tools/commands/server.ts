@@ -1,6 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Long from 'long';
+import { RpcAntiEntropyTransport } from '../../cluster/antientropy/peers.js';
+import { AntiEntropyService } from '../../cluster/antientropy/service.js';
+import { registerAntiEntropyMetrics } from '../../cluster/antientropy/stats.js';
+import { VerifiedStore } from '../../cluster/antientropy/verified-store.js';
+import { NodeFileSystem } from '../../lsm/index.js';
 import { RequestGate, registerClientApi } from '../../cluster/coordinator-api.js';
 import { HintReplayer } from '../../cluster/coordinator-hints.js';
 import { RingCache } from '../../cluster/coordinator-ring.js';
@@ -97,6 +102,30 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     return;
   }
   const closeStores = () => Promise.allSettled([store.close(), hints.close()]);
+  // Anti-entropy (cluster/antientropy/ANTIENTROPY.md): polls the committed ring each second once started.
+  const aeClient = new RpcClient({ connectTimeoutMs: 1000, backoffMaxMs: 500 });
+  let antiEntropy: AntiEntropyService;
+  try {
+    antiEntropy = await AntiEntropyService.open({
+      nodeId: opts.nodeId,
+      clusterId: opts.clusterId,
+      store,
+      view: () => rings.current(),
+      isAlive: (n) => isAlive(n),
+      transport: new RpcAntiEntropyTransport({ client: aeClient, nodeId: opts.nodeId, clusterId: opts.clusterId }),
+      verified: new VerifiedStore(new NodeFileSystem(), join(data, 'antientropy')),
+      logger: log,
+      ...(opts.antiEntropyConcurrency === undefined ? {} : { concurrency: opts.antiEntropyConcurrency }),
+      ...(opts.antiEntropyBytesPerSec === undefined ? {} : { bytesPerSec: opts.antiEntropyBytesPerSec }),
+    });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    log.error(`cannot start anti-entropy: ${e.message}`, e.code === undefined ? undefined : { code: e.code });
+    await server.stop();
+    await closeStores();
+    process.exitCode = 1;
+    return;
+  }
 
   const probeTimeoutMs = opts.probeTimeoutMs ?? (opts.probeIntervalMs === undefined ? undefined : Math.max(1, Math.floor(opts.probeIntervalMs / 2)));
   const config: Partial<MembershipConfig> = {
@@ -155,8 +184,9 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   const isUp = (n: string): boolean => n === opts.nodeId || (liveness.get(n) !== 'dead' && liveness.get(n) !== 'left');
   const isAlive = (n: string): boolean => liveness.get(n) === 'alive';
   const rings = new RingCache(() => raft.clusterState());
-  const replica = new ReplicaService({ nodeId: opts.nodeId, clusterId: opts.clusterId, store, hints, view: () => rings.current() });
+  const replica = new ReplicaService({ nodeId: opts.nodeId, clusterId: opts.clusterId, store, hints, view: () => rings.current(), onApplied: (_key, record) => antiEntropy.noteApplied(record) });
   replica.register(server);
+  antiEntropy.register(server);
   const replicaClient = new RpcClient({ connectTimeoutMs: 1000, backoffMaxMs: 500 });
   const transport = new RpcReplicaTransport({ client: replicaClient, nodeId: opts.nodeId, clusterId: opts.clusterId });
   const coordinator = new Coordinator({
@@ -181,6 +211,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     gossip: () => membership.members(),
     lsm: () => store.stats(),
   });
+  registerAntiEntropyMetrics(metrics, () => antiEntropy.antiEntropyStats());
   const gate = new RequestGate();
   registerClientApi(server, coordinator, gate, nodeMetrics.observe);
 
@@ -227,11 +258,13 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
         .then(() => gateway?.close())
         .then(() => nodeMetrics.stop())
         .then(() => replayer.stop())
+        .then(() => antiEntropy.stop())
         .then(() => coordinator.drain())
         .then(() => raft.stop())
         .then(() => membership.stop())
         .then(() => server.stop())
         .then(() => replicaClient.close())
+        .then(() => aeClient.close())
         .then(() => closeStores())
         .then(() => resolve(), (err: unknown) => {
           log.error('shutdown failed', { error: String(err) });
@@ -250,6 +283,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     membership.start();
     raft.start();
     replayer.start();
+    antiEntropy.start();
   });
   log.info('stopped');
 }

@@ -1,0 +1,97 @@
+/**
+ * Reading one partition's records of an epoch range out of the replica store, through its
+ * (epoch, partition, key) index only — never a scan of the whole store: the Merkle tree of the range
+ * (both sides of a session build it) and the records of some leaf buckets, paged by a byte budget
+ * (what BucketRecords answers). Epochs are read one after the other, each in key order.
+ *
+ * Both loops hand the event loop back every few hundred records and epochs (`pause`), so a large
+ * build never holds up client requests.
+ */
+import { encodeRecord, type StoredRecord } from '../storage/record.js';
+import type { ReplicaStore } from '../storage/replica-store.js';
+import { bucketOf } from './merkle-format.js';
+import { MerkleTree } from './merkle-tree.js';
+
+export interface EpochRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Where a paged bucket scan stopped: continue in `epoch` after `afterKey`. */
+export interface ResumePoint {
+  readonly epoch: number;
+  readonly afterKey: Uint8Array;
+}
+
+export interface BucketRecord {
+  readonly key: Uint8Array;
+  /** The encoded StoredRecord (cluster/storage/RECORD.md). */
+  readonly bytes: Uint8Array;
+  readonly record: StoredRecord;
+}
+
+export interface BucketPage {
+  readonly records: BucketRecord[];
+  /** Present when more records may follow. */
+  readonly next?: ResumePoint;
+  /** Keys plus encoded records, the bytes the page carries. */
+  readonly bytes: number;
+}
+
+/** Hands the event loop back (a macrotask, so I/O callbacks and timers run). */
+export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const RECORDS_PER_PAUSE = 512;
+const EPOCHS_PER_PAUSE = 64;
+
+export class TreeSource {
+  constructor(
+    private readonly store: ReplicaStore,
+    private readonly pause: () => Promise<void> = yieldToEventLoop,
+  ) {}
+
+  /** The tree of `partition`'s records in `range`, tombstones included; `records`: how many were read. */
+  async build(partition: number, range: EpochRange, signal?: AbortSignal): Promise<{ tree: MerkleTree; records: number }> {
+    const tree = new MerkleTree();
+    let records = 0;
+    for (let epoch = range.from; epoch <= range.to; epoch++) {
+      if ((epoch - range.from) % EPOCHS_PER_PAUSE === EPOCHS_PER_PAUSE - 1) await this.pause();
+      signal?.throwIfAborted();
+      for await (const { key, record } of this.store.scanPartition(epoch, partition)) {
+        tree.add(key, record.timestamp, record.tombstone);
+        if (++records % RECORDS_PER_PAUSE === 0) {
+          await this.pause();
+          signal?.throwIfAborted();
+        }
+      }
+    }
+    return { tree, records };
+  }
+
+  /**
+   * The records of `partition` in `range` whose key falls in one of `buckets`, from `resume` on, until
+   * `maxBytes` (at least one record per page, whatever its size).
+   */
+  async buckets(partition: number, range: EpochRange, buckets: ReadonlySet<number>, maxBytes: number, resume?: ResumePoint, signal?: AbortSignal): Promise<BucketPage> {
+    const records: BucketRecord[] = [];
+    let bytes = 0;
+    let scanned = 0;
+    const first = resume?.epoch ?? range.from;
+    for (let epoch = first; epoch <= range.to; epoch++) {
+      if ((epoch - first) % EPOCHS_PER_PAUSE === EPOCHS_PER_PAUSE - 1) await this.pause();
+      const after = resume !== undefined && epoch === resume.epoch ? { after: resume.afterKey } : {};
+      for await (const { key, record } of this.store.scanPartition(epoch, partition, after)) {
+        if (++scanned % RECORDS_PER_PAUSE === 0) {
+          await this.pause();
+          signal?.throwIfAborted();
+        }
+        if (!buckets.has(bucketOf(key))) continue;
+        const encoded = encodeRecord(record);
+        records.push({ key, bytes: encoded, record });
+        bytes += key.length + encoded.length;
+        if (bytes >= maxBytes) return { records, next: { epoch, afterKey: key }, bytes };
+      }
+    }
+    return { records, bytes };
+  }
+}
