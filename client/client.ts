@@ -11,6 +11,7 @@
  * errors of rpc/errors.ts (re-exported by client/index.ts): InvalidArgumentError, UnavailableError (with
  * `acks` / `required` when a quorum was missed), TimeoutError, ConnectionError, ...
  */
+import Long from 'long';
 import { RpcClient } from '../rpc/client.js';
 import { CancelledError, ConnectionError, errorFromStatus, InternalError, InvalidArgumentError, RpcError, Status, TimeoutError, WrongOwnerError } from '../rpc/errors.js';
 import type { AnyMethod, RequestIn, ResponseOf } from '../rpc/methods.js';
@@ -23,6 +24,7 @@ import { NodeHealth } from './health.js';
 import { RingRefresher } from './ring-refresh.js';
 import { Router } from './routing.js';
 import { SeedPicker } from './seeds.js';
+import { compareTimestamps } from '../cluster/hlc.js';
 
 /** Keys and values: a string (stored as its UTF-8 bytes) or raw bytes. */
 export type Bytes = string | Uint8Array;
@@ -67,9 +69,19 @@ export interface GetOptions extends RequestOptions {
   blockingReadRepair?: boolean;
 }
 
+/** A version in full: the hybrid-logical-clock timestamp a write got. Ordered by (physicalMs, logical, node). */
+export interface Version {
+  physicalMs: number;
+  logical: number;
+  /** The coordinating node's id (the tie-break). */
+  node: string;
+}
+
 export interface WriteResult {
-  /** The version (hybrid logical clock) the cluster gave this write. */
+  /** The version (hybrid logical clock) the cluster gave this write: its physical milliseconds. */
   timestamp: bigint;
+  /** The same version in full. */
+  version: Version;
   /** Replicas that acknowledged before the answer was sent. */
   acks: number;
 }
@@ -105,6 +117,13 @@ export class Client {
   private routed = 0;
   private unrouted = 0;
   private closed = false;
+  /**
+   * The newest version this client has seen (written or read). Sent with every write as `after`, so the
+   * coordinator stamps the write after it: a client's writes are ordered after everything it saw, even
+   * when they go through nodes whose clocks disagree (a lagging clock would otherwise let an older
+   * version win under last-write-wins).
+   */
+  private seen: Version | undefined;
   private readonly defaultConsistency: Consistency | undefined;
   private readonly defaultDeadlineMs: number;
   private readonly retries: number;
@@ -138,22 +157,23 @@ export class Client {
   async get(key: Bytes, opts: GetOptions = {}): Promise<Buffer | undefined> {
     const request = { key: bytes(key, 'key'), r: this.consistency(opts), blockingReadRepair: opts.blockingReadRepair === true };
     const res = await this.run(Methods.Get, request, opts, true, request.key);
+    this.observe(res.version);
     if (res.status === Status.NOT_FOUND) return undefined;
     if (res.status !== Status.OK) throw new InternalError(`Get answered with unexpected status ${res.status}`);
     return Buffer.from(res.value); // a copy: the decoded bytes may share the connection's read buffer
   }
 
   async put(key: Bytes, value: Bytes, opts: RequestOptions = {}): Promise<WriteResult> {
-    const request = { key: bytes(key, 'key'), value: bytes(value, 'value', true), w: this.consistency(opts) };
+    const request = { key: bytes(key, 'key'), value: bytes(value, 'value', true), w: this.consistency(opts), after: this.after() };
     const res = await this.run(Methods.Put, request, opts, false, request.key);
-    return { timestamp: toBigInt(res.timestamp), acks: res.acks };
+    return { timestamp: toBigInt(res.timestamp), acks: res.acks, version: this.observeWrite(res.version, res.timestamp) };
   }
 
   /** Deletes `key` (a tombstone is written; deleting a missing key succeeds). */
   async del(key: Bytes, opts: RequestOptions = {}): Promise<WriteResult> {
-    const request = { key: bytes(key, 'key'), w: this.consistency(opts) };
+    const request = { key: bytes(key, 'key'), w: this.consistency(opts), after: this.after() };
     const res = await this.run(Methods.Delete, request, opts, false, request.key);
-    return { timestamp: toBigInt(res.timestamp), acks: res.acks };
+    return { timestamp: toBigInt(res.timestamp), acks: res.acks, version: this.observeWrite(res.version, res.timestamp) };
   }
 
   /** Puts and deletes with one round trip; each succeeds or fails on its own (no atomicity across keys). */
@@ -166,15 +186,34 @@ export class Client {
     });
     if (mutations.length === 0) return [];
     // Routed to a replica of the first key: any node coordinates a batch, and that one saves a hop for it.
-    const res = await this.run(Methods.Batch, { mutations, w: this.consistency(opts) }, opts, false, mutations[0]?.key);
+    const res = await this.run(Methods.Batch, { mutations, w: this.consistency(opts), after: this.after() }, opts, false, mutations[0]?.key);
     if (res.results.length !== mutations.length) {
       throw new InternalError(`Batch answered ${res.results.length} results for ${mutations.length} mutations`);
     }
     return res.results.map((r): BatchItemResult =>
       (r.status ?? Status.OK) === Status.OK
-        ? { ok: true, timestamp: toBigInt(r.timestamp ?? 0), acks: r.acks ?? 0 }
+        ? { ok: true, timestamp: toBigInt(r.timestamp ?? 0), acks: r.acks ?? 0, version: this.observeWrite(r.version, r.timestamp ?? 0) }
         : { ok: false, error: errorFromStatus(r.status ?? Status.INTERNAL, r.message ?? '') },
     );
+  }
+
+  /** The causality token sent with a write. */
+  private after(): mydatastore.client.IVersion | null {
+    const v = this.seen;
+    return v === undefined ? null : { physicalMs: Long.fromNumber(v.physicalMs, true), logical: v.logical, node: v.node };
+  }
+
+  /** Keeps the newest version seen; undefined for an answer without one (a key never written). */
+  private observe(wire: mydatastore.client.IVersion | null | undefined): Version | undefined {
+    if (wire === null || wire === undefined) return undefined;
+    const v: Version = { physicalMs: Number(wire.physicalMs ?? 0), logical: wire.logical ?? 0, node: wire.node ?? '' };
+    if (this.seen === undefined || compareTimestamps(v, this.seen) > 0) this.seen = v;
+    return v;
+  }
+
+  /** A write's version; a node that predates full versions sends milliseconds only. */
+  private observeWrite(wire: mydatastore.client.IVersion | null | undefined, ms: { toString(): string } | number): Version {
+    return this.observe(wire) ?? { physicalMs: Number(ms.toString()), logical: 0, node: '' };
   }
 
   /** Lets requests in flight finish, then closes every connection. */

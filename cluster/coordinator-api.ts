@@ -6,7 +6,10 @@
  *   bad key or consistency                  → INVALID_ARGUMENT
  *   draining after SIGTERM                  → SHUTTING_DOWN
  * Batch runs its mutations one after the other (each with the batch's W) and reports each one's
- * outcome; mutations of different keys are not atomic together. Each request is reported to the optional
+ * outcome; mutations of different keys are not atomic together. Writes carry the client's causality
+ * token (`after`, the newest version it has seen): the coordinator's clock moves past it first, so a
+ * client's writes are ordered after everything it saw even across nodes whose clocks disagree; every
+ * answer carries its version in full for the client to keep. Each request is reported to the optional
  * observer (operation, consistency, outcome, seconds) for the node's metrics.
  */
 import Long from 'long';
@@ -18,7 +21,9 @@ import { consistencyLabel, failureOutcome, type ClientOp, type ClientOutcome, ty
 import { ConsistencyError, type ConsistencyInput } from './consistency.js';
 import type { Coordinator, RequestOptions, WriteResult } from './coordinator.js';
 import { UnavailableError } from './quorum/errors.js';
+import { HlcClockDriftError, HlcTimestampError, type Timestamp } from './hlc.js';
 import { NoRingError, ReplicaRequestError } from './replica-service.js';
+import { safeUint } from './state/commands.js';
 
 /** Mutations per Batch request. */
 export const MAX_BATCH_MUTATIONS = 1000;
@@ -72,6 +77,33 @@ function requestOptions(ctx: CallContext, consistency: mydatastore.client.IConsi
 
 const ts = (r: WriteResult) => Long.fromNumber(r.timestamp.physicalMs, true);
 
+type WireVersion = mydatastore.client.IVersion;
+
+export function versionToWire(t: Timestamp): WireVersion {
+  return { physicalMs: Long.fromNumber(t.physicalMs, true), logical: t.logical, node: t.node };
+}
+
+/** The client's causality token as a Timestamp (undefined when unset); INVALID_ARGUMENT when malformed. */
+export function versionFromWire(v: WireVersion | null | undefined): Timestamp | undefined {
+  if (v === null || v === undefined) return undefined;
+  const bad = (m: string) => new InvalidArgumentError(`after: ${m}`);
+  return { physicalMs: safeUint(v.physicalMs, 'physical_ms', bad), logical: v.logical ?? 0, node: v.node ?? '' };
+}
+
+/** Moves the coordinator's clock past the client's causality token before it stamps a write. */
+function observeAfter(coordinator: Coordinator, after: WireVersion | null | undefined): void {
+  const seen = versionFromWire(after);
+  if (seen === undefined) return;
+  try {
+    coordinator.observe(seen);
+  } catch (err) {
+    if (err instanceof HlcTimestampError) throw new InvalidArgumentError(`after: ${err.message}`);
+    // Nothing was written: the client may retry on a node whose clock is not that far behind.
+    if (err instanceof HlcClockDriftError) throw new RpcUnavailableError(`this node cannot order the write after the client's last version: ${err.message}`);
+    throw err;
+  }
+}
+
 export function registerClientApi(server: RpcServer, coordinator: Coordinator, gate: RequestGate, observe?: ClientRequestObserver): void {
   const serve = async <T>(op: ClientOp, consistency: ConsistencyInput, fn: () => Promise<T>, outcomeOf: (res: T) => ClientOutcome = () => 'ok'): Promise<T> => {
     const started = performance.now();
@@ -93,19 +125,22 @@ export function registerClientApi(server: RpcServer, coordinator: Coordinator, g
       const opts = { ...requestOptions(ctx, req.r), blockingRepair: req.blockingReadRepair };
       const res = await coordinator.get(req.key, opts);
       const timestamp = Long.fromNumber(res.record?.timestamp.physicalMs ?? 0, true);
-      return res.found ? { status: Status.OK, value: res.record!.value, timestamp } : { status: Status.NOT_FOUND, timestamp };
+      const version = res.record === undefined ? null : versionToWire(res.record.timestamp);
+      return res.found ? { status: Status.OK, value: res.record!.value, timestamp, version } : { status: Status.NOT_FOUND, timestamp, version };
     }, (res) => (res.status === Status.NOT_FOUND ? 'not_found' : 'ok')),
   );
   server.handle(Methods.Put, (req, ctx) =>
     serve('put', req.w, async () => {
+      observeAfter(coordinator, req.after);
       const res = await coordinator.put(req.key, req.value, requestOptions(ctx, req.w));
-      return { status: Status.OK, timestamp: ts(res), acks: res.acks };
+      return { status: Status.OK, timestamp: ts(res), acks: res.acks, version: versionToWire(res.timestamp) };
     }),
   );
   server.handle(Methods.Delete, (req, ctx) =>
     serve('del', req.w, async () => {
+      observeAfter(coordinator, req.after);
       const res = await coordinator.del(req.key, requestOptions(ctx, req.w));
-      return { status: Status.OK, timestamp: ts(res), acks: res.acks };
+      return { status: Status.OK, timestamp: ts(res), acks: res.acks, version: versionToWire(res.timestamp) };
     }),
   );
   server.handle(Methods.Batch, (req, ctx) =>
@@ -113,6 +148,7 @@ export function registerClientApi(server: RpcServer, coordinator: Coordinator, g
       if (req.mutations.length > MAX_BATCH_MUTATIONS) {
         throw new InvalidArgumentError(`a batch holds at most ${MAX_BATCH_MUTATIONS} mutations, got ${req.mutations.length}`);
       }
+      observeAfter(coordinator, req.after);
       const results: mydatastore.client.IMutationResult[] = [];
       for (const m of req.mutations) {
         const opts = requestOptions(ctx, req.w);
@@ -121,7 +157,7 @@ export function registerClientApi(server: RpcServer, coordinator: Coordinator, g
           if (kind !== 0 && kind !== 1) throw new InvalidArgumentError(`unknown mutation kind ${String(kind)}`);
           const key = m.key ?? new Uint8Array(0);
           const res = kind === 1 ? await coordinator.del(key, opts) : await coordinator.put(key, m.value ?? new Uint8Array(0), opts);
-          results.push({ status: Status.OK, timestamp: ts(res), acks: res.acks });
+          results.push({ status: Status.OK, timestamp: ts(res), acks: res.acks, version: versionToWire(res.timestamp) });
         } catch (err) {
           const e = toClientRpcError(err);
           if (!(e instanceof RpcError)) throw e;

@@ -145,6 +145,15 @@ export class Coordinator {
     return { record, found: record !== undefined && !record.tombstone };
   }
 
+  /**
+   * Moves this node's clock past a version the client has already seen (its causality token), so the
+   * next write it coordinates for that client is stamped after it even when this node's wall clock is
+   * behind the node that stamped `seen`. Throws HlcClockDriftError when `seen` is implausibly far ahead.
+   */
+  observe(seen: Timestamp): void {
+    this.opts.clock.update(seen);
+  }
+
   /** Resolves when background work (read repairs, hint stores) started so far has finished. */
   async drain(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);

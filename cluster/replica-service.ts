@@ -19,7 +19,7 @@ import { Methods } from '../rpc/methods.js';
 import type { RpcServer } from '../rpc/server.js';
 import type { RingView } from './coordinator-ring.js';
 import type { HintStore } from './hints/hint-store.js';
-import { HlcTimestampError, MAX_LOGICAL } from './hlc.js';
+import { HlcClockDriftError, HlcTimestampError, MAX_LOGICAL, type HybridClock, type Timestamp } from './hlc.js';
 import { RecordInvalidError, encodeRecord, type StoredRecord } from './storage/record.js';
 import { MAX_KEY_BYTES, type ReplicaStore } from './storage/replica-store.js';
 
@@ -125,6 +125,12 @@ export interface ReplicaServiceOptions {
   readonly view: () => RingView | undefined;
   /** Told of every record stored by a (non-hinted) write: anti-entropy's tree cache and late-write count. */
   readonly onApplied?: (key: Uint8Array, record: StoredRecord) => void;
+  /**
+   * This node's hybrid clock: every record received moves it past the record's timestamp (HLC receive
+   * rule), so a write this node coordinates later is stamped after every version it has stored, even when
+   * its wall clock is behind the coordinator's.
+   */
+  readonly clock?: HybridClock;
 }
 
 export class ReplicaService implements ReplicaEndpoint {
@@ -144,6 +150,7 @@ export class ReplicaService implements ReplicaEndpoint {
     for (const { key, record } of records) this.checkOwned(view, checkDataKey(key), record.partition);
     let applied = 0;
     for (const { key, record } of records) {
+      this.observe(record.timestamp);
       if (!(await this.opts.store.apply(key, record)).applied) continue;
       applied++;
       this.opts.onApplied?.(key, record);
@@ -191,6 +198,16 @@ export class ReplicaService implements ReplicaEndpoint {
     const actual = view.ring.partitionOf(key);
     if (partition !== actual) throw new ReplicaRequestError(`record says partition ${partition}, but the key is in partition ${actual}`);
     if (!view.ring.preferenceList(actual).includes(this.opts.nodeId)) throw new ReplicaWrongOwnerError(this.opts.nodeId, actual, view.epoch);
+  }
+
+  /** A timestamp too far ahead (a peer with a runaway clock) must not drag ours along: it is stored, not followed. */
+  private observe(t: Timestamp): void {
+    if (this.opts.clock === undefined) return;
+    try {
+      this.opts.clock.update(t);
+    } catch (err) {
+      if (!(err instanceof HlcClockDriftError)) throw err;
+    }
   }
 
   private checkEnvelope(from: mydatastore.cluster.IEnvelope | null | undefined): void {

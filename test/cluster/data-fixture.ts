@@ -49,7 +49,12 @@ export function clusterState(ids: readonly string[], opts: { epoch?: number; rep
   };
 }
 
-export async function makeFixture(t: Test, ids: readonly string[], state: ClusterState = clusterState(ids)): Promise<Fixture> {
+export interface FixtureOptions {
+  /** Each node's wall clock in ms (default Date.now): a skewed clock for a node. */
+  readonly wall?: (id: string) => () => number;
+}
+
+export async function makeFixture(t: Test, ids: readonly string[], state: ClusterState = clusterState(ids), options: FixtureOptions = {}): Promise<Fixture> {
   let current = state;
   const down = new Set<string>();
   const silent = new Set<string>();
@@ -78,9 +83,10 @@ export async function makeFixture(t: Test, ids: readonly string[], state: Cluste
     const store = await ReplicaStore.open('/store', { fs });
     const hints = await HintStore.open('/hints', { fs });
     const rings = new RingCache(() => current);
-    const service = new ReplicaService({ nodeId: id, clusterId: 'c', store, hints, view: () => rings.current() });
+    const clock = new HybridClock(id, options.wall?.(id) ?? Date.now);
+    const service = new ReplicaService({ nodeId: id, clusterId: 'c', store, hints, view: () => rings.current(), clock });
     const common = { nodeId: id, transport, rings, hints, logger: silentLogger };
-    const coordinator = new Coordinator({ ...common, local: service, isAlive: isUp, clock: new HybridClock(id, Date.now), deadlineMs: 2000 });
+    const coordinator = new Coordinator({ ...common, local: service, isAlive: isUp, clock, deadlineMs: 2000 });
     const replayer = new HintReplayer({ ...common, isAlive: isUp, intervalMs: 10 });
     nodes.set(id, { id, store, hints, service, coordinator, replayer });
     t.teardown(async () => {

@@ -184,7 +184,10 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   const isUp = (n: string): boolean => n === opts.nodeId || (liveness.get(n) !== 'dead' && liveness.get(n) !== 'left');
   const isAlive = (n: string): boolean => liveness.get(n) === 'alive';
   const rings = new RingCache(() => raft.clusterState());
-  const replica = new ReplicaService({ nodeId: opts.nodeId, clusterId: opts.clusterId, store, hints, view: () => rings.current(), onApplied: (_key, record) => antiEntropy.noteApplied(record) });
+  // One hybrid clock per node: the coordinator stamps writes with it, the replica service moves it past
+  // every record it stores, so this node never stamps a write older than a version it holds.
+  const clock = new HybridClock(opts.nodeId, Date.now);
+  const replica = new ReplicaService({ nodeId: opts.nodeId, clusterId: opts.clusterId, store, hints, view: () => rings.current(), clock, onApplied: (_key, record) => antiEntropy.noteApplied(record) });
   replica.register(server);
   antiEntropy.register(server);
   const replicaClient = new RpcClient({ connectTimeoutMs: 1000, backoffMaxMs: 500 });
@@ -196,7 +199,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     rings,
     isAlive: isUp,
     hints,
-    clock: new HybridClock(opts.nodeId, Date.now),
+    clock,
     logger: log,
     deadlineMs: opts.requestTimeout,
     sloppyQuorum: opts.sloppyQuorum,
