@@ -1,21 +1,36 @@
 /**
- * The committed ring as the data path sees it: the epoch, configuration, ring, preference lists and
- * member addresses of the node's committed cluster state, rebuilt only when the ring itself changes.
+ * The committed rings as the data path sees it: the epoch, configuration, read ring and its preference
+ * lists, the write-only ("pending") owners of each partition during a membership transition, and member
+ * addresses of the node's committed cluster state, rebuilt only when the rings themselves change.
  *
- * The epoch advances on a timer even when no member changes, so it is no cache key: the ring depends on
- * the committed members in the ring (id, zone), P and N only, and that fingerprint is the key. Building a
+ * Read ring and write ring (cluster/state/transition.ts, cluster/STREAMING.md): reads go to read-ring
+ * owners; writes go to the read-ring owners *and* the partition's pending owners (write-ring owners that
+ * are not read-ring owners yet: they are streaming the partition in). With nothing joining or leaving
+ * there are no pending owners and both rings are the same.
+ *
+ * The epoch advances on a timer even when no member changes, so it is no cache key: the rings depend on
+ * the committed members (id, zone, status), P and N only, and that fingerprint is the key. Building a
  * PreferenceLists is P × members work; reading the fingerprint per request is members work.
  */
 import { PreferenceLists } from './preference.js';
 import type { Ring } from './ring.js';
-import { ringOf, type ClusterState } from './state/cluster-state.js';
+import type { ClusterState } from './state/cluster-state.js';
+import { transitionOf } from './state/transition.js';
 
 export interface RingView {
   /** The committed epoch of the state this view was read from (newer than the ring's build). */
   readonly epoch: number;
   readonly state: ClusterState;
+  /** The read ring: owners that hold each partition's data now (reads, and W is counted among them). */
   readonly ring: Ring;
+  /** Preference lists (with stand-ins) of the read ring. */
   readonly lists: PreferenceLists;
+  /** The write ring (the read ring itself when no member is joining or leaving). */
+  readonly writeRing: Ring;
+  /** Write-ring owners of partition p that are not read-ring owners: they get writes, their acks do not count. */
+  pendingOwners(p: number): readonly string[];
+  /** Whether `node` may store writes of partition p (an owner in either ring). */
+  acceptsWrites(node: string, p: number): boolean;
   /** The committed address of a member, undefined for a node that is not (or no longer) a member. */
   addressOf(node: string): string | undefined;
 }
@@ -24,8 +39,12 @@ interface Built {
   readonly key: string;
   readonly ring: Ring;
   readonly lists: PreferenceLists;
+  readonly writeRing: Ring;
+  readonly pending: readonly (readonly string[])[];
   readonly addresses: ReadonlyMap<string, string>;
 }
+
+const NONE: readonly string[] = Object.freeze([]);
 
 function fingerprint(state: ClusterState): string {
   const inRing = state.members.filter((m) => m.status !== 'removed');
@@ -54,14 +73,37 @@ export class RingCache {
     if (!state.created) return undefined;
     const key = fingerprint(state);
     if (this.built?.key !== key) {
-      const ring = ringOf(state);
-      if (ring.members.length === 0) return undefined;
-      const members = state.members
-        .filter((m) => ring.members.includes(m.id))
-        .map((m) => (m.zone === '' ? { id: m.id } : { id: m.id, meta: { zone: m.zone } }));
-      this.built = { key, ring, lists: new PreferenceLists(ring, members), addresses: new Map(state.members.map((m) => [m.id, m.address])) };
+      const t = transitionOf(state);
+      if (t.read.members.length === 0) return undefined;
+      const pending: (readonly string[])[] = [];
+      for (let p = 0; p < t.read.partitions; p++) {
+        if (!t.inFlight || t.write.members.length === 0) {
+          pending.push(NONE);
+          continue;
+        }
+        const owners = t.read.preferenceList(p);
+        const extra = t.write.preferenceList(p).filter((n) => !owners.includes(n));
+        pending.push(extra.length === 0 ? NONE : extra);
+      }
+      this.built = {
+        key,
+        ring: t.read,
+        lists: new PreferenceLists(t.read, t.readMembers),
+        writeRing: t.write,
+        pending,
+        addresses: new Map(state.members.map((m) => [m.id, m.address])),
+      };
     }
-    const { ring, lists, addresses } = this.built;
-    return { epoch: state.epoch, state, ring, lists, addressOf: (node) => addresses.get(node) };
+    const { ring, lists, writeRing, pending, addresses } = this.built;
+    return {
+      epoch: state.epoch,
+      state,
+      ring,
+      lists,
+      writeRing,
+      pendingOwners: (p) => pending[p] ?? NONE,
+      acceptsWrites: (node, p) => ring.preferenceList(p).includes(node) || (pending[p] ?? NONE).includes(node),
+      addressOf: (node) => addresses.get(node),
+    };
   }
 }

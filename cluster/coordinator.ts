@@ -10,6 +10,9 @@
  *   - Hinted handoff: a stand-in keeps a hinted write in its hint store. When no stand-in is left (every
  *     member is already an owner, e.g. 3 nodes with N=3) or a target fails, the coordinator keeps the hint
  *     itself, so the write still reaches the owner once it is back (coordinator-hints.ts replays hints).
+ *   - Membership transitions (cluster/STREAMING.md): owners are the *read* ring's; a partition's pending
+ *     owners (write ring only, streaming it in) get every write too, but their acks do not count toward
+ *     W; a pending owner that is down or fails gets a hint kept here.
  *   - Reads: all live owners are asked, ReadQuorum answers after R (newest version; a tombstone is
  *     not-found). Read repair sends the newest version to the owners that answered with an older one or
  *     none, in the background once every owner answered (or at the deadline), or before the answer with
@@ -196,6 +199,7 @@ export class Coordinator {
       this.keepHint(owner, key, bytes);
       check(quorum.fail(owner, new Error(`${owner} is down per gossip and no stand-in is left`)));
     }
+    this.sendToPending(view, partition, key, record, bytes);
     for (const t of targets.targets) {
       this.endpoint(t.node, view)
         .write([{ key, record }], t.hintFor)
@@ -265,6 +269,23 @@ export class Coordinator {
           ),
       ),
     );
+  }
+
+  /** A transition's pending owners get the write in the background; a failed or down one gets a hint. */
+  private sendToPending(view: RingView, partition: number, key: Uint8Array, record: StoredRecord, bytes: Uint8Array): void {
+    for (const node of view.pendingOwners(partition)) {
+      if (!this.opts.isAlive(node)) {
+        this.keepHint(node, key, bytes);
+        continue;
+      }
+      this.track(
+        this.endpoint(node, view)
+          .write([{ key, record }], undefined)
+          .catch((err: unknown) => {
+            if (isDeliveryFailure(err)) this.keepHint(node, key, bytes);
+          }),
+      );
+    }
   }
 
   /** Keeps a hint for an owner this coordinator could not reach (never for itself). */

@@ -2,8 +2,9 @@
  * The replica side of the data path: ReplicaWrite (66) and ReplicaRead (67) over this node's
  * ReplicaStore and HintStore (rpc/PROTOCOL.md §7).
  *
- *   - A normal write or a read is served only for a key whose partition this node owns under its
- *     committed ring; otherwise ReplicaWrongOwnerError (CLUSTER_WRONG_OWNER, sent as WRONG_OWNER with
+ *   - A normal write is served only for a key whose partition this node owns in its committed read or
+ *     write ring (a joining owner takes writes while it streams, cluster/STREAMING.md), a read only in
+ *     the read ring; otherwise ReplicaWrongOwnerError (CLUSTER_WRONG_OWNER, sent as WRONG_OWNER with
  *     our epoch in ErrorDetail) tells a coordinator with a stale ring to refresh.
  *   - A hinted write (hint_for_node_id set, naming another node) is not ours to own: the stand-in keeps
  *     the record in its hint store, to replay to that node once gossip says it is alive again.
@@ -147,7 +148,7 @@ export class ReplicaService implements ReplicaEndpoint {
       return stored;
     }
     const view = this.requireView();
-    for (const { key, record } of records) this.checkOwned(view, checkDataKey(key), record.partition);
+    for (const { key, record } of records) this.checkOwned(view, checkDataKey(key), record.partition, 'write');
     let applied = 0;
     for (const { key, record } of records) {
       this.observe(record.timestamp);
@@ -161,7 +162,7 @@ export class ReplicaService implements ReplicaEndpoint {
   async read(key: Uint8Array): Promise<StoredRecord | undefined> {
     const view = this.requireView();
     checkDataKey(key);
-    this.checkOwned(view, key, view.ring.partitionOf(key));
+    this.checkOwned(view, key, view.ring.partitionOf(key), 'read');
     return this.opts.store.get(key);
   }
 
@@ -194,10 +195,12 @@ export class ReplicaService implements ReplicaEndpoint {
     return view;
   }
 
-  private checkOwned(view: RingView, key: Uint8Array, partition: number): void {
+  /** Writes are taken for partitions owned in either ring (a joiner streams in), reads only in the read ring. */
+  private checkOwned(view: RingView, key: Uint8Array, partition: number, op: 'read' | 'write'): void {
     const actual = view.ring.partitionOf(key);
     if (partition !== actual) throw new ReplicaRequestError(`record says partition ${partition}, but the key is in partition ${actual}`);
-    if (!view.ring.preferenceList(actual).includes(this.opts.nodeId)) throw new ReplicaWrongOwnerError(this.opts.nodeId, actual, view.epoch);
+    const owned = op === 'read' ? view.ring.preferenceList(actual).includes(this.opts.nodeId) : view.acceptsWrites(this.opts.nodeId, actual);
+    if (!owned) throw new ReplicaWrongOwnerError(this.opts.nodeId, actual, view.epoch);
   }
 
   /** A timestamp too far ahead (a peer with a runaway clock) must not drag ours along: it is stored, not followed. */

@@ -4,7 +4,7 @@
  *
  *   0         reserved for control frames (connection errors, GOAWAY)
  *   1..63     client API (proto/client.proto)
- *   64..127   internal node-to-node traffic (proto/cluster.proto, proto/antientropy.proto)
+ *   64..127   internal node-to-node traffic (proto/cluster.proto, proto/antientropy.proto, proto/streaming.proto)
  *   68, 69    retired: never-served anti-entropy drafts; do not reuse
  */
 import type { Reader, Writer } from 'protobufjs/minimal.js';
@@ -42,6 +42,7 @@ function method<ReqIn, Req, ResIn, Res>(
 const c = mydatastore.client;
 const k = mydatastore.cluster;
 const ae = mydatastore.antientropy;
+const st = mydatastore.streaming;
 
 export const Methods = {
   Ping: method(1, 'Ping', c.PingRequest, c.PingResponse),
@@ -59,6 +60,8 @@ export const Methods = {
   Decommission: method(72, 'Decommission', k.DecommissionRequest, k.DecommissionResponse),
   TreeHashes: method(73, 'TreeHashes', ae.TreeHashesRequest, ae.TreeHashesResponse),
   BucketRecords: method(74, 'BucketRecords', ae.BucketRecordsRequest, ae.BucketRecordsResponse),
+  StreamPartition: method(75, 'StreamPartition', st.StreamPartitionRequest, st.StreamPartitionResponse),
+  StreamDone: method(76, 'StreamDone', st.StreamDoneRequest, st.StreamDoneResponse),
 } as const;
 
 export const ErrorDetail = mydatastore.ErrorDetail;

@@ -18,7 +18,7 @@ export interface RaftGauges {
   isLeader: boolean;
   leaderKnown: boolean;
   epoch: number;
-  /** Committed members by status (active, leaving, removed). */
+  /** Committed members by status (joining, active, leaving, removed). */
   members: Record<string, number>;
 }
 
@@ -43,7 +43,7 @@ export interface NodeMetrics {
 }
 
 const GOSSIP_STATES = ['alive', 'suspect', 'dead', 'left'] as const;
-const MEMBER_STATUSES = ['active', 'leaving', 'removed'] as const;
+const MEMBER_STATUSES = ['joining', 'active', 'leaving', 'removed'] as const;
 
 const LOOP_RESOLUTION_MS = 10;
 

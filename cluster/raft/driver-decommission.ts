@@ -1,35 +1,28 @@
 /**
- * The Decommission method (72): removes a member from the committed member list. The leader proposes
- * set-member-status removed and answers once it is applied (the planner then drops the node from the Raft
- * configuration and the ring no longer holds it); any other node forwards the request to the leader, once.
- * The leader does not remove itself: it hands leadership to another voter and asks the caller to retry.
+ * The Decommission method (72): takes a member out of the cluster. The leader proposes
+ * set-member-status leaving; the member's partitions are then streamed to their new owners
+ * (cluster/STREAMING.md) and the planner's finish-transition removes it. The leader answers once the
+ * member is *removed*: if that takes longer than REMOVAL_WAIT_MS it answers UNAVAILABLE ("still
+ * streaming; retry"), and a retry (the CLI retries until its --timeout) finds the member leaving and waits
+ * again. A joining member holds no data anyone needs and is removed at once. While another transition is
+ * in flight a new decommission is refused with UNAVAILABLE (one transition at a time); retry.
+ * Any other node forwards the request to the leader, once. The leader does not remove itself: it hands
+ * leadership to another voter and asks the caller to retry.
  */
 import Long from 'long';
-import type { RpcClient } from '../../rpc/client.js';
 import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../rpc/errors.js';
-import type { Logger } from '../../rpc/logger.js';
 import { Methods } from '../../rpc/methods.js';
 import type { mydatastore } from '../../proto/gen/messages.js';
-import { encodeCommand } from '../state/commands.js';
-import type { ClusterState } from '../state/cluster-state.js';
-import type { AppliedWaiters } from './driver-proposals.js';
-import type { Raft } from './raft.js';
-import { NotLeaderError, TransferringError } from './types.js';
+import { inTransition } from '../state/transition.js';
+import { forwardTarget, proposeAndWait, type LeaderContext } from './driver-forward.js';
 
-/** How long the leader waits for the removal to commit, and a forwarding node for the leader's answer. */
+/** How long a forwarding node waits for the leader's answer, and the leader for the commit. */
 const COMMIT_TIMEOUT_MS = 10_000;
+/** How long the leader waits for the member to be removed before it asks the caller to retry. */
+const REMOVAL_WAIT_MS = 6000;
+const POLL_MS = 50;
 
-export interface DecommissionContext {
-  readonly self: string;
-  readonly raft: Raft;
-  readonly client: Pick<RpcClient, 'call'>;
-  readonly waiters: AppliedWaiters;
-  readonly log: Logger;
-  state(): ClusterState;
-  addressOf(id: string): string | undefined;
-  /** Runs the ready loop (after a proposal or a transfer). */
-  pump(): void;
-}
+export type DecommissionContext = LeaderContext;
 
 type Response = mydatastore.cluster.DecommissionResponse.$Properties;
 
@@ -37,18 +30,17 @@ export async function decommission(ctx: DecommissionContext, id: string, forward
   if (id === '') throw new InvalidArgumentError('decommission: the node id is empty');
   const st = ctx.raft.status();
   if (st.role !== 'leader') {
-    const address = st.leader === '' ? undefined : ctx.addressOf(st.leader);
-    if (forwarded || address === undefined) throw new UnavailableError(`node ${ctx.self} is not the Raft leader and knows none to forward to; retry`);
-    return ctx.client.call(address, Methods.Decommission, { nodeId: id, forwarded: true }, { timeoutMs: COMMIT_TIMEOUT_MS });
+    return ctx.client.call(forwardTarget(ctx, st, forwarded), Methods.Decommission, { nodeId: id, forwarded: true }, { timeoutMs: COMMIT_TIMEOUT_MS });
   }
-  const done = (index: number): Response => ({
+  const started = Date.now();
+  const done = (): Response => ({
     leaderId: ctx.self,
-    index: Long.fromNumber(index, true),
+    index: Long.fromNumber(ctx.state().appliedIndex, true),
     epoch: Long.fromNumber(ctx.state().epoch, true),
   });
   const member = ctx.state().members.find((m) => m.id === id);
   if (member === undefined) throw new NotFoundError(`no member ${id} in the committed member list`);
-  if (member.status === 'removed') return done(st.applied);
+  if (member.status === 'removed') return done();
   if (id === ctx.self) {
     // The most caught-up voter (as stop() does), not the first by order: that one may be dead, and every
     // retry would then hand leadership to it again and time out.
@@ -60,16 +52,21 @@ export async function decommission(ctx: DecommissionContext, id: string, forward
     ctx.pump();
     throw new UnavailableError(`${id} is the Raft leader: handing leadership to ${to} first; retry`);
   }
-  let proposal: { index: number; term: number };
-  try {
-    proposal = ctx.raft.propose(encodeCommand({ type: 'set-member-status', id, status: 'removed' }));
-  } catch (err) {
-    if (err instanceof NotLeaderError || err instanceof TransferringError) throw new UnavailableError(`${err.message}; retry`);
-    throw err;
+  if (member.status !== 'leaving') {
+    const busy = ctx.state().members.filter((m) => inTransition(m) && m.id !== id);
+    if (member.status === 'active' && busy.length > 0) {
+      throw new UnavailableError(`transition ${ctx.state().transition ?? 0} is in flight (${busy.map((m) => `${m.id} ${m.status}`).join(', ')}); retry once it finishes`);
+    }
+    const status = member.status === 'joining' ? 'removed' : 'leaving';
+    const { index, result } = await proposeAndWait(ctx, { type: 'set-member-status', id, status }, COMMIT_TIMEOUT_MS);
+    if (!result.applied) throw new InvalidArgumentError(`${id} was not decommissioned: ${result.reason ?? 'no effect'}`);
+    ctx.log.info(`raft: decommission of ${id}: ${status} committed at index ${index}`);
   }
-  ctx.log.info(`raft: decommission of ${id} proposed at index ${proposal.index}`);
-  ctx.pump();
-  const result = await ctx.waiters.wait(proposal.index, proposal.term, COMMIT_TIMEOUT_MS);
-  if (!result.applied) throw new InvalidArgumentError(`${id} was not removed: ${result.reason ?? 'no effect'}`);
-  return done(proposal.index);
+  while (Date.now() - started < REMOVAL_WAIT_MS) {
+    const now = ctx.state().members.find((m) => m.id === id);
+    if (now === undefined || now.status === 'removed') return done();
+    if (ctx.raft.status().role !== 'leader') break;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  throw new UnavailableError(`${id} is leaving: its partitions are still streaming to their new owners; retry to wait for the removal`);
 }

@@ -24,6 +24,7 @@ export class LeaderPlanning {
   private proposedIndex = 0;
   private proposedAtMs = 0;
   private confChangeIndex = 0;
+  private transferAtMs = -Infinity;
 
   constructor(
     private readonly self: string,
@@ -45,6 +46,16 @@ export class LeaderPlanning {
     const status = raft.status();
     if (status.role !== 'leader') return false;
     if (this.proposedIndex > status.applied && nowMs - this.proposedAtMs < LOST_PROPOSAL_MS) return false;
+    if (state.members.find((m) => m.id === this.self)?.status === 'leaving' && nowMs - this.transferAtMs >= LOST_PROPOSAL_MS) {
+      // A leaving leader cannot finish its own transition (the planner never removes self): hand over.
+      const to = status.conf.voters.filter((v) => v !== this.self).sort((a, b) => (status.progress[b]?.match ?? 0) - (status.progress[a]?.match ?? 0))[0];
+      if (to !== undefined) {
+        this.transferAtMs = nowMs;
+        this.log.info(`raft: this leader is leaving the cluster: handing leadership to ${to}`);
+        raft.transferLeadership(to);
+        return true;
+      }
+    }
     const plan = planLeaderActions({
       self: this.self,
       state,

@@ -1,7 +1,8 @@
 /**
  * RaftDriver: the I/O edge around the pure Raft core (raft.ts), like MembershipDriver around SwimNode. It
  * owns the Raft node, its durable storage (storage.ts, DATA/raft) and the cluster state machine
- * (cluster/state), ticks Raft on a timer, serves the Raft (65), Status (71) and Decommission (72) methods,
+ * (cluster/state), ticks Raft on a timer, serves the Raft (65), Status (71), Decommission (72) and
+ * StreamDone (76) methods,
  * and on the leader runs the planner that adds members gossip sees alive, removes the long dead and bumps
  * the epoch. A graceful stop hands leadership to the most up-to-date voter first.
  *
@@ -20,6 +21,7 @@
  * Stored state wins over both.
  */
 import { performance } from 'node:perf_hooks';
+import Long from 'long';
 import type { FileSystem } from '../../lsm/index.js';
 import type { MembershipDriver } from '../membership/driver.js';
 import type { RpcClient } from '../../rpc/client.js';
@@ -33,6 +35,7 @@ import { ClusterStateMachine } from '../state/cluster-state.js';
 import type { ClusterConfig } from '../state/config.js';
 import { decodeMessage } from './codec.js';
 import { decommission, type DecommissionContext } from './driver-decommission.js';
+import { streamDone } from './driver-stream-done.js';
 import { AppliedWaiters } from './driver-proposals.js';
 import { RaftTransport } from './driver-transport.js';
 import { LeaderPlanning } from './driver-planner.js';
@@ -99,6 +102,7 @@ export class RaftDriver {
   private soft: SoftState;
   private snapshotsInstalled = 0;
   private stopping: Promise<void> | undefined;
+  private readonly admin: DecommissionContext;
 
   private constructor(opts: RaftDriverOptions, storage: RaftStorage, raft: Raft, sm: ClusterStateMachine) {
     this.opts = opts;
@@ -128,6 +132,7 @@ export class RaftDriver {
     opts.server.handle(Methods.Status, () => this.status());
     const admin: DecommissionContext = {
       self: opts.id,
+      clusterId: opts.clusterId,
       raft,
       client: opts.client,
       waiters: this.waiters,
@@ -140,6 +145,18 @@ export class RaftDriver {
       if (this.state !== 'running') throw new ShuttingDownError(`node ${this.id} is not running Raft`);
       return decommission(admin, req.nodeId, req.forwarded);
     });
+    opts.server.handle(Methods.StreamDone, (req) => {
+      if (this.state !== 'running') throw new ShuttingDownError(`node ${this.id} is not running Raft`);
+      if ((req.from?.clusterId ?? '') !== opts.clusterId) throw new PermissionDeniedError(`stream-done from cluster "${req.from?.clusterId ?? ''}" refused: this node belongs to cluster "${opts.clusterId}"`);
+      return streamDone(admin, req.nodeId, Long.fromValue(req.transition).toNumber(), req.forwarded);
+    });
+    this.admin = admin;
+  }
+
+  /** Asks the leader (through this node) to commit that this node streamed its partitions for `transition`. */
+  async reportStreamDone(transition: number): Promise<boolean> {
+    if (this.state !== 'running') throw new ShuttingDownError(`node ${this.id} is not running Raft`);
+    return (await streamDone(this.admin, this.id, transition, false)).applied === true;
   }
 
   /** Opens the storage, recovers the Raft state and the state machine, and registers the RPC handlers. */

@@ -13,7 +13,9 @@ export type ClusterCommand =
   | { readonly type: 'add-member'; readonly id: string; readonly address: string; readonly zone: string }
   | { readonly type: 'set-member-status'; readonly id: string; readonly status: 'leaving' | 'removed' }
   | { readonly type: 'set-config'; readonly config: ClusterConfig }
-  | { readonly type: 'increment-epoch'; readonly to: number };
+  | { readonly type: 'increment-epoch'; readonly to: number }
+  | { readonly type: 'stream-done'; readonly id: string; readonly transition: number }
+  | { readonly type: 'finish-transition'; readonly transition: number };
 
 /** Version of the command encoding (ClusterCommand.version). */
 export const COMMAND_VERSION = 1;
@@ -63,6 +65,13 @@ function validate(c: ClusterCommand): ClusterCommand {
     case 'increment-epoch':
       if (!Number.isSafeInteger(c.to) || c.to < 1) throw new ClusterCommandError(`bad epoch ${c.to}`);
       return c;
+    case 'stream-done':
+      text(c.id, 'member id', true);
+      if (!Number.isSafeInteger(c.transition) || c.transition < 1) throw new ClusterCommandError(`bad transition ${c.transition}`);
+      return c;
+    case 'finish-transition':
+      if (!Number.isSafeInteger(c.transition) || c.transition < 1) throw new ClusterCommandError(`bad transition ${c.transition}`);
+      return c;
     default:
       throw new ClusterCommandError(`unknown command type ${String((c as { type: unknown }).type)}`);
   }
@@ -92,6 +101,12 @@ export function encodeCommand(c: ClusterCommand): Uint8Array {
     case 'increment-epoch':
       m.incrementEpoch = { to: Long.fromNumber(c.to, true) };
       break;
+    case 'stream-done':
+      m.streamDone = { id: c.id, transition: Long.fromNumber(c.transition, true) };
+      break;
+    case 'finish-transition':
+      m.finishTransition = { transition: Long.fromNumber(c.transition, true) };
+      break;
   }
   return pb.encode(m).finish();
 }
@@ -107,7 +122,7 @@ export function decodeCommand(b: Uint8Array): ClusterCommand {
   }
   if (m.version !== COMMAND_VERSION) throw new ClusterCommandError(`unsupported command version ${m.version}`);
   // Several operations on the wire decode to the last one (protobuf's oneof rule), the same everywhere.
-  const set = [m.addMember, m.setMemberStatus, m.setConfig, m.incrementEpoch].filter((x) => x != null).length;
+  const set = [m.addMember, m.setMemberStatus, m.setConfig, m.incrementEpoch, m.streamDone, m.finishTransition].filter((x) => x != null).length;
   if (set !== 1) throw new ClusterCommandError(`a command sets exactly one operation, this one sets ${set}`);
   if (m.addMember != null) {
     const a = m.addMember;
@@ -137,7 +152,15 @@ export function decodeCommand(b: Uint8Array): ClusterCommand {
       },
     });
   }
-  const to = safeUint(m.incrementEpoch?.to, 'epoch', (msg) => new ClusterCommandError(msg));
+  const err = (msg: string): Error => new ClusterCommandError(msg);
+  if (m.streamDone != null) {
+    const d = m.streamDone;
+    return validate({ type: 'stream-done', id: text(d.id, 'member id', true), transition: safeUint(d.transition, 'transition', err) });
+  }
+  if (m.finishTransition != null) {
+    return validate({ type: 'finish-transition', transition: safeUint(m.finishTransition.transition, 'transition', err) });
+  }
+  const to = safeUint(m.incrementEpoch?.to, 'epoch', err);
   return validate({ type: 'increment-epoch', to });
 }
 
@@ -152,5 +175,9 @@ export function describeCommand(c: ClusterCommand): string {
       return `set-config P=${c.config.partitions} N=${c.config.replicas} R=${c.config.readQuorum} W=${c.config.writeQuorum}`;
     case 'increment-epoch':
       return `increment-epoch to ${c.to}`;
+    case 'stream-done':
+      return `stream-done ${c.id} transition ${c.transition}`;
+    case 'finish-transition':
+      return `finish-transition ${c.transition}`;
   }
 }

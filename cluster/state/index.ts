@@ -5,6 +5,7 @@ export {
   type ClusterConfig,
   type ClusterMember,
   type ClusterState,
+  type MemberStatus,
   ClusterStateMachine,
   DEFAULT_CLUSTER_CONFIG,
   describeState,
@@ -20,3 +21,4 @@ export {
   type PlannerOptions,
   planLeaderActions,
 } from './planner.js';
+export { inReadRing, inTransition, inWriteRing, ownersInEither, type Transition, transitionOf } from './transition.js';

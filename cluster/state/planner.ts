@@ -9,24 +9,34 @@
  *  - Bootstrap: before the cluster exists, the leader proposes `initialConfig` (if given and different)
  *    and add-member for every alive gossip member, itself first — the first committed add-member creates
  *    the cluster.
- *  - Join: an alive gossip member that is not listed, or whose address or zone changed, is added. A
- *    removed id is never re-added (see cluster-state.ts); it is reported in `notes`.
- *  - Removal: a listed member whose gossip state has been 'dead' *or* 'left' for at least
- *    removeDeadAfterMs is marked removed. 'left' waits too: a graceful stop (Ctrl-C, a rolling restart)
- *    also announces 'left', and moving every replica away on each restart would be far worse than the
- *    timeout. The exception is a member already 'leaving' (decommissioned): its 'left' means the drain is
- *    over, so it is removed at once. A member gossip does not know at all is left alone (a fresh leader's
- *    gossip view may still be filling). `self` is never removed.
+ *  - Join: an alive gossip member that is not listed, or whose address or zone changed, is added (as
+ *    joining, cluster-state.ts). A removed id is never re-added (see cluster-state.ts); it is reported in
+ *    `notes`. New members wait while a transition is in flight (one transition's worth of change at a
+ *    time, cluster/STREAMING.md); address changes do not.
+ *  - Dead members: a listed member whose gossip state has been 'dead' *or* 'left' for at least
+ *    removeDeadAfterMs is set leaving (its partitions are streamed from the other read-ring owners) — or
+ *    removed at once if it is still joining (it holds nothing anyone needs). 'left' waits too: a graceful
+ *    stop (Ctrl-C, a rolling restart) also announces 'left', and moving every replica away on each
+ *    restart would be far worse than the timeout. While a transition is in flight only a member that
+ *    gains partitions in it is set leaving (so a dead gainer cannot stall the transition forever); the
+ *    others wait. A member gossip does not know at all is left alone (a fresh leader's gossip view may
+ *    still be filling). `self` is never set leaving or removed.
+ *  - Finish: once every member that gains a partition has reported stream-done for the current
+ *    transition, finish-transition (joining → active, leaving → removed). Not while the leader itself is
+ *    leaving: it hands leadership over first (driver-planner.ts).
  *  - Epoch: bumped to epoch + 1 once epochIntervalMs has passed since the last bump.
  *  - Raft configuration, at most one change per call and none while one is pending, in this order:
  *      1. remove a voter that is removed or dead/left too long (not self: leadership transfer first; never
  *         the last voter);
  *      2. promote a learner while the useful voters (not removed, leaving or dead too long) number fewer
  *         than min(voterTarget, active alive members): first a learner of a zone no useful voter covers;
- *         else add as a learner a member of such a zone (it is promoted next); else any learner, by id;
- *      3. remove a leaving voter (its replacement was promoted in step 2 first);
+ *         else add as a learner a member of such a zone (it is promoted next); else, unless a member of
+ *         such a zone is still joining (the seat waits for it), any learner, by id;
+ *      3. remove a leaving voter (its replacement was promoted in step 2 first; step 5 brings it back as a
+ *         learner, so it follows the log — and learns of its removal — while its data is streamed away);
  *      4. remove a learner that is removed or dead/left too long;
- *      5. add an active, alive member that is in neither set as a learner.
+ *      5. add a joining, active or leaving alive member that is in neither set as a learner (a joining
+ *         member must follow the log to learn what it gains; it becomes a voter candidate once active).
  *    Removing before promoting keeps the quorum among live nodes (3 voters with one dead → 2, not 4 with
  *    one dead). Nodes in the Raft configuration that are not listed at all (the bootstrap voter before its
  *    add-member commits) are left alone. Whether a learner has caught up before promotion is Raft's business.
@@ -35,6 +45,7 @@ import type { ConfChange, ConfState } from '../raft/types.js';
 import type { ClusterCommand } from './commands.js';
 import { type ClusterConfig, sameConfig } from './config.js';
 import type { ClusterMember, ClusterState } from './snapshot-codec.js';
+import { inTransition, transitionOf } from './transition.js';
 
 export interface GossipView {
   readonly id: string;
@@ -105,24 +116,49 @@ export function planLeaderActions(input: PlannerInput): LeaderPlan {
   }
 
   // Joins and address changes: self first at bootstrap, so the creating node is the first member.
+  const inFlight = state.members.some(inTransition);
   const candidates = [...gossip.values()].filter((g) => g.state === 'alive');
   if (!state.created) candidates.sort((a, b) => (a.id === self ? -1 : b.id === self ? 1 : byId(a, b)));
   for (const g of candidates) {
     const m = members.get(g.id);
     if (m?.status === 'removed') {
       notes.push(`member ${g.id} was removed and is alive again at ${g.address}; it cannot rejoin under this id`);
+    } else if (m === undefined && inFlight) {
+      notes.push(`member ${g.id} waits to join until transition ${(state.transition ?? 0)} finishes`);
     } else if (m === undefined || m.address !== g.address || m.zone !== g.zone) {
       commands.push({ type: 'add-member', id: g.id, address: g.address, zone: g.zone });
     }
   }
 
-  // Removals: dead or left for too long; a leaving member as soon as it has left.
-  const removable = (m: ClusterMember): boolean =>
-    m.id !== self &&
-    m.status !== 'removed' &&
-    (goneTooLong(m.id) || (m.status === 'leaving' && gossip.get(m.id)?.state === 'left'));
-  const removing = state.members.filter(removable);
-  for (const m of removing) commands.push({ type: 'set-member-status', id: m.id, status: 'removed' });
+  // Dead or left for too long: a joining member is removed, any other set leaving (see above).
+  const gained = state.created ? transitionOf(state).gained : new Map<string, readonly number[]>();
+  const removing = new Set<string>();
+  let changing = false;
+  let writers = state.members.filter((m) => m.status === 'active' || m.status === 'joining').length;
+  for (const m of state.members) {
+    if (m.id === self || !goneTooLong(m.id)) continue;
+    if (m.status === 'joining') {
+      commands.push({ type: 'set-member-status', id: m.id, status: 'removed' });
+      removing.add(m.id);
+      writers--;
+      changing = true;
+    } else if (m.status === 'active') {
+      if (inFlight && !gained.has(m.id)) {
+        notes.push(`member ${m.id} is gone; it will be set leaving once transition ${(state.transition ?? 0)} finishes`);
+      } else if (writers <= 1) {
+        notes.push(`member ${m.id} is gone, but it is the last member that could hold the data`);
+      } else {
+        commands.push({ type: 'set-member-status', id: m.id, status: 'leaving' });
+        writers--;
+        changing = true;
+      }
+    }
+  }
+
+  if (inFlight && !changing && transitionOf(state).streamed) {
+    if (members.get(self)?.status === 'leaving') notes.push(`transition ${(state.transition ?? 0)} is streamed, but the leader is leaving: handing leadership over first`);
+    else commands.push({ type: 'finish-transition', transition: (state.transition ?? 0) });
+  }
 
   if (state.created && nowMs - input.lastEpochBumpMs >= options.epochIntervalMs) {
     commands.push({ type: 'increment-epoch', to: state.epoch + 1 });
@@ -131,7 +167,7 @@ export function planLeaderActions(input: PlannerInput): LeaderPlan {
   const plan: LeaderPlan = { commands, notes };
   if (!state.created) return plan;
   if (input.pendingConfChange) return plan;
-  const confChange = planConfChange(input, members, new Set(removing.map((m) => m.id)), alive, goneTooLong, notes);
+  const confChange = planConfChange(input, members, removing, alive, goneTooLong, notes);
   return confChange === undefined ? plan : { ...plan, confChange };
 }
 
@@ -168,7 +204,10 @@ function planConfChange(
     const inConf = new Set([...voters, ...learners]);
     const scout = state.members.find((m) => m.status === 'active' && !inConf.has(m.id) && alive(m.id) && !removing.has(m.id) && fresh(m.id));
     if (scout !== undefined) return { type: 'add-learner', node: scout.id };
-    if (ready[0] !== undefined) return { type: 'add-voter', node: ready[0] };
+    // A member of an uncovered zone is still joining: keep the seat for it rather than fill it from a covered zone.
+    const joiner = state.members.find((m) => m.status === 'joining' && alive(m.id) && fresh(m.id));
+    if (joiner !== undefined) notes.push(`a voter seat waits for ${joiner.id} (zone ${joiner.zone || "''"}) to finish joining`);
+    else if (ready[0] !== undefined) return { type: 'add-voter', node: ready[0] };
   }
 
   // 3. Leaving voters, once their replacement (if any was available) is in.
@@ -181,8 +220,8 @@ function planConfChange(
   const goneLearner = learners.find(gone);
   if (goneLearner !== undefined) return { type: 'remove', node: goneLearner };
 
-  // 5. Every active, alive member receives the log.
+  // 5. Every joining, active or leaving alive member receives the log.
   const inConf = new Set([...voters, ...learners]);
-  const missing = state.members.find((m) => m.status === 'active' && !inConf.has(m.id) && alive(m.id) && !removing.has(m.id));
+  const missing = state.members.find((m) => m.status !== 'removed' && !inConf.has(m.id) && alive(m.id) && !removing.has(m.id));
   return missing === undefined ? undefined : { type: 'add-learner', node: missing.id };
 }

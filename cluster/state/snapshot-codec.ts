@@ -14,10 +14,15 @@ export interface ClusterMember {
   readonly address: string;
   /** Failure zone ('' for none); the ring spreads a partition's replicas across zones. */
   readonly zone: string;
-  readonly status: 'active' | 'leaving' | 'removed';
+  /** joining → active → leaving → removed (cluster/STREAMING.md); a joining member may also go straight to removed. */
+  readonly status: MemberStatus;
   /** The epoch in which the member was first added; kept when it re-announces a new address. */
   readonly joinedEpoch: number;
+  /** The last transition this member reported stream-done for (absent or 0: none; optional so older literals stay valid). */
+  readonly streamedTransition?: number;
 }
+
+export type MemberStatus = 'joining' | 'active' | 'leaving' | 'removed';
 
 export interface ClusterState {
   readonly epoch: number;
@@ -27,6 +32,8 @@ export interface ClusterState {
   readonly appliedIndex: number;
   /** True once the first add-member has been applied. */
   readonly created: boolean;
+  /** Incremented whenever the set of joining and leaving members changes (cluster/STREAMING.md); absent = 0. */
+  readonly transition?: number;
 }
 
 export const SNAPSHOT_MAGIC = Buffer.from('MDCS', 'latin1');
@@ -36,9 +43,15 @@ export const MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024;
 
 const pb = mydatastore.ClusterStateSnapshot;
 const S = mydatastore.ClusterMemberStatus;
-const STATUS_TO_PB = { active: S.CLUSTER_MEMBER_ACTIVE, leaving: S.CLUSTER_MEMBER_LEAVING, removed: S.CLUSTER_MEMBER_REMOVED } as const;
+const STATUS_TO_PB = {
+  joining: S.CLUSTER_MEMBER_JOINING,
+  active: S.CLUSTER_MEMBER_ACTIVE,
+  leaving: S.CLUSTER_MEMBER_LEAVING,
+  removed: S.CLUSTER_MEMBER_REMOVED,
+} as const;
 
 function statusFromPb(s: number | null | undefined): ClusterMember['status'] {
+  if (s === S.CLUSTER_MEMBER_JOINING) return 'joining';
   if (s === S.CLUSTER_MEMBER_ACTIVE) return 'active';
   if (s === S.CLUSTER_MEMBER_LEAVING) return 'leaving';
   if (s === S.CLUSTER_MEMBER_REMOVED) return 'removed';
@@ -62,9 +75,11 @@ export function encodeSnapshot(s: ClusterState): Uint8Array {
         zone: m.zone,
         status: STATUS_TO_PB[m.status],
         joinedEpoch: Long.fromNumber(m.joinedEpoch, true),
+        streamedTransition: Long.fromNumber(m.streamedTransition ?? 0, true),
       })),
       appliedIndex: Long.fromNumber(s.appliedIndex, true),
       created: s.created,
+      transition: Long.fromNumber(s.transition ?? 0, true),
     })
     .finish();
   return Buffer.concat([SNAPSHOT_MAGIC, body]);
@@ -103,9 +118,12 @@ export function decodeSnapshot(data: Uint8Array): ClusterState {
       zone: x.zone ?? '',
       status: statusFromPb(x.status),
       joinedEpoch: safeUint(x.joinedEpoch, 'joined epoch', bad),
+      streamedTransition: safeUint(x.streamedTransition, 'streamed transition', bad),
     });
   }
   const created = m.created === true;
   if (created !== members.length > 0) throw bad('snapshot "created" flag disagrees with its member list');
-  return { epoch: safeUint(m.epoch, 'epoch', bad), config, members, appliedIndex: safeUint(m.appliedIndex, 'applied index', bad), created };
+  const transition = safeUint(m.transition, 'transition', bad);
+  if (members.some((x) => (x.streamedTransition ?? 0) > transition)) throw bad('a member streamed for a transition after the current one');
+  return { epoch: safeUint(m.epoch, 'epoch', bad), config, members, appliedIndex: safeUint(m.appliedIndex, 'applied index', bad), created, transition };
 }

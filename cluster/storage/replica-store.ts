@@ -47,6 +47,26 @@ export interface ReplicaStoreOptions {
   logger?: Logger;
 }
 
+/** Where a scan of a partition across epochs stopped: it resumes after (epoch, key). */
+export interface PartitionPosition {
+  readonly epoch: number;
+  readonly key: Uint8Array;
+}
+
+export interface ScanAllEpochsOptions {
+  /** At most this many records. */
+  limit?: number;
+  /** Start after this position (exclusive). */
+  after?: PartitionPosition;
+}
+
+export interface DropOptions {
+  /** Keys deleted per batch (default 256). */
+  batchSize?: number;
+  /** Asked before each batch, under its keys' locks: true stops the drop (the partition is owned again). */
+  stop?: () => boolean;
+}
+
 export interface ScanOptions {
   /** At most this many records. */
   limit?: number;
@@ -179,6 +199,83 @@ export class ReplicaStore {
     const lower = options.after === undefined ? { gte: placementKey(epoch, partition, new Uint8Array(0)) } : { gt: placementKey(epoch, partition, checkKey(options.after, 'after')) };
     const it = this.db.indexIterator(PLACEMENT_INDEX, { ...lower, lt: placementEnd(epoch, partition), limit: options.limit });
     for await (const { key, value } of it) yield { key, record: decodeRecord(value) };
+  }
+
+  /**
+   * The records of `partition` in every epoch, in (epoch, key) order, tombstones included: partition
+   * streaming's read. The (epoch, partition, key) index interleaves partitions within an epoch, so the
+   * scan seeks: after the last entry of (e, partition) it jumps to the next epoch that has any entry,
+   * costing one seek per epoch that holds data rather than one per epoch number. All seeks of one call
+   * read one snapshot. A key whose version moves to an older epoch between two calls (a late, newer
+   * version stamped with an old epoch) can be missed by that page; the reader then gets it as a write.
+   */
+  async *scanPartitionAllEpochs(partition: number, options: ScanAllEpochsOptions = {}): AsyncIterable<{ key: Buffer; record: StoredRecord; epoch: number }> {
+    if (this.closed) throw new ReplicaStoreClosedError();
+    checkInt('partition', partition, 0xffff_ffff);
+    if (options === null || typeof options !== 'object') throw new ReplicaStoreArgumentError('scan options must be an object');
+    const limit = options.limit === undefined ? Number.MAX_SAFE_INTEGER : checkInt('limit', options.limit, Number.MAX_SAFE_INTEGER);
+    let epoch = options.after === undefined ? 0 : checkInt('epoch', options.after.epoch, Number.MAX_SAFE_INTEGER - 1);
+    let lower: { gt: Buffer } | { gte: Buffer } =
+      options.after === undefined ? { gte: placementKey(0, partition, new Uint8Array(0)) } : { gt: placementKey(epoch, partition, checkKey(options.after.key, 'after key')) };
+    let count = 0;
+    const snapshot = this.db.snapshot();
+    try {
+      while (count < limit) {
+        let next: Buffer | undefined;
+        for await (const { indexKey, key, value } of this.db.indexIterator(PLACEMENT_INDEX, { ...lower, snapshot })) {
+          const e = indexKey.readUInt32BE(0) * 0x1_0000_0000 + indexKey.readUInt32BE(4);
+          const p = indexKey.readUInt32BE(8);
+          if (p === partition) {
+            epoch = e;
+            yield { key, record: decodeRecord(value), epoch };
+            if (++count >= limit) return;
+            continue;
+          }
+          // Past this epoch's slice of the partition (or before it): seek to the partition in the right epoch.
+          if (p > partition && e >= Number.MAX_SAFE_INTEGER - 1) return;
+          next = placementKey(p < partition ? e : e + 1, partition, new Uint8Array(0));
+          break;
+        }
+        if (next === undefined) return;
+        lower = { gte: next };
+      }
+    } finally {
+      snapshot.release();
+    }
+  }
+
+  /**
+   * Deletes every record of `partition` (all epochs) with its index entries: a node that no longer owns
+   * the partition in either ring drops it (cluster/STREAMING.md). Each batch holds the keys' locks, so a
+   * concurrent apply() of one of them is ordered before or after, never interleaved, and `stop` is asked
+   * under them before each batch. Unsynced: a drop lost in a crash is simply done again. Resolves with
+   * the count and bytes (keys + records) dropped, and whether `stop` ended it early.
+   */
+  dropPartition(partition: number, options: DropOptions = {}): Promise<{ keys: number; bytes: number; stopped: boolean }> {
+    return this.track(async () => {
+      checkInt('partition', partition, 0xffff_ffff);
+      const batchSize = checkInt('batchSize', options.batchSize ?? 256, 1 << 20);
+      let keys = 0;
+      let bytes = 0;
+      for (;;) {
+        const batch: Buffer[] = [];
+        for await (const { key, record } of this.scanPartitionAllEpochs(partition, { limit: batchSize })) {
+          batch.push(key);
+          bytes += key.length + encodeRecord(record).length;
+        }
+        if (batch.length === 0) return { keys, bytes, stopped: false };
+        const release = await this.locks.acquire(batch);
+        try {
+          // Asked under the locks: a write accepted because the node owns the partition again was
+          // checked against a newer state before it applied, so `stop` sees that state too.
+          if (options.stop?.() === true) return { keys, bytes, stopped: true };
+          await this.db.write(batch.map((key) => ({ type: 'del' as const, key })), { sync: false });
+        } finally {
+          release();
+        }
+        keys += batch.length;
+      }
+    });
   }
 
   /**

@@ -22,6 +22,8 @@ const valid: ClusterCommand[] = [
   { type: 'set-config', config: { partitions: 65536, replicas: 5, readQuorum: 1, writeQuorum: 5 } },
   { type: 'increment-epoch', to: 1 },
   { type: 'increment-epoch', to: Number.MAX_SAFE_INTEGER },
+  { type: 'stream-done', id: 'n4', transition: 3 },
+  { type: 'finish-transition', transition: Number.MAX_SAFE_INTEGER },
 ];
 
 t.test('every command survives encode → decode unchanged', (t) => {
@@ -36,6 +38,9 @@ t.test('the worked examples of cluster/state/FORMAT.md are the real bytes', (t) 
   t.equal(epoch, '08 01 2A 02 08 07');
   const add = hex(encodeCommand({ type: 'add-member', id: 'n1', address: 'h:1', zone: '' }));
   t.ok(doc.includes(add), `FORMAT.md shows ${add}`);
+  const done = hex(encodeCommand({ type: 'stream-done', id: 'n4', transition: 3 }));
+  t.ok(doc.includes(done), `FORMAT.md shows ${done}`);
+  t.throws(() => encodeCommand({ type: 'stream-done', id: 'n4', transition: 0 }), { code: 'CLUSTER_BAD_COMMAND' }, 'transition 0 is never a transition');
   t.end();
 });
 

@@ -23,6 +23,8 @@ function run(list: readonly Entry[]): ClusterStateMachine {
 const add = (id: string, zone = '', address = `${id}.host:7000`): ClusterCommand => ({ type: 'add-member', id, address, zone });
 const status = (id: string, s: 'leaving' | 'removed'): ClusterCommand => ({ type: 'set-member-status', id, status: s });
 const bump = (to: number): ClusterCommand => ({ type: 'increment-epoch', to });
+const done = (id: string, transition: number): ClusterCommand => ({ type: 'stream-done', id, transition });
+const finish = (transition: number): ClusterCommand => ({ type: 'finish-transition', transition });
 
 /** A random but plausible command stream: joins, re-joins on new addresses, status changes, bumps (some stale), configs. */
 function randomCommands(rng: Rng, n: number): ClusterCommand[] {
@@ -33,7 +35,9 @@ function randomCommands(rng: Rng, n: number): ClusterCommand[] {
     const r = rng.int(10);
     if (r < 4) out.push(add(id, `z${rng.int(3)}`, `${id}.host:${7000 + rng.int(3)}`));
     else if (r < 5) out.push(status(id, rng.chance(0.5) ? 'leaving' : 'removed'));
-    else if (r < 9) out.push(bump(rng.chance(0.8) ? ++epochGuess : Math.max(1, epochGuess - rng.int(3))));
+    else if (r < 7) out.push(bump(rng.chance(0.8) ? ++epochGuess : Math.max(1, epochGuess - rng.int(3))));
+    else if (r < 8) out.push(done(id, 1 + rng.int(12)));
+    else if (r < 9) out.push(finish(1 + rng.int(12)));
     else out.push({ type: 'set-config', config: { partitions: rng.chance(0.7) ? 64 : 32, replicas: 3, readQuorum: 1 + rng.int(3), writeQuorum: 2 } });
   }
   return out;
@@ -41,7 +45,7 @@ function randomCommands(rng: Rng, n: number): ClusterCommand[] {
 
 t.test('the first add-member creates the cluster at epoch 1; no-op and conf entries only move appliedIndex', (t) => {
   const sm = new ClusterStateMachine();
-  t.same(sm.state(), { epoch: 0, config: DEFAULT_CLUSTER_CONFIG, members: [], appliedIndex: 0, created: false });
+  t.same(sm.state(), { epoch: 0, config: DEFAULT_CLUSTER_CONFIG, members: [], appliedIndex: 0, created: false, transition: 0 });
   const [noop, conf, first, second] = entries(['noop', 'conf', add('n2', 'a'), add('n1', 'b')]);
   t.same(sm.apply(noop!), { index: 1, applied: false, ringChanged: false });
   t.same(sm.apply(conf!), { index: 2, applied: false, ringChanged: false });
@@ -56,9 +60,49 @@ t.test('the first add-member creates the cluster at epoch 1; no-op and conf entr
   const s = sm.state();
   t.equal(s.created, true);
   t.equal(s.epoch, 1);
-  t.same(s.members.map((m) => [m.id, m.status, m.joinedEpoch]), [['n1', 'active', 1], ['n2', 'active', 1]], 'sorted by id');
-  t.same(sm.ring().members, ['n1', 'n2']);
-  t.match(describeState(s), /^epoch 1, 2 members \(n1, n2\), P=256 N=3 R=2 W=2, applied 5$/);
+  t.same(s.members.map((m) => [m.id, m.status, m.joinedEpoch]), [['n1', 'joining', 1], ['n2', 'active', 1]], 'sorted by id; the first member is active, the next one joining');
+  t.equal(s.transition, 1, 'a joining member starts a transition');
+  t.same(sm.ring().members, ['n2'], 'the read ring holds the active member only');
+  t.match(describeState(s), /^epoch 1, 2 members \(n1 joining, n2\), P=256 N=3 R=2 W=2, transition 1, applied 5$/);
+  t.end();
+});
+
+t.test('a join: the joiner gains partitions, finish-transition waits for its stream-done of the current transition', (t) => {
+  const sm = run(entries([add('n1'), add('n2'), add('n3')]));
+  const next = (c: ClusterCommand): ReturnType<ClusterStateMachine['apply']> =>
+    sm.apply({ index: sm.state().appliedIndex + 1, term: 1, type: 'normal', data: encodeCommand(c) });
+  t.equal(sm.state().transition, 2, 'n2 then n3 joining: the set changed twice');
+  t.match(next(finish(2)), { applied: false, reason: /n2, n3 have not streamed/ });
+  t.match(next(done('n2', 1)), { applied: false, reason: /transition 1 is not the current one \(2\)/ });
+  t.match(next(done('n2', 2)), { applied: true, ringChanged: false });
+  t.match(next(finish(2)), { applied: false, reason: /n3 have not streamed/ });
+  t.match(next(done('n9', 2)), { applied: false, reason: /no member n9/ });
+  t.match(next(done('n3', 2)), { applied: true });
+  t.match(next(finish(1)), { applied: false, reason: /not the current one/ });
+  t.match(next(finish(2)), { applied: true, ringChanged: true });
+  t.same(sm.state().members.map((m) => `${m.id}:${m.status}`), ['n1:active', 'n2:active', 'n3:active']);
+  t.equal(sm.state().transition, 3);
+  t.same(sm.ring().members, ['n1', 'n2', 'n3']);
+  t.match(next(finish(3)), { applied: false, reason: /no member is joining or leaving/ });
+  t.end();
+});
+
+t.test('a leave: leaving stays in the read ring; a joiner cannot leave; the last writer cannot leave', (t) => {
+  const sm = run(entries([add('n1'), add('n2'), done('n2', 1), finish(1)]));
+  const next = (c: ClusterCommand): ReturnType<ClusterStateMachine['apply']> =>
+    sm.apply({ index: sm.state().appliedIndex + 1, term: 1, type: 'normal', data: encodeCommand(c) });
+  t.match(next(status('n2', 'leaving')), { applied: true, ringChanged: true });
+  t.equal(sm.state().transition, 3);
+  t.same(sm.ring().members, ['n1', 'n2'], 'a leaving member is still read from');
+  t.match(next(status('n1', 'leaving')), { applied: false, reason: /last member/ }, 'no writer would be left');
+  // With N=3 and two members, n1 already owns everything: nobody gains, the transition can finish at once.
+  t.match(next(finish(3)), { applied: true });
+  t.same(sm.state().members.map((m) => `${m.id}:${m.status}`), ['n1:active', 'n2:removed']);
+  t.match(next(add('n3')), { applied: true });
+  t.match(next(status('n3', 'leaving')), { applied: false, reason: /joining: it holds no data/ });
+  t.match(next(status('n3', 'removed')), { applied: true }, 'a joiner may be removed outright');
+  t.same(sm.state().members.map((m) => `${m.id}:${m.status}`), ['n1:active', 'n2:removed', 'n3:removed']);
+  t.equal(sm.state().transition, 6, 'removing the joiner ended the transition it started');
   t.end();
 });
 
@@ -79,9 +123,11 @@ t.test('the epoch only ever moves to epoch + 1: concurrent and stale bumps neith
 });
 
 t.test('a member re-announcing a new address keeps its joinedEpoch; removed members stay listed, out of the ring, and cannot return', (t) => {
-  const sm = run(entries([add('n1'), add('n2'), bump(2), bump(3), add('n3'), add('n2', '', 'n2.host:9999'), status('n3', 'leaving')]));
+  const sm = run(
+    entries([add('n1'), add('n2'), done('n2', 1), finish(1), bump(2), bump(3), add('n3'), add('n2', '', 'n2.host:9999'), done('n3', 3), finish(3), status('n3', 'leaving')]),
+  );
   let s = sm.state();
-  t.same(s.members.find((m) => m.id === 'n2'), { id: 'n2', address: 'n2.host:9999', zone: '', status: 'active', joinedEpoch: 1 });
+  t.same(s.members.find((m) => m.id === 'n2'), { id: 'n2', address: 'n2.host:9999', zone: '', status: 'active', joinedEpoch: 1, streamedTransition: 1 });
   t.equal(s.members.find((m) => m.id === 'n3')?.joinedEpoch, 3);
   t.same(sm.ring().members, ['n1', 'n2', 'n3'], 'a leaving member stays in the ring until removed');
   const next = (c: ClusterCommand): ReturnType<ClusterStateMachine['apply']> =>
@@ -104,16 +150,16 @@ t.test('set-config: validated, P fixed after creation, rejected deterministicall
     type: 'set-config',
     config: { partitions, replicas, readQuorum, writeQuorum },
   });
-  const sm = run(entries([cfg(64, 2, 1, 2), add('n1'), add('n2'), add('n3')]));
+  const sm = run(entries([cfg(64, 2, 1, 2), add('n1'), add('n2'), add('n3'), done('n2', 2), done('n3', 2), finish(2)]));
   t.same(sm.state().config, { partitions: 64, replicas: 2, readQuorum: 1, writeQuorum: 2 }, 'P chosen before creation');
   t.equal(sm.ring().partitions, 64);
   t.equal(sm.ring().preferenceList(0).length, 2);
-  const r = sm.apply({ index: 5, term: 1, type: 'normal', data: encodeCommand(cfg(128)) });
+  const r = sm.apply({ index: 8, term: 1, type: 'normal', data: encodeCommand(cfg(128)) });
   t.match(r, { applied: false, reason: /partitions are fixed/ });
-  t.match(sm.apply({ index: 6, term: 1, type: 'normal', data: encodeCommand(cfg(64, 3, 2, 2)) }), { applied: true, ringChanged: true });
+  t.match(sm.apply({ index: 9, term: 1, type: 'normal', data: encodeCommand(cfg(64, 3, 2, 2)) }), { applied: true, ringChanged: true });
   t.equal(sm.ring().preferenceList(0).length, 3);
-  t.match(sm.apply({ index: 7, term: 1, type: 'normal', data: Uint8Array.of(0xff, 0xff) }), { applied: false, reason: /undecodable/ });
-  t.equal(sm.state().appliedIndex, 7);
+  t.match(sm.apply({ index: 10, term: 1, type: 'normal', data: Uint8Array.of(0xff, 0xff) }), { applied: false, reason: /undecodable/ });
+  t.equal(sm.state().appliedIndex, 10);
   t.end();
 });
 

@@ -2,6 +2,7 @@ import t from 'tap';
 import { type ClusterCommand, encodeCommand } from '../../cluster/state/commands.js';
 import { ClusterStateMachine } from '../../cluster/state/cluster-state.js';
 import { type GossipView, type PlannerInput, DEFAULT_PLANNER_OPTIONS, planLeaderActions } from '../../cluster/state/planner.js';
+import { transitionOf } from '../../cluster/state/transition.js';
 import type { ConfChange, ConfState } from '../../cluster/raft/types.js';
 import { Rng } from '../support/rng.js';
 
@@ -30,13 +31,33 @@ function applyConf(conf: ConfState, cc: ConfChange): ConfState {
 const addAll = (ids: readonly string[], zone = (_: string): string => ''): ClusterCommand[] =>
   ids.map((id) => ({ type: 'add-member', id, address: `${id}:7000`, zone: zone(id) }));
 
+/** Commits stream-done for every gainer of the current transition that has not reported (what their nodes do). */
+function reportAll(sm: ClusterStateMachine, only?: (id: string) => boolean): boolean {
+  const s = sm.state();
+  const todo = [...transitionOf(s).gained.keys()].filter((id) => (only?.(id) ?? true) && (s.members.find((m) => m.id === id)?.streamedTransition ?? 0) !== s.transition);
+  commit(sm, todo.map((id) => ({ type: 'stream-done', id, transition: s.transition ?? 0 })));
+  return todo.length > 0;
+}
+
+/** A state machine where `ids` joined and their transition finished: all active. */
+function joined(ids: readonly string[], zone?: (id: string) => string): ClusterStateMachine {
+  const sm = machine(addAll(ids, zone));
+  reportAll(sm);
+  if (ids.length > 1) commit(sm, [{ type: 'finish-transition', transition: sm.state().transition ?? 0 }]);
+  return sm;
+}
+
 function input(over: Partial<PlannerInput> & Pick<PlannerInput, 'state' | 'conf' | 'gossip'>): PlannerInput {
   return { self: 'n1', nowMs: 1000, lastEpochBumpMs: 1000, options, pendingConfChange: false, ...over };
 }
 
-/** Runs the leader loop: propose, commit everything at once, until the plan is empty. Returns the conf changes made. */
+/**
+ * Runs the leader loop: propose, commit everything at once, alive gainers report stream-done, until the
+ * plan is empty. Returns the conf changes made.
+ */
 function converge(sm: ClusterStateMachine, conf: ConfState, gossip: readonly GossipView[], over: Partial<PlannerInput> = {}) {
   const changes: ConfChange[] = [];
+  const isAlive = (id: string): boolean => gossip.some((g) => g.id === id && g.state === 'alive');
   for (let round = 0; round < 100; round++) {
     const plan = planLeaderActions(input({ state: sm.state(), conf, gossip, ...over }));
     commit(sm, plan.commands);
@@ -44,7 +65,8 @@ function converge(sm: ClusterStateMachine, conf: ConfState, gossip: readonly Gos
       changes.push(plan.confChange);
       conf = applyConf(conf, plan.confChange);
     }
-    if (plan.commands.length === 0 && !plan.confChange) return { conf, changes };
+    const reported = reportAll(sm, isAlive);
+    if (plan.commands.length === 0 && !plan.confChange && !reported) return { conf, changes };
   }
   throw new Error('the planner did not converge');
 }
@@ -63,21 +85,103 @@ t.test('bootstrap: the leader sets the configuration, then adds itself first and
   t.end();
 });
 
-t.test('a 4th node joins: add-member, then learner, then voter only when the target asks for it', (t) => {
-  const sm = machine(addAll(['n1', 'n2', 'n3']));
+t.test('a 4th node joins: add-member (joining), learner at once, finish after its stream-done, voter only when active and the target asks', (t) => {
+  const sm = joined(['n1', 'n2', 'n3']);
   let conf: ConfState = { voters: ['n1', 'n2', 'n3'], learners: [] };
   const gossip = ['n1', 'n2', 'n3', 'n4'].map((id) => alive(id));
   let plan = planLeaderActions(input({ state: sm.state(), conf, gossip }));
   t.same(plan.commands, addAll(['n4']));
   t.equal(plan.confChange, undefined, 'not in the Raft config before it is a member');
   commit(sm, plan.commands);
+  t.equal(sm.state().members.find((m) => m.id === 'n4')?.status, 'joining');
+  t.ok((transitionOf(sm.state()).gained.get('n4')?.length ?? 0) > 0, 'n4 gains partitions');
+  t.same([...transitionOf(sm.state()).gained.keys()], ['n4'], 'a join moves slots to the joiner only');
   plan = planLeaderActions(input({ state: sm.state(), conf, gossip }));
-  t.same(plan, { commands: [], confChange: { type: 'add-learner', node: 'n4' }, notes: [] });
+  t.same(plan, { commands: [], confChange: { type: 'add-learner', node: 'n4' }, notes: [] }, 'a joining member follows the log; no finish before its stream-done');
   t.same(planLeaderActions(input({ state: sm.state(), conf, gossip, pendingConfChange: true })).confChange, undefined, 'none while one is pending');
   conf = applyConf(conf, plan.confChange!);
+  t.same(planLeaderActions(input({ state: sm.state(), conf, gossip, options: { ...options, voterTarget: 5 } })), { commands: [], notes: [] }, 'a joining learner is not promoted');
+  commit(sm, [{ type: 'stream-done', id: 'n4', transition: sm.state().transition ?? 0 }]);
+  plan = planLeaderActions(input({ state: sm.state(), conf, gossip }));
+  t.same(plan.commands, [{ type: 'finish-transition', transition: sm.state().transition }]);
+  commit(sm, plan.commands);
+  t.equal(sm.state().members.find((m) => m.id === 'n4')?.status, 'active');
   t.same(planLeaderActions(input({ state: sm.state(), conf, gossip })), { commands: [], notes: [] }, '3 voters reach the target of 3');
   plan = planLeaderActions(input({ state: sm.state(), conf, gossip, options: { ...options, voterTarget: 5 } }));
   t.same(plan.confChange, { type: 'add-voter', node: 'n4' }, 'with a target of 5 the learner is promoted');
+  t.end();
+});
+
+t.test('a second join waits while a transition is in flight, then starts its own', (t) => {
+  const sm = joined(['n1', 'n2', 'n3']);
+  const conf: ConfState = { voters: ['n1', 'n2', 'n3'], learners: [] };
+  commit(sm, addAll(['n4']));
+  const t4 = sm.state().transition;
+  const gossip = ['n1', 'n2', 'n3', 'n4', 'n5'].map((id) => alive(id));
+  let plan = planLeaderActions(input({ state: sm.state(), conf, gossip }));
+  t.same(plan.commands, [], 'n5 is not added while n4 joins');
+  t.match(plan.notes, [new RegExp(`n5 waits to join until transition ${t4} finishes`)]);
+  reportAll(sm);
+  plan = planLeaderActions(input({ state: sm.state(), conf, gossip }));
+  t.same(plan.commands, [{ type: 'finish-transition', transition: t4 }]);
+  commit(sm, plan.commands);
+  plan = planLeaderActions(input({ state: sm.state(), conf, gossip }));
+  t.same(plan.commands, addAll(['n5']), 'once it finished, n5 joins');
+  t.end();
+});
+
+t.test('decommission: the gainers of the leaver’s partitions stream, then it is removed', (t) => {
+  const sm = joined(['n1', 'n2', 'n3', 'n4']);
+  const conf: ConfState = { voters: ['n1', 'n2', 'n3'], learners: ['n4'] };
+  const gossip = ['n1', 'n2', 'n3', 'n4'].map((id) => alive(id));
+  commit(sm, [{ type: 'set-member-status', id: 'n4', status: 'leaving' }]);
+  const gained = transitionOf(sm.state()).gained;
+  t.ok(gained.size > 0 && !gained.has('n4'), `the remaining members gain n4's partitions (${[...gained.keys()].join(',')})`);
+  const n4Parts = transitionOf(sm.state()).read.partitionsOf('n4');
+  t.equal([...gained.values()].reduce((a, l) => a + l.length, 0), n4Parts.length, 'one gainer per partition n4 held');
+  t.same(planLeaderActions(input({ state: sm.state(), conf, gossip })).commands, [], 'no finish before every gainer reported');
+  const [first] = [...gained.keys()];
+  reportAll(sm, (id) => id === first);
+  if (gained.size > 1) t.same(planLeaderActions(input({ state: sm.state(), conf, gossip })).commands, [], 'one report is not enough');
+  reportAll(sm);
+  const plan = planLeaderActions(input({ state: sm.state(), conf, gossip }));
+  t.same(plan.commands, [{ type: 'finish-transition', transition: sm.state().transition }]);
+  commit(sm, plan.commands);
+  t.same(sm.state().members.map((m) => `${m.id}:${m.status}`), ['n1:active', 'n2:active', 'n3:active', 'n4:removed']);
+  t.same(planLeaderActions(input({ state: sm.state(), conf, gossip })).confChange, { type: 'remove', node: 'n4' }, 'then it leaves the Raft config');
+  t.end();
+});
+
+t.test('a gainer that dies mid-transition: a joiner is removed, an active gainer set leaving; other dead members wait', (t) => {
+  const sm = joined(['n1', 'n2', 'n3']);
+  const conf: ConfState = { voters: ['n1', 'n2', 'n3'], learners: [] };
+  commit(sm, addAll(['n4', 'n5']));
+  const diedAt = 5 * MIN;
+  const late = { nowMs: diedAt + 10 * MIN, lastEpochBumpMs: diedAt + 10 * MIN };
+  const gossip = [alive('n1'), alive('n2'), gone('n3', 'dead', diedAt), gone('n4', 'dead', diedAt), alive('n5')];
+  reportAll(sm, (id) => id === 'n5');
+  let plan = planLeaderActions(input({ state: sm.state(), conf, gossip, ...late }));
+  t.same(plan.commands, [{ type: 'set-member-status', id: 'n4', status: 'removed' }], 'the dead joiner is removed; n3 (not a gainer) waits');
+  t.match(plan.notes, [/n3 is gone; it will be set leaving once transition \d+ finishes/]);
+  commit(sm, plan.commands);
+  t.same(transitionOf(sm.state()).gained.has('n5'), true, 'n5 still gains: the transition moved on, so it streams again');
+  t.same(planLeaderActions(input({ state: sm.state(), conf, gossip, ...late })).commands, []);
+  reportAll(sm, (id) => id === 'n5');
+  plan = planLeaderActions(input({ state: sm.state(), conf, gossip, ...late }));
+  t.same(plan.commands, [{ type: 'finish-transition', transition: sm.state().transition }]);
+  commit(sm, plan.commands);
+  plan = planLeaderActions(input({ state: sm.state(), conf, gossip, ...late }));
+  t.same(plan.commands, [{ type: 'set-member-status', id: 'n3', status: 'leaving' }], 'now the dead n3 leaves');
+  commit(sm, plan.commands);
+  // n1, n2 and n5 gain n3's partitions; n5 dies before it streamed: as a gainer it is set leaving at once.
+  const gossip2 = [alive('n1'), alive('n2'), gone('n3', 'dead', diedAt), gone('n5', 'dead', diedAt + 1)];
+  const later = { nowMs: diedAt + 20 * MIN, lastEpochBumpMs: diedAt + 20 * MIN };
+  t.ok(transitionOf(sm.state()).gained.has('n5'));
+  plan = planLeaderActions(input({ state: sm.state(), conf, gossip: gossip2, ...later }));
+  t.same(plan.commands, [{ type: 'set-member-status', id: 'n5', status: 'leaving' }], 'a dead gainer extends the transition instead of stalling it');
+  const { conf: end } = converge(sm, conf, gossip2, later);
+  t.same(sm.state().members.map((m) => `${m.id}:${m.status}`), ['n1:active', 'n2:active', 'n3:removed', 'n4:removed', 'n5:removed']);
+  t.same(end.voters, ['n1', 'n2']);
   t.end();
 });
 
@@ -94,8 +198,8 @@ t.test('growing from one node: every member gets into the config, one change per
   t.end();
 });
 
-t.test('a dead member is removed only after the timeout, its voter seat refilled from the learners', (t) => {
-  const sm = machine(addAll(['n1', 'n2', 'n3', 'n4']));
+t.test('a dead member is set leaving only after the timeout, removed once its partitions streamed, its voter seat refilled', (t) => {
+  const sm = joined(['n1', 'n2', 'n3', 'n4']);
   const conf: ConfState = { voters: ['n1', 'n2', 'n3'], learners: ['n4'] };
   const diedAt = 5 * MIN;
   const gossip = [alive('n1'), alive('n2'), gone('n3', 'dead', diedAt), alive('n4')];
@@ -103,7 +207,7 @@ t.test('a dead member is removed only after the timeout, its voter seat refilled
   t.same(early, { commands: [], notes: [] }, 'one millisecond before the timeout: nothing');
   const late = { nowMs: diedAt + 10 * MIN, lastEpochBumpMs: diedAt + 10 * MIN };
   const plan = planLeaderActions(input({ state: sm.state(), conf, gossip, ...late }));
-  t.same(plan.commands, [{ type: 'set-member-status', id: 'n3', status: 'removed' }]);
+  t.same(plan.commands, [{ type: 'set-member-status', id: 'n3', status: 'leaving' }]);
   t.same(plan.confChange, { type: 'remove', node: 'n3' }, 'the dead voter leaves before anyone is promoted');
   const after = converge(sm, conf, gossip, late);
   t.same(after.conf, { voters: ['n1', 'n2', 'n4'], learners: [] });
@@ -111,18 +215,19 @@ t.test('a dead member is removed only after the timeout, its voter seat refilled
   t.end();
 });
 
-t.test('left: a stopped member waits for the timeout like a dead one; a decommissioned (leaving) one goes at once', (t) => {
-  const sm = machine([...addAll(['n1', 'n2', 'n3']), { type: 'set-member-status', id: 'n3', status: 'leaving' }]);
+t.test('left: a stopped member waits for the timeout like a dead one; a leaving one is removed when its transition finishes', (t) => {
+  const sm = joined(['n1', 'n2', 'n3']);
+  commit(sm, [{ type: 'set-member-status', id: 'n3', status: 'leaving' }]);
   const conf: ConfState = { voters: ['n1'], learners: ['n2', 'n3'] };
   const gossip = [alive('n1'), gone('n2', 'left', 1000), gone('n3', 'left', 1000)];
+  // N=3 over 3 members: nobody gains n3's partitions, so the leave finishes without streaming.
   const plan = planLeaderActions(input({ state: sm.state(), conf, gossip, nowMs: 2000, lastEpochBumpMs: 2000 }));
-  t.same(plan.commands, [{ type: 'set-member-status', id: 'n3', status: 'removed' }]);
-  t.same(plan.confChange, { type: 'remove', node: 'n3' });
+  t.same(plan.commands, [{ type: 'finish-transition', transition: sm.state().transition }]);
+  commit(sm, plan.commands);
+  t.same(sm.state().members.map((m) => `${m.id}:${m.status}`), ['n1:active', 'n2:active', 'n3:removed']);
+  t.same(planLeaderActions(input({ state: sm.state(), conf, gossip, nowMs: 2000, lastEpochBumpMs: 2000 })).confChange, { type: 'remove', node: 'n3' });
   const later = planLeaderActions(input({ state: sm.state(), conf, gossip, nowMs: 1000 + 10 * MIN, lastEpochBumpMs: 1000 + 10 * MIN }));
-  t.same(later.commands, [
-    { type: 'set-member-status', id: 'n2', status: 'removed' },
-    { type: 'set-member-status', id: 'n3', status: 'removed' },
-  ]);
+  t.same(later.commands, [{ type: 'set-member-status', id: 'n2', status: 'leaving' }], 'after the timeout the stopped n2 leaves too');
   t.end();
 });
 
@@ -136,21 +241,23 @@ t.test('epoch bumps exactly when the interval has elapsed, to epoch + 1', (t) =>
 });
 
 t.test('never removes self or the last voter; a removed id that comes back is reported, not re-added', (t) => {
-  const sm = machine([...addAll(['n1', 'n2', 'n3']), { type: 'set-member-status', id: 'n1', status: 'leaving' }, { type: 'set-member-status', id: 'n3', status: 'removed' }]);
+  const sm = joined(['n1', 'n2', 'n3']);
+  commit(sm, [{ type: 'set-member-status', id: 'n1', status: 'leaving' }, { type: 'set-member-status', id: 'n3', status: 'removed' }]);
   const plan = planLeaderActions(input({ state: sm.state(), conf: { voters: ['n1'], learners: ['n2'] }, gossip: [alive('n1'), alive('n2'), alive('n3')] }));
-  t.same(plan.commands, []);
+  t.same(plan.commands, [], 'no finish while the leader itself is leaving');
   t.same(plan.confChange, { type: 'add-voter', node: 'n2' }, 'a replacement for the leaving leader is promoted');
-  t.match(plan.notes, [/n3 was removed and is alive again/]);
+  t.match(plan.notes, [/n3 was removed and is alive again/, /the leader is leaving: handing leadership over first/]);
   const plan2 = planLeaderActions(input({ state: sm.state(), conf: { voters: ['n1', 'n2'], learners: [] }, gossip: [alive('n1'), alive('n2')] }));
   t.equal(plan2.confChange, undefined, 'the leaving leader is not removed by itself');
-  t.match(plan2.notes, [/transfer leadership/]);
-  const lone = machine([...addAll(['n1', 'n2']), { type: 'set-member-status', id: 'n2', status: 'removed' }]);
+  t.match(plan2.notes, [/handing leadership over/, /transfer leadership/]);
+  const lone = joined(['n1', 'n2']);
+  commit(lone, [{ type: 'set-member-status', id: 'n2', status: 'removed' }]);
   t.equal(planLeaderActions(input({ state: lone.state(), conf: { voters: ['n2'], learners: ['n1'] }, gossip: [alive('n1')] })).confChange?.type, 'add-voter', 'the last voter is not removed, a learner is promoted first');
   t.end();
 });
 
 t.test('deterministic: the gossip order does not matter', (t) => {
-  const sm = machine(addAll(['n1', 'n2']));
+  const sm = joined(['n1', 'n2']);
   const rng = new Rng(11);
   const gossip = ['n1', 'n2', 'n3', 'n4', 'n5'].map((id, i) => alive(id, `z${i % 2}`));
   const want = planLeaderActions(input({ state: sm.state(), conf: { voters: ['n1'], learners: [] }, gossip }));

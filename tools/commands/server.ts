@@ -16,6 +16,7 @@ import { HybridClock } from '../../cluster/hlc.js';
 import { MembershipDriver } from '../../cluster/membership/driver.js';
 import type { MemberState } from '../../cluster/membership/types.js';
 import { ReplicaService } from '../../cluster/replica-service.js';
+import { createNodeStreaming } from '../../cluster/streaming/node.js';
 import { ReplicaStore } from '../../cluster/storage/replica-store.js';
 import { RaftDriver } from '../../cluster/raft/driver.js';
 import type { MembershipConfig } from '../../cluster/membership/types.js';
@@ -205,6 +206,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     sloppyQuorum: opts.sloppyQuorum,
   });
   const replayer = new HintReplayer({ nodeId: opts.nodeId, hints, transport, rings, isAlive, logger: log, intervalMs: opts.hintReplayInterval });
+  // Partition streaming on membership change (cluster/STREAMING.md): serves StreamPartition (75).
+  const streaming = createNodeStreaming({ server, client: replicaClient, nodeId: opts.nodeId, clusterId: opts.clusterId, store, raft, isAlive, onApplied: (_key, record) => antiEntropy.noteApplied(record), logger: log });
   const metrics = new MetricsRegistry();
   const nodeMetrics = registerNodeMetrics(metrics, {
     coordinator,
@@ -261,6 +264,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
         .then(() => gateway?.close())
         .then(() => nodeMetrics.stop())
         .then(() => replayer.stop())
+        .then(() => streaming.stop())
         .then(() => antiEntropy.stop())
         .then(() => coordinator.drain())
         .then(() => raft.stop())
@@ -286,6 +290,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     membership.start();
     raft.start();
     replayer.start();
+    streaming.start();
     antiEntropy.start();
   });
   log.info('stopped');
