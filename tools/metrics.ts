@@ -97,9 +97,8 @@ abstract class Metric {
   }
 }
 
-export class Counter extends Metric {
-  readonly type = 'counter';
-  /** With `collect`, the series are whatever it returns at each scrape (totals kept elsewhere). */
+/** A counter or gauge: with `collect`, its series are whatever that returns at each scrape (values kept elsewhere). */
+abstract class SampledMetric extends Metric {
   constructor(
     name: string,
     help: string,
@@ -107,13 +106,6 @@ export class Counter extends Metric {
     private readonly collect?: Collect,
   ) {
     super(name, help, labelNames);
-  }
-  inc(labels?: Labels, by = 1): void {
-    if (!(by >= 0)) throw new MetricsError(`${this.name}: a counter only goes up (got ${by})`);
-    this.add(labels, by);
-  }
-  get(labels?: Labels): number {
-    return this.series.get(this.labelText(labels))?.value ?? 0;
   }
   override render(): string[] {
     if (this.collect !== undefined) this.sample(this.collect);
@@ -121,25 +113,24 @@ export class Counter extends Metric {
   }
 }
 
-export class Gauge extends Metric {
-  readonly type = 'gauge';
-  constructor(
-    name: string,
-    help: string,
-    labelNames: readonly string[],
-    private readonly collect?: Collect,
-  ) {
-    super(name, help, labelNames);
+export class Counter extends SampledMetric {
+  readonly type = 'counter';
+  inc(labels?: Labels, by = 1): void {
+    if (!(by >= 0)) throw new MetricsError(`${this.name}: a counter only goes up (got ${by})`);
+    this.add(labels, by);
   }
+  get(labels?: Labels): number {
+    return this.series.get(this.labelText(labels))?.value ?? 0;
+  }
+}
+
+export class Gauge extends SampledMetric {
+  readonly type = 'gauge';
   set(labels: Labels | undefined, value: number): void {
     this.add(labels, value, true);
   }
   inc(labels?: Labels, by = 1): void {
     this.add(labels, by);
-  }
-  override render(): string[] {
-    if (this.collect !== undefined) this.sample(this.collect);
-    return super.render();
   }
 }
 
