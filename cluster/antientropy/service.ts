@@ -186,8 +186,11 @@ export class AntiEntropyService {
 
   /** Verifies one range with every live peer, one after the other (a later peer's diff sees the repairs). */
   private async runJob(range: DueRange, view: RingView): Promise<void> {
-    const peers = view.ring.preferenceList(range.partition).filter((n) => n !== this.opts.nodeId && this.opts.isAlive(n));
-    let complete = true;
+    const others = view.ring.preferenceList(range.partition).filter((n) => n !== this.opts.nodeId);
+    const peers = others.filter((n) => this.opts.isAlive(n));
+    // With no live peer (all down, or gossip has not seen them yet after this node's restart) nothing was
+    // compared: the range stays due. Marking it verified would skip exactly the writes a returning node missed.
+    let complete = others.length === 0 || peers.length > 0;
     // Records received from a later peer may be missing on the earlier ones: those get a second pass.
     const order = [...peers];
     let lastApplied = -1;

@@ -121,6 +121,20 @@ t.test('a down peer is skipped; a failing one keeps the partition due, with back
   t.equal(f.node('n1').ae.antiEntropyStats().partitionsFailing, 0);
 });
 
+t.test('with no live peer (a restarted node before gossip has seen the others) nothing is verified', async (t) => {
+  const f = await makeAeFixture(t, IDS, aeState(IDS, { epoch: 5, partitions: P }), { concurrency: P });
+  await f.put(['n2', 'n3'], 'missed', rec('v', 100, 2));
+  f.down.add('n2');
+  f.down.add('n3');
+  await f.node('n1').ae.runRound();
+  t.equal(f.node('n1').ae.verifiedThrough(0), 0, 'not advanced: there was nobody to compare with');
+  f.down.clear();
+  f.clock += 1000;
+  await f.node('n1').ae.runRound();
+  t.equal(f.node('n1').ae.verifiedThrough(0), 3, 'verified once the peers are alive');
+  t.equal((await f.node('n1').store.get(Buffer.from('missed')))?.epoch, 2, 'and the missed write arrived');
+});
+
 t.test('a write stored with an already verified epoch counts as a late write', async (t) => {
   const f = await makeAeFixture(t, IDS, aeState(IDS, { epoch: 6, partitions: P }));
   await settle(f, ['n1']);
