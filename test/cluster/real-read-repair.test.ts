@@ -3,7 +3,8 @@
  * returns the new values with R=1 after one R=3 read of those keys.
  *
  * Every node runs with `--hint-replay-interval 3600000`, so hinted handoff cannot deliver anything during
- * the test: what reaches the restarted node can only come from read repair. To show that, half of the
+ * the test, and with `--epoch-interval 3600000`, so anti-entropy (which compares the epochs that have
+ * ended) has nothing to do: what reaches the restarted node can only come from read repair. To show that, half of the
  * keys written while n3 was down (the control keys) are never read at ALL, and must still be stale on n3
  * at the end. Each replica's version is read with ReplicaRead, which neither coordinates nor repairs.
  */
@@ -17,7 +18,7 @@ const K = 50;
 const Level = mydatastore.client.Level;
 
 t.test('read repair: one R=ALL read brings a node that missed K writes up to date', async (t) => {
-  const cluster = new RealCluster(t, { clusterId: 'real-read-repair', extraArgs: ['--hint-replay-interval', '3600000'] });
+  const cluster = new RealCluster(t, { clusterId: 'real-read-repair', extraArgs: ['--hint-replay-interval', '3600000', '--epoch-interval', '3600000'] });
   const rpc = cluster.rpc;
   const [n1, n2, n3] = await cluster.startThree();
   const repaired = Array.from({ length: K }, (_, i) => `rr-${i}`);
