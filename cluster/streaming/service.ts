@@ -131,13 +131,13 @@ export class StreamingService {
   private async streamTransition(seen: ClusterState, transition: number, gained: readonly GainedPartition[]): Promise<void> {
     const started = this.now();
     await this.barrier(seen, transition);
-    const todo = gained.filter((g) => !this.streamed.has(g.partition));
+    const missing = gained.filter((g) => !this.streamed.has(g.partition));
     let keys = 0;
     let bytes = 0;
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < todo.length && !this.stale(transition)) {
-        const g = todo[next++]!;
+      while (next < missing.length && !this.stale(transition)) {
+        const g = missing[next++]!;
         const r = await this.streamPartition(g, transition);
         keys += r.keys;
         bytes += r.bytes;
@@ -150,7 +150,7 @@ export class StreamingService {
         const applied = await this.opts.reportDone(transition);
         if (applied) this.stats.transitionsReported++;
         this.opts.logger.info(
-          `streaming: transition ${transition}: ${todo.length} of ${gained.length} partitions streamed (${gained.length - todo.length} already here), ${keys} keys, ${bytes} bytes in ${this.now() - started} ms; stream-done ${applied ? 'committed' : 'not applied (the transition moved on)'}`,
+          `streaming: transition ${transition}: ${missing.length} of ${gained.length} partitions streamed (${gained.length - missing.length} already here), ${keys} keys, ${bytes} bytes in ${this.now() - started} ms; stream-done ${applied ? 'committed' : 'not applied (the transition moved on)'}`,
         );
         return;
       } catch (err) {
