@@ -22,6 +22,8 @@ export interface NodeStreamingOptions {
   readonly isAlive: (node: string) => boolean;
   readonly onApplied?: (key: Uint8Array, record: StoredRecord) => void;
   readonly logger: Logger;
+  /** Wait after the barrier for writes started with the old ring: at least the replica-call timeout. */
+  readonly settleMs: number;
 }
 
 /** Registers StreamPartition and returns the (not yet started) streaming service. */
@@ -43,5 +45,6 @@ export function createNodeStreaming(o: NodeStreamingOptions): StreamingService {
     reportDone: (transition) => o.raft.reportStreamDone(transition),
     ...(o.onApplied === undefined ? {} : { onApplied: o.onApplied }),
     logger: o.logger,
+    settleMs: o.settleMs,
   });
 }

@@ -4,7 +4,8 @@
  *
  *  - stream: when a transition is in flight and this node gains partitions in it (and has not reported
  *    it yet), it first waits until every alive member has applied at least the state this node saw (so no
- *    coordinator still writes with the old write ring) and a short settle time for writes in flight;
+ *    coordinator starts a write with the old write ring any more), then `settleMs` for the writes already
+ *    started with it: as long as a coordinator may still send one of them (its replica-call timeout);
  *    then it streams each gained partition, every epoch, from every alive read-ring owner of it (one
  *    source may have missed writes acknowledged at W < N; records merge by LWW in ReplicaStore.apply),
  *    `concurrency` partitions at a time under a byte budget per second, and finally asks the Raft leader
@@ -47,8 +48,12 @@ export interface StreamingOptions {
   readonly bytesPerSecond?: number;
   /** How often the committed state is looked at (default 200 ms). */
   readonly pollMs?: number;
-  /** Wait after the barrier for writes already in flight with the old ring (default 300 ms). */
-  readonly settleMs?: number;
+  /**
+   * Wait after the barrier for writes started with the old ring. Required, no default: it must be at least
+   * the node's replica-call timeout (a coordinator may send a ReplicaWrite that long after it chose its
+   * targets, and the replica applies it however late), which the wiring knows and this class does not.
+   */
+  readonly settleMs: number;
   /** Wait before retrying a failed source, barrier or report (default 500 ms). */
   readonly retryMs?: number;
   readonly now?: () => number;
@@ -174,7 +179,15 @@ export class StreamingService {
         await sleep(Math.min(100, this.opts.retryMs ?? 500));
       }
     }
-    if (!this.stale(transition)) await sleep(this.opts.settleMs ?? 300);
+    await this.settle(transition);
+  }
+
+  /** Sleeps `settleMs` in poll-sized steps, so a stop or a newer transition ends the wait early. */
+  private async settle(transition: number): Promise<void> {
+    const step = Math.max(1, this.opts.pollMs ?? 200);
+    for (let left = this.opts.settleMs; left > 0 && !this.stale(transition); left -= step) {
+      await sleep(Math.min(left, step));
+    }
   }
 
   /** Streams one partition from every alive source; retries a source that fails while it stays alive. */

@@ -5,7 +5,10 @@
  *   - with n3 killed, W=2 puts through n1 succeed and R=2 gets through n2 see them;
  *   - with n2 killed too, a put fails with UNAVAILABLE saying 1 of the 2 required replicas acknowledged;
  *   - after n2 and n3 restart, the writes they missed reach their replica stores through hinted handoff,
- *     without any client read (checked with ReplicaRead straight to each node, which never repairs);
+ *     without any client read (checked with ReplicaRead straight to each node, which never repairs). Every
+ *     node runs with `--epoch-interval 3600000`: the epoch never ends, so anti-entropy (which compares
+ *     ended epochs) has nothing to do, and the test also checks it applied nothing anywhere while n1's
+ *     hints-replayed counter rose by at least the number of writes missed;
  *   - SIGTERM with puts in flight: they finish or are refused as shutting down, and the node exits 0.
  * Every wait is for a condition, with a generous deadline.
  */
@@ -16,8 +19,14 @@ import { exited, killAndWait } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 import { RealCluster, dec, enc, type RunningNode } from './real-cluster.js';
 
+/** Metric names (http/HTTP.md, cluster/antientropy/ANTIENTROPY.md). */
+const HINTS_REPLAYED = 'mydatastore_hints_replayed_total';
+const AE_KEYS_APPLIED = 'mydatastore_antientropy_keys_applied_total';
+const AE_KEYS_APPLIED_BY_PEER = 'mydatastore_antientropy_keys_applied_by_peer_total';
+
 t.test('3 real nodes: quorum puts and gets, one and two nodes down, hinted handoff on return', async (t) => {
-  const cluster = new RealCluster(t, { clusterId: 'real-data' });
+  // Epochs never end here, so the missed writes can only arrive through hints (see the header).
+  const cluster = new RealCluster(t, { clusterId: 'real-data', extraArgs: ['--epoch-interval', '3600000'] });
   const client = cluster.rpc;
   const start = (id: string, listen: string, seeds: string[]) => cluster.start(id, listen, seeds);
 
@@ -79,6 +88,7 @@ t.test('3 real nodes: quorum puts and gets, one and two nodes down, hinted hando
   t.equal(await stored(n1, 'two-down'), 'stored on n1 only', 'n1 kept the write it coordinated');
 
   // Both return on their ports and data: the writes they missed arrive through hints, without any read.
+  const replayedBefore = await cluster.metric(n1, HINTS_REPLAYED);
   t0 = Date.now();
   const n2b = await start('n2', n2.address, [n1.address]);
   const n3b = await start('n3', n3.address, [n1.address]);
@@ -97,6 +107,20 @@ t.test('3 real nodes: quorum puts and gets, one and two nodes down, hinted hando
     'hinted writes to reach the restarted nodes',
   );
   t.pass(`n3 stores all ${missedBy3.length} writes it missed and n2 the one it missed, ${Date.now() - t0} ms after restart, with no read`);
+  // n1 coordinated every missed write, so it kept (and must have replayed) one hint per missed copy. The
+  // counter moves just after the owner acknowledged, hence the wait.
+  const missedCopies = missedBy3.length + 1;
+  let replayed = 0;
+  await waitFor(
+    async () => (replayed = (await cluster.metric(n1, HINTS_REPLAYED)) - replayedBefore) >= missedCopies,
+    10_000,
+    `${HINTS_REPLAYED} on n1 to rise by ${missedCopies}`,
+  );
+  t.ok(replayed >= missedCopies, `n1 replayed ${replayed} hints since the restarts (${missedCopies} copies were missed)`);
+  const aeApplied = await Promise.all(
+    [n1, n2b, n3b].map(async (n) => (await cluster.metric(n, AE_KEYS_APPLIED)) + (await cluster.metric(n, AE_KEYS_APPLIED_BY_PEER))),
+  );
+  t.same(aeApplied, [0, 0, 0], 'anti-entropy stored no record on any node: the hints delivered them');
   t.match(n1.output(), /listening on/, 'n1 served throughout');
 
   const r1 = await client.call(n3b.address, Methods.Get, { key: enc('two-down'), r: { named: 1 } });

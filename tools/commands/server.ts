@@ -192,7 +192,10 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   replica.register(server);
   antiEntropy.register(server);
   const replicaClient = new RpcClient({ connectTimeoutMs: 1000, backoffMaxMs: 500 });
-  const transport = new RpcReplicaTransport({ client: replicaClient, nodeId: opts.nodeId, clusterId: opts.clusterId });
+  // A ReplicaWrite still queued at this timeout is dropped unsent; one sent is applied however late it
+  // arrives (replicas do not check deadlines). Coordinators pass no shorter signal to writes.
+  const replicaCallTimeoutMs = 5000;
+  const transport = new RpcReplicaTransport({ client: replicaClient, nodeId: opts.nodeId, clusterId: opts.clusterId, timeoutMs: replicaCallTimeoutMs });
   const coordinator = new Coordinator({
     nodeId: opts.nodeId,
     local: replica,
@@ -207,7 +210,11 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   });
   const replayer = new HintReplayer({ nodeId: opts.nodeId, hints, transport, rings, isAlive, logger: log, intervalMs: opts.hintReplayInterval });
   // Partition streaming on membership change (cluster/STREAMING.md): serves StreamPartition (75).
-  const streaming = createNodeStreaming({ server, client: replicaClient, nodeId: opts.nodeId, clusterId: opts.clusterId, store, raft, isAlive, onApplied: (_key, record) => antiEntropy.noteApplied(record), logger: log });
+  // The settle after the streaming barrier outlasts every write a coordinator started with the old ring:
+  // none is sent later than the replica-call timeout after it started. The request timeout is the bound a
+  // user sets and sees, so the settle never falls below it either (cluster/STREAMING.md, Barrier).
+  const settleMs = Math.max(opts.requestTimeout, replicaCallTimeoutMs);
+  const streaming = createNodeStreaming({ server, client: replicaClient, nodeId: opts.nodeId, clusterId: opts.clusterId, store, raft, isAlive, onApplied: (_key, record) => antiEntropy.noteApplied(record), logger: log, settleMs });
   const metrics = new MetricsRegistry();
   const nodeMetrics = registerNodeMetrics(metrics, {
     coordinator,
