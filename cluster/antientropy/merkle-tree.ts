@@ -13,7 +13,8 @@
  * only dirty nodes. Empty subtrees are EMPTY_HASH without hashing, so a partition with a few keys costs
  * a few leaf hashes plus three inner hashes per leaf, not 4,369 hashes.
  *
- * Pure: no I/O, no clock. Memory: 35 KiB of hashes plus the entries' bytes (18 + key + node id each).
+ * Pure: no I/O, no clock. Memory: 35 KiB of hashes and 17 KiB of entry counts, plus the entries' bytes
+ * (18 + key + node id each).
  */
 import { MerkleArgumentError, MerkleRequestError } from './errors.js';
 import {
@@ -31,6 +32,7 @@ import {
   nodesAt,
 } from './merkle-format.js';
 import { MAX_LOGICAL, MAX_NODE_BYTES, checkTimestamp, compareTimestamps, type Timestamp } from '../hlc.js';
+import type { HashesAnswer } from './tree-diff.js';
 
 /** Largest key, as in the replica store (64 KiB). */
 export const MAX_MERKLE_KEY_BYTES = 64 * 1024;
@@ -78,7 +80,9 @@ export class MerkleTree {
   private readonly normalized = new Uint8Array(LEAF_COUNT).fill(1);
   /** Per level, the nodes' hashes (8 bytes each); all EMPTY_HASH at first. */
   private readonly hashes: Uint8Array[] = [];
-  /** Per level, 1 for nodes whose hash is stale. */
+  /** Per level, the number of entries (distinct keys) under each node, valid where not dirty. */
+  private readonly counts: Uint32Array[] = [];
+  /** Per level, 1 for nodes whose hash and count are stale. */
   private readonly dirty: Uint8Array[] = [];
   private scratch = new Uint8Array(4096);
   private mutations = 0;
@@ -87,6 +91,7 @@ export class MerkleTree {
     for (let level = 0; level <= LEAF_LEVEL; level++) {
       this.hashes.push(new Uint8Array(nodesAt(level) * HASH_BYTES));
       this.dirty.push(new Uint8Array(nodesAt(level)));
+      this.counts.push(new Uint32Array(nodesAt(level)));
     }
   }
 
@@ -167,6 +172,39 @@ export class MerkleTree {
     return out;
   }
 
+  /**
+   * The answer to a peer's TreeHashes request (MERKLE.md, "The breadth-first exchange"). Dense: the
+   * hashes of the asked nodes of `level` and, if `counts` is asked for, how many entries each holds.
+   * Sparse: for the asked nodes, every non-empty leaf below them, ascending, with its hash. The root
+   * comes with every answer but the dense one of level 0 (whose hashes are the root). MerkleRequestError
+   * as hashesAt() for a bad level or index; a sparse request's indices must ascend.
+   */
+  answer(level: number, indices: readonly number[], ask: { sparse?: boolean; counts?: boolean } = {}): HashesAnswer {
+    const root = this.root();
+    if (ask.sparse !== true) {
+      const hashes = this.hashesAt(level, indices);
+      const counts = ask.counts === true ? { counts: indices.map((i) => this.counts[level]![i]!) } : {};
+      // Asked for the root itself, the hashes already hold it.
+      return level === 0 ? { hashes, ...counts } : { hashes, root, ...counts };
+    }
+    this.hashesAt(level, indices); // validates, and refreshes every hash and count below the asked nodes
+    const leaves: number[] = [];
+    for (let j = 0; j < indices.length; j++) {
+      if (j > 0 && indices[j]! <= indices[j - 1]!) throw new MerkleRequestError('the indices of a sparse request must ascend');
+      leaves.push(...this.nonEmptyLeavesUnder(level, indices[j]!));
+    }
+    const hashes = new Uint8Array(leaves.length * HASH_BYTES);
+    const leafHashes = this.hashes[LEAF_LEVEL]!;
+    leaves.forEach((leaf, j) => hashes.set(leafHashes.subarray(leaf * HASH_BYTES, (leaf + 1) * HASH_BYTES), j * HASH_BYTES));
+    return { hashes, root, leaves };
+  }
+
+  /** The number of entries under each of the nodes `indices` of `level` (inputs as for hashesAt). */
+  countsAt(level: number, indices: readonly number[]): number[] {
+    this.hashesAt(level, indices);
+    return indices.map((i) => this.counts[level]![i]!);
+  }
+
   /** The leaves under node `index` of `level` that hold entries, ascending. Inputs are trusted. */
   nonEmptyLeavesUnder(level: number, index: number): number[] {
     const span = nodesAt(LEAF_LEVEL - level);
@@ -200,13 +238,17 @@ export class MerkleTree {
     const out = this.hashes[level]!;
     if (level === LEAF_LEVEL) {
       this.hashLeaf(index, out);
+      this.counts[level]![index] = this.entriesOf(index).length;
     } else {
       const first = index * FANOUT;
       let empty = true;
+      let count = 0;
       for (let c = first; c < first + FANOUT; c++) {
         this.refresh(level + 1, c);
         if (!isEmptyHash(this.hashes[level + 1]!, c * HASH_BYTES)) empty = false;
+        count += this.counts[level + 1]![c]!;
       }
+      this.counts[level]![index] = count;
       // The 16 children's hashes are contiguous in the next level: hash them in place.
       if (empty) out.set(EMPTY_HASH, index * HASH_BYTES);
       else hashInto(this.hashes[level + 1]!.subarray(first * HASH_BYTES, (first + FANOUT) * HASH_BYTES), out, index * HASH_BYTES);

@@ -46,9 +46,11 @@ export class RpcAntiEntropyTransport implements AntiEntropyTransport {
     const epochs = (q: { range: { from: number; to: number } }) => ({ fromEpoch: Long.fromNumber(q.range.from, true), toEpoch: Long.fromNumber(q.range.to, true) });
     return {
       async treeHashes(q, signal) {
-        const req = { from, partition: q.partition, epochs: epochs(q), treeVersion: q.treeVersion, level: q.level, indices: [...q.indices] };
+        const req = { from, partition: q.partition, epochs: epochs(q), treeVersion: q.treeVersion, level: q.level, indices: [...q.indices], sparse: q.sparse === true, counts: q.counts === true };
         const res = await client.call(where(), Methods.TreeHashes, req, opts(signal));
-        return { hashes: res.hashes, root: res.root };
+        // proto3 sends an empty list as nothing: a sparse answer without leaves is an empty list.
+        const root = res.root.length === 0 ? {} : { root: res.root };
+        return { hashes: res.hashes, ...root, ...(q.counts === true ? { counts: res.counts } : {}), ...(q.sparse === true ? { leaves: res.leaves } : {}) };
       },
       async bucketRecords(q, signal) {
         const resume = q.resume === undefined ? null : { epoch: Long.fromNumber(q.resume.epoch, true), afterKey: q.resume.afterKey };

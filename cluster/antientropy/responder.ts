@@ -34,6 +34,10 @@ export interface TreeHashesQuery {
   readonly treeVersion: number;
   readonly level: number;
   readonly indices: readonly number[];
+  /** Ask for the non-empty leaves under the nodes instead of their hashes (MerkleTree.answer). */
+  readonly sparse?: boolean;
+  /** Dense: ask for the entry count of each node too. */
+  readonly counts?: boolean;
 }
 
 export interface BucketRecordsQuery {
@@ -48,7 +52,12 @@ export interface BucketRecordsQuery {
 
 export interface HashesReply {
   readonly hashes: Uint8Array;
-  readonly root: Uint8Array;
+  /** The responder's current root; absent when the hashes asked for are the root. */
+  readonly root?: Uint8Array;
+  /** Dense answers that asked for them: the entries under each node asked. */
+  readonly counts?: readonly number[];
+  /** Sparse answers: the non-empty leaves, ascending, one hash each. */
+  readonly leaves?: readonly number[];
 }
 
 export interface RecordsReply {
@@ -84,15 +93,34 @@ function checkVersion(v: number): void {
 }
 
 export class AntiEntropyResponder {
+  /** When a peer last asked about each partition (ms): our own job for it waits meanwhile. */
+  private readonly served = new Map<number, number>();
+
   constructor(private readonly opts: ResponderOptions) {}
+
+  /** Partitions a peer asked about at or after `sinceMs`; forgets older ones. */
+  servedSince(sinceMs: number): number[] {
+    const out: number[] = [];
+    for (const [p, at] of this.served) {
+      if (at >= sinceMs) out.push(p);
+      else this.served.delete(p);
+    }
+    return out;
+  }
+
+  private noteServed(partition: number): void {
+    this.served.set(partition, (this.opts.now ?? Date.now)());
+  }
 
   async treeHashes(q: TreeHashesQuery): Promise<HashesReply> {
     checkVersion(q.treeVersion);
     const range = checkRange(q.range);
     this.checkOwned(q.partition);
     if (!Array.isArray(q.indices) || q.indices.length === 0) throw new MerkleRequestError('no indices asked');
+    this.noteServed(q.partition);
     const tree = await this.treeOf(q.partition, range);
-    return { hashes: tree.hashesAt(q.level, q.indices), root: tree.root() };
+    const a = tree.answer(q.level, q.indices, { sparse: q.sparse === true, counts: q.counts === true });
+    return { hashes: a.hashes, ...(a.root === undefined ? {} : { root: a.root }), ...(a.counts === undefined ? {} : { counts: a.counts }), ...(a.leaves === undefined ? {} : { leaves: a.leaves }) };
   }
 
   async bucketRecords(q: BucketRecordsQuery): Promise<RecordsReply> {
@@ -110,6 +138,7 @@ export class AntiEntropyResponder {
       }
       if (!(resume.afterKey instanceof Uint8Array) || resume.afterKey.length > MAX_KEY_BYTES) throw new AntiEntropyRequestError('resume key must be at most 64 KiB of bytes');
     }
+    this.noteServed(q.partition);
     const page = await this.opts.source.buckets(q.partition, range, buckets, q.maxBytes === 0 ? DEFAULT_PAGE_BYTES : q.maxBytes, resume);
     const records = page.records.map((r) => ({ key: r.key, record: r.bytes }));
     return page.next === undefined ? { records } : { records, next: page.next };
@@ -131,8 +160,8 @@ export class AntiEntropyResponder {
     server.handle(Methods.TreeHashes, async (req) => {
       try {
         this.checkEnvelope(req.from);
-        const reply = await this.treeHashes({ partition: req.partition, range: checkRange(rangeFromPb(req.epochs)), treeVersion: req.treeVersion, level: req.level, indices: req.indices });
-        return { hashes: reply.hashes, root: reply.root };
+        const reply = await this.treeHashes({ partition: req.partition, range: checkRange(rangeFromPb(req.epochs)), treeVersion: req.treeVersion, level: req.level, indices: req.indices, sparse: req.sparse, counts: req.counts });
+        return { hashes: reply.hashes, root: reply.root ?? new Uint8Array(0), counts: [...(reply.counts ?? [])], leaves: [...(reply.leaves ?? [])] };
       } catch (err) {
         throw toAntiEntropyRpcError(err);
       }

@@ -106,6 +106,16 @@ export class RepairSchedule {
     return delay;
   }
 
+  /**
+   * The range was compared but a peer's tree moved meanwhile (records of the range still arriving there,
+   * often another replica's repair): it stays due and is tried again after retryBaseMs, without the
+   * doubling of a failure.
+   */
+  peerMoved(range: DueRange, nowMs: number): void {
+    const failures = this.backoff.get(range.partition)?.failures ?? 0;
+    this.backoff.set(range.partition, { failures, retryAt: nowMs + this.retryBaseMs });
+  }
+
   /** The markers, if they changed since the last call (the driver saves them then). */
   takeChanged(): Map<number, number> | undefined {
     if (!this.changed) return undefined;

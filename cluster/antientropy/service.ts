@@ -27,6 +27,8 @@ import type { VerifiedStore } from './verified-store.js';
 
 export const DEFAULT_CONCURRENCY = 2;
 export const DEFAULT_BYTES_PER_SEC = 16 * 1024 * 1024;
+/** How long after a peer's last request for a partition our own job for it waits. */
+const SERVED_HOLD_MS = 1000;
 
 export interface AntiEntropyServiceOptions extends ScheduleOptions {
   readonly nodeId: string;
@@ -169,7 +171,10 @@ export class AntiEntropyService {
     this.stats.epoch = view.epoch;
     const mine: number[] = [];
     for (let p = 0; p < view.state.config.partitions; p++) if (view.ring.preferenceList(p).includes(this.opts.nodeId)) mine.push(p);
-    const due = this.schedule.due(view.epoch, mine, this.now(), new Set(this.running.keys()));
+    // A partition a peer is comparing with us now waits: that session repairs both sides, and a second
+    // one at the same time would move the same records twice.
+    const busy = new Set([...this.running.keys(), ...this.responder.servedSince(this.now() - SERVED_HOLD_MS)]);
+    const due = this.schedule.due(view.epoch, mine, this.now(), busy);
     this.stats.partitionsDue = due.length + this.running.size;
     const free = this.concurrency - this.running.size;
     return due.slice(0, Math.max(0, free)).map((range) => this.launch(range, view));
@@ -191,6 +196,7 @@ export class AntiEntropyService {
     // With no live peer (all down, or gossip has not seen them yet after this node's restart) nothing was
     // compared: the range stays due. Marking it verified would skip exactly the writes a returning node missed.
     let complete = others.length === 0 || peers.length > 0;
+    let moved = false;
     // Records received from a later peer may be missing on the earlier ones: those get a second pass.
     const order = [...peers];
     let lastApplied = -1;
@@ -199,7 +205,7 @@ export class AntiEntropyService {
       if (this.abort.signal.aborted) return;
       try {
         const s = await this.session(range, view, peerId);
-        if (s.peerChanged) complete = false;
+        if (s.peerChanged) moved = true;
         if (s.keysApplied > 0 && i < peers.length) lastApplied = i;
       } catch (err) {
         if (this.abort.signal.aborted) return;
@@ -210,11 +216,11 @@ export class AntiEntropyService {
       }
       if (i === peers.length - 1 && lastApplied > 0) order.push(...peers.slice(0, lastApplied));
     }
-    if (complete) {
+    if (!complete) this.schedule.failed(range, this.now());
+    else if (moved) this.schedule.peerMoved(range, this.now());
+    else {
       this.schedule.succeeded(range);
       this.stats.rangesVerified++;
-    } else {
-      this.schedule.failed(range, this.now());
     }
   }
 

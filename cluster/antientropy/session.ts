@@ -88,14 +88,14 @@ export async function runSession(ctx: SessionContext, now: () => number): Promis
   const diff = new TreeDiff(tree);
   let step = diff.start();
   while (step.kind === 'request') {
-    const answer = await ctx.peer.treeHashes({ partition, range, treeVersion: TREE_VERSION, level: step.level, indices: step.indices }, ctx.signal);
+    const answer = await ctx.peer.treeHashes({ partition, range, treeVersion: TREE_VERSION, level: step.level, indices: step.indices, sparse: step.sparse, counts: step.counts }, ctx.signal);
     step = diff.receive(answer);
   }
   stats.hashRequests = step.stats.requests;
-  stats.hashBytes = step.stats.hashBytes;
+  stats.hashBytes = step.stats.hashBytes + step.stats.requestBytes;
   stats.peerChanged = step.peerChanged;
   stats.mismatchingBuckets = step.buckets.length;
-  await ctx.throttle(step.stats.hashBytes);
+  await ctx.throttle(stats.hashBytes);
 
   if (step.buckets.length > 0) {
     const peerVersions = await fetchAndApply(ctx, step.buckets, stats);

@@ -18,7 +18,7 @@ export interface AntiEntropyStats {
   treeBuildSeconds: number;
   /** Leaf buckets found to differ. */
   mismatchingBuckets: number;
-  /** Bytes of tree hashes received. */
+  /** Bytes of the tree walks: hashes, counts and leaf lists received, node indices sent. */
   hashBytes: number;
   /** Records (keys) received from peers and their bytes (key + encoded record); how many were newer here. */
   keysReceived: number;
@@ -65,7 +65,7 @@ export const ANTIENTROPY_METRICS: readonly (readonly [string, string, Key, 'coun
   ['tree_records_total', 'Records read into Merkle trees.', 'treeRecords', 'counter'],
   ['tree_build_seconds_total', 'Time spent building Merkle trees, in seconds.', 'treeBuildSeconds', 'counter'],
   ['mismatching_buckets_total', 'Leaf buckets found to differ.', 'mismatchingBuckets', 'counter'],
-  ['hash_bytes_total', 'Bytes of tree hashes received.', 'hashBytes', 'counter'],
+  ['hash_bytes_total', 'Bytes of the tree walks: hashes, counts and leaf lists received, node indices sent.', 'hashBytes', 'counter'],
   ['keys_received_total', 'Records received from peers.', 'keysReceived', 'counter'],
   ['bytes_received_total', 'Bytes of records (key and encoded record) received from peers.', 'bytesReceived', 'counter'],
   ['keys_applied_total', 'Received records newer than the local version, stored.', 'keysApplied', 'counter'],

@@ -110,7 +110,13 @@ t.test('a session refuses a peer record of another partition and applies nothing
   const key = Buffer.from(keyIn(notMine, 0));
   const record = { value: Buffer.from('v'), timestamp: { physicalMs: 1, logical: 0, node: 'x' }, epoch: 2, partition: notMine, tombstone: false };
   const peer = {
-    treeHashes: (q: { indices: readonly number[] }) => Promise.resolve({ hashes: Buffer.alloc(8 * q.indices.length, 7), root: Buffer.alloc(8, 7) }),
+    // Every node differs; sparse lists name the first leaf under each node asked.
+    treeHashes: (q: { level: number; indices: readonly number[]; sparse?: boolean }) =>
+      Promise.resolve(
+        q.sparse === true
+          ? { hashes: Buffer.alloc(8 * q.indices.length, 7), root: Buffer.alloc(8, 7), leaves: q.indices.map((i) => i * 16 ** (3 - q.level)) }
+          : { hashes: Buffer.alloc(8 * q.indices.length, 7), root: Buffer.alloc(8, 7), counts: q.indices.map(() => 1000) },
+      ),
     bucketRecords: () => Promise.resolve({ records: [{ key, record: encodeRecord(record) }] }),
     write: () => Promise.resolve(0),
   };

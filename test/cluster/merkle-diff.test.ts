@@ -45,14 +45,59 @@ t.test('hash traffic grows with the differences, far below all leaf hashes when 
     t.same(done.buckets, sorted(buckets), `k = ${k}: exactly the differing buckets`);
     const { requests, hashBytes } = done.stats;
     figures.push(`k=${k}: ${hashBytes} B in ${requests} requests (${buckets.size} buckets)`);
-    if (k === 0) t.same({ requests, hashBytes }, { requests: 1, hashBytes: 16 }, 'equal trees: one root exchange');
-    // Each level below the root asks 16 children per differing parent: 8 + 128 per level at k = 1,
-    // plus the 8-byte root each answer carries.
-    if (k === 1) t.equal(hashBytes, 8 + 3 * 16 * 8 + 4 * 8, 'k = 1: one path down, 424 bytes');
+    // The root (8 bytes) and its entry count (20,000: a 3-byte varint).
+    if (k === 0) t.same({ requests, hashBytes }, { requests: 1, hashBytes: 11 }, 'equal trees: one root exchange');
+    // A full walk would cost 8 + 3 × 128 hash bytes plus roots and counts; once a differing node holds
+    // few entries, the list of its non-empty leaves replaces the last level.
+    // The root with its 3-byte count, then 16 hashes and the root on each of three levels: 419 bytes.
+    if (k === 1) t.equal(hashBytes, 8 + 3 + 3 * (16 * 8 + 8), 'k = 1: one path down, 419 bytes');
     if (k === 10) t.ok(hashBytes < ALL_LEAF_BYTES / 8, `k = 10: ${hashBytes} B`);
     if (k === 100) t.ok(hashBytes < ALL_LEAF_BYTES / 2, `k = 100: ${hashBytes} B`);
   }
   t.comment(`20,000 keys, hash bytes received (all 4,096 leaf hashes: ${ALL_LEAF_BYTES} B): ${figures.join('; ')}`);
+  t.end();
+});
+
+t.test('small trees (a few epochs of one partition): the peer lists its leaves, costing less than the missed records', (t) => {
+  const rng = new Rng(8);
+  for (const [size, missed] of [[4, 4], [34, 4], [120, 10]] as const) {
+    const peer = randomDataset(rng, size);
+    const local = new Map(peer);
+    for (const key of [...peer.keys()].slice(0, missed)) local.delete(key);
+    const { done, requests } = runDiff(treeOf(local), treeOf(peer));
+    const expected = sorted(new Set([...peer.keys()].slice(0, missed).map((k) => bucketOf(Buffer.from(k, 'latin1')))));
+    t.same(done.buckets, expected, `${size} entries, ${missed} missing: exactly their buckets`);
+    t.ok(requests.some((r) => r.sparse), 'a sparse list was asked for');
+    const bytes = done.stats.hashBytes + done.stats.requestBytes;
+    // A missed record is a key plus at least 30 bytes of encoded record (RECORD.md) and its value.
+    t.ok(bytes <= 16 + size * 10 + 8, `${size} entries: ${bytes} B of walk for ${missed} missed keys (at most 10 B per listed leaf)`);
+    t.ok(requests.length <= 3, `${requests.length} round trips`);
+  }
+  t.end();
+});
+
+t.test('a sparse answer that lies is refused', (t) => {
+  const rng = new Rng(3);
+  const tree = treeOf(randomDataset(rng, 10));
+  const start = (): TreeDiff => {
+    const diff = new TreeDiff(new MerkleTree());
+    diff.start();
+    const step = diff.receive({ hashes: tree.root(), counts: [10] });
+    t.match(step, { kind: 'request', level: 0, indices: [0], sparse: true }, 'ten entries: a sparse list of the whole tree');
+    return diff;
+  };
+  const good = tree.answer(0, [0], { sparse: true });
+  const leaves = good.leaves!;
+  const cases: [string, object][] = [
+    ['no leaves', { hashes: good.hashes }],
+    ['a hash missing', { hashes: good.hashes.subarray(8), leaves }],
+    ['leaves out of order', { hashes: good.hashes, leaves: [...leaves].reverse() }],
+    ['a leaf past the last', { hashes: good.hashes, leaves: [...leaves.slice(0, -1), LEAF_COUNT] }],
+  ];
+  for (const [what, answer] of cases) t.throws(() => start().receive(answer as never), { code: 'MERKLE_BAD_RESPONSE' }, what);
+  const dense = new TreeDiff(new MerkleTree());
+  dense.start();
+  t.throws(() => dense.receive({ hashes: tree.root(), counts: [1, 2] }), { code: 'MERKLE_BAD_RESPONSE' }, 'two counts for one node');
   t.end();
 });
 
@@ -82,7 +127,7 @@ t.test('a peer with nothing costs one round trip; an empty local tree learns the
   t.equal(toEmpty.done.stats.requests, 1, 'the peer root is EMPTY_HASH: nothing below it to ask');
   const fromEmpty = runDiff(new MerkleTree(), full);
   t.same(fromEmpty.done.buckets, expected, 'every bucket the peer holds');
-  t.equal(fromEmpty.requests.at(-1)?.level, 3, 'found by walking down to the leaves');
+  t.equal(fromEmpty.requests.at(-1)?.sparse, true, 'found in the lists of the peer\'s non-empty leaves');
   const bothEmpty = runDiff(new MerkleTree(), new MerkleTree());
   t.same(bothEmpty.done.buckets, []);
   t.end();
@@ -115,20 +160,22 @@ t.test('misuse and malformed answers get typed errors', (t) => {
   const diff = new TreeDiff(tree);
   t.throws(() => diff.receive({ hashes: new Uint8Array(8) }), { code: 'MERKLE_DIFF_STATE', name: 'MerkleDiffStateError' }, 'an answer before start()');
   const step = diff.start();
-  t.same(step, { kind: 'request', level: 0, indices: [0] }, 'the first request is the root');
+  t.same(step, { kind: 'request', level: 0, indices: [0], sparse: false, counts: true }, 'the first request is the root and its entry count');
   t.throws(() => diff.start(), { code: 'MERKLE_DIFF_STATE' }, 'start() twice');
   for (const [what, answer] of [
     ['no hashes', { hashes: new Uint8Array(0) }],
     ['a short hash', { hashes: new Uint8Array(7) }],
     ['two hashes for one', { hashes: new Uint8Array(16) }],
     ['hashes not bytes', { hashes: 'x' as unknown as Uint8Array }],
-    ['a short root', { hashes: new Uint8Array(8), root: new Uint8Array(4) }],
+    ['a short root', { hashes: new Uint8Array(8), root: new Uint8Array(4), counts: [1] }],
+    ['no count', { hashes: new Uint8Array(8) }],
+    ['a negative count', { hashes: new Uint8Array(8), counts: [-1] }],
   ] as const) {
     t.throws(() => diff.receive(answer), { code: 'MERKLE_BAD_RESPONSE', name: 'MerkleResponseError' }, what);
   }
-  const done = diff.receive({ hashes: tree.root() });
+  const done = diff.receive({ hashes: tree.root(), counts: [50] });
   t.same(done.kind === 'done' && done.buckets, [], 'still usable after refused answers; equal roots: done');
-  t.throws(() => diff.receive({ hashes: tree.root() }), { code: 'MERKLE_DIFF_STATE' }, 'an answer after the end');
+  t.throws(() => diff.receive({ hashes: tree.root(), counts: [50] }), { code: 'MERKLE_DIFF_STATE' }, 'an answer after the end');
   for (const bad of [0, 4097, 1.5]) {
     t.throws(() => new TreeDiff(tree, { maxIndicesPerRequest: bad }), { code: 'MERKLE_BAD_ARGUMENT' }, `maxIndicesPerRequest ${bad}`);
   }
@@ -144,14 +191,21 @@ t.test('the sequence example of MERKLE.md: a replica that missed one delete', (t
   ahead.add(Buffer.from('k'), k, false);
   ahead.add(Buffer.from('xxx'), { physicalMs: 1767225600000, logical: 4, node: 'n2' }, true);
   const { done, requests } = runDiff(behind, ahead);
-  const range = (from: number): number[] => Array.from({ length: 16 }, (_, i) => from + i);
   t.same(requests, [
-    { level: 0, indices: [0] },
-    { level: 1, indices: range(0) },
-    { level: 2, indices: range(112) },
-    { level: 3, indices: range(1824) },
+    { level: 0, indices: [0], sparse: false, counts: true },
+    { level: 0, indices: [0], sparse: true, counts: false },
   ]);
   t.same(done.buckets, [1838]);
-  t.same(done.stats, { requests: 4, indicesRequested: 49, hashBytes: 392 + 4 * 8 });
+  // The root and its count (8 + 1), then the one leaf holding both keys (a 2-byte index), its hash and the root (2 + 8 + 8).
+  t.same(done.stats, { requests: 2, indicesRequested: 2, hashBytes: 9 + 18, requestBytes: 2 });
+  // The same miss in a tree too large for leaf lists: the walk goes down level by level.
+  const rng = new Rng(11);
+  const big = randomDataset(rng, 20_000);
+  const bigBehind = treeOf(big);
+  const bigAhead = treeOf(big);
+  bigAhead.add(Buffer.from('xxx'), { physicalMs: 1767225600000, logical: 4, node: 'n2' }, true);
+  const walk = runDiff(bigBehind, bigAhead);
+  t.same(walk.done.buckets, [1838]);
+  t.same(walk.requests.map((r) => r.level), [0, 1, 2, 3], 'four levels, one request each');
   t.end();
 });

@@ -76,17 +76,17 @@ export function withDifferences(rng: Rng, data: Dataset, k: number): { copy: Dat
 }
 
 /** The responder: the peer's hashes of the asked nodes, with its root, as the RPC answer carries them. */
-export function answerFrom(peer: MerkleTree, step: { level: number; indices: number[] }): HashesAnswer {
-  return { hashes: peer.hashesAt(step.level, step.indices), root: peer.root() };
+export function answerFrom(peer: MerkleTree, step: { level: number; indices: number[]; sparse?: boolean; counts?: boolean }): HashesAnswer {
+  return peer.answer(step.level, step.indices, { sparse: step.sparse === true, counts: step.counts === true });
 }
 
 /** Runs a whole diff of `local` against `peer`; returns the final step and every request made. */
-export function runDiff(local: MerkleTree, peer: MerkleTree, options?: TreeDiffOptions): { done: Extract<DiffStep, { kind: 'done' }>; requests: { level: number; indices: number[] }[] } {
+export function runDiff(local: MerkleTree, peer: MerkleTree, options?: TreeDiffOptions): { done: Extract<DiffStep, { kind: 'done' }>; requests: { level: number; indices: number[]; sparse: boolean; counts: boolean }[] } {
   const diff = new TreeDiff(local, options);
-  const requests: { level: number; indices: number[] }[] = [];
+  const requests: { level: number; indices: number[]; sparse: boolean; counts: boolean }[] = [];
   let step = diff.start();
   while (step.kind === 'request') {
-    requests.push({ level: step.level, indices: step.indices });
+    requests.push({ level: step.level, indices: step.indices, sparse: step.sparse, counts: step.counts });
     step = diff.receive(answerFrom(peer, step));
   }
   return { done: step, requests };
