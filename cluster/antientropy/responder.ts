@@ -93,23 +93,27 @@ function checkVersion(v: number): void {
 }
 
 export class AntiEntropyResponder {
-  /** When a peer last asked about each partition (ms): our own job for it waits meanwhile. */
-  private readonly served = new Map<number, number>();
+  /** The epoch range a peer last asked about for each partition, and when (ms). */
+  private readonly served = new Map<number, { from: number; to: number; at: number }>();
 
   constructor(private readonly opts: ResponderOptions) {}
 
-  /** Partitions a peer asked about at or after `sinceMs`; forgets older ones. */
-  servedSince(sinceMs: number): number[] {
-    const out: number[] = [];
-    for (const [p, at] of this.served) {
-      if (at >= sinceMs) out.push(p);
-      else this.served.delete(p);
+  /**
+   * Whether a peer asked about `partition` at or after `sinceMs` for a range holding all of `range`: its
+   * session then compares (and repairs both sides of) everything our own job for `range` would.
+   */
+  servedCovering(partition: number, range: EpochRange, sinceMs: number): boolean {
+    const s = this.served.get(partition);
+    if (s === undefined) return false;
+    if (s.at < sinceMs) {
+      this.served.delete(partition);
+      return false;
     }
-    return out;
+    return s.from <= range.from && range.to <= s.to;
   }
 
-  private noteServed(partition: number): void {
-    this.served.set(partition, (this.opts.now ?? Date.now)());
+  private noteServed(partition: number, range: EpochRange): void {
+    this.served.set(partition, { from: range.from, to: range.to, at: (this.opts.now ?? Date.now)() });
   }
 
   async treeHashes(q: TreeHashesQuery): Promise<HashesReply> {
@@ -117,7 +121,7 @@ export class AntiEntropyResponder {
     const range = checkRange(q.range);
     this.checkOwned(q.partition);
     if (!Array.isArray(q.indices) || q.indices.length === 0) throw new MerkleRequestError('no indices asked');
-    this.noteServed(q.partition);
+    this.noteServed(q.partition, range);
     const tree = await this.treeOf(q.partition, range);
     const a = tree.answer(q.level, q.indices, { sparse: q.sparse === true, counts: q.counts === true });
     return { hashes: a.hashes, ...(a.root === undefined ? {} : { root: a.root }), ...(a.counts === undefined ? {} : { counts: a.counts }), ...(a.leaves === undefined ? {} : { leaves: a.leaves }) };
@@ -138,7 +142,7 @@ export class AntiEntropyResponder {
       }
       if (!(resume.afterKey instanceof Uint8Array) || resume.afterKey.length > MAX_KEY_BYTES) throw new AntiEntropyRequestError('resume key must be at most 64 KiB of bytes');
     }
-    this.noteServed(q.partition);
+    this.noteServed(q.partition, range);
     const page = await this.opts.source.buckets(q.partition, range, buckets, q.maxBytes === 0 ? DEFAULT_PAGE_BYTES : q.maxBytes, resume);
     const records = page.records.map((r) => ({ key: r.key, record: r.bytes }));
     return page.next === undefined ? { records } : { records, next: page.next };

@@ -27,7 +27,7 @@ import type { VerifiedStore } from './verified-store.js';
 
 export const DEFAULT_CONCURRENCY = 2;
 export const DEFAULT_BYTES_PER_SEC = 16 * 1024 * 1024;
-/** How long after a peer's last request for a partition our own job for it waits. */
+/** How long after a peer's last request for a partition our own job for a range it covers waits. */
 const SERVED_HOLD_MS = 1000;
 
 export interface AntiEntropyServiceOptions extends ScheduleOptions {
@@ -171,13 +171,15 @@ export class AntiEntropyService {
     this.stats.epoch = view.epoch;
     const mine: number[] = [];
     for (let p = 0; p < view.state.config.partitions; p++) if (view.ring.preferenceList(p).includes(this.opts.nodeId)) mine.push(p);
-    // A partition a peer is comparing with us now waits: that session repairs both sides, and a second
-    // one at the same time would move the same records twice.
-    const busy = new Set([...this.running.keys(), ...this.responder.servedSince(this.now() - SERVED_HOLD_MS)]);
-    const due = this.schedule.due(view.epoch, mine, this.now(), busy);
+    const due = this.schedule.due(view.epoch, mine, this.now(), new Set(this.running.keys()));
     this.stats.partitionsDue = due.length + this.running.size;
+    // A range a peer is comparing with us now waits: that session repairs both sides, and a second one at
+    // the same time would move the same records twice. Only if the peer's range holds all of ours: a
+    // node catching up on many epochs must not wait behind its peers' one-epoch ranges.
+    const since = this.now() - SERVED_HOLD_MS;
+    const ready = due.filter((r) => !this.responder.servedCovering(r.partition, r, since));
     const free = this.concurrency - this.running.size;
-    return due.slice(0, Math.max(0, free)).map((range) => this.launch(range, view));
+    return ready.slice(0, Math.max(0, free)).map((range) => this.launch(range, view));
   }
 
   private launch(range: DueRange, view: RingView): Promise<void> {

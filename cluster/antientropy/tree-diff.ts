@@ -37,7 +37,7 @@ export interface TreeDiffOptions {
 
 /**
  * The peer's answer to a request (MerkleTree.answer). Dense: `hashes` of the nodes asked, in order, and
- * above the leaves `counts`, the entries under each. Sparse: `leaves`, the non-empty leaves under the
+ * where the request asked for them `counts`, the entries under each. Sparse: `leaves`, the non-empty leaves under the
  * nodes asked, ascending, and their `hashes`. `root`: the peer's current root.
  */
 export interface HashesAnswer {
@@ -97,8 +97,9 @@ export class TreeDiff {
   private pending: number[] = [];
   private pendingSparse = false;
   private pendingCounts = false;
-  /** Differing inner nodes of the current level, whose children the next level asks for, with the peer's entry count (or ours, where its is unknown). */
+  /** Differing inner nodes of the current level, whose children the next level asks for. */
   private differing: number[] = [];
+  /** Their entry counts: the peer's where asked for, else ours. */
   private estimates = new Map<number, number>();
   private readonly buckets = new Set<number>();
   private peerRoot: Uint8Array | undefined;
@@ -174,7 +175,6 @@ export class TreeDiff {
     if (!Array.isArray(listed) || hashes.length !== leaves.length * HASH_BYTES) {
       throw new MerkleResponseError(`a sparse answer has a hash for each of its leaves: ${Array.isArray(listed) ? leaves.length : 'no'} leaves, ${hashes.length} bytes of hashes`);
     }
-    this.stats.hashBytes += hashes.length + (root?.length ?? 0) + sumVarints(leaves);
     const shift = nodesAt(LEAF_LEVEL - this.level);
     const askedSet = new Set(asked);
     const peer = new Map<number, number>(); // leaf -> offset of its hash
@@ -185,6 +185,7 @@ export class TreeDiff {
       if (!askedSet.has(Math.floor(leaf / shift))) throw new MerkleResponseError(`leaf ${leaf} is not under a node asked for`);
       peer.set(leaf, j * HASH_BYTES);
     });
+    this.stats.hashBytes += hashes.length + (root?.length ?? 0) + sumVarints(leaves);
     const local = this.tree.hashesAt(LEAF_LEVEL, [...peer.keys()]);
     let j = 0;
     for (const [leaf, off] of peer) {

@@ -88,6 +88,16 @@ t.test('a partition a peer is comparing with us waits until that session is over
   for (let p = 0; p < P; p++) t.equal(f.node('n2').ae.verifiedThrough(p), 3);
 });
 
+t.test('a wider range does not wait behind a peer\'s narrower one (a node catching up is not starved)', async (t) => {
+  const f = await makeAeFixture(t, IDS, aeState(IDS, { epoch: 5, partitions: P }), { concurrency: P });
+  for (let i = 0; i < 20; i++) await f.put(IDS, `k${i}`, rec(`v${i}`, 1000 + i, 2));
+  t.equal(await f.node('n1').ae.runRound(), P, 'n1 verifies [1, 3]');
+  f.setState(aeState(IDS, { epoch: 7, partitions: P }));
+  t.equal(await f.node('n1').ae.runRound(), P, 'then [4, 5]');
+  t.equal(await f.node('n2').ae.runRound(), P, 'n2, due for [1, 5], does not wait for n1\'s [4, 5]');
+  for (let p = 0; p < P; p++) t.equal(f.node('n2').ae.verifiedThrough(p), 5);
+});
+
 t.test('verifiedThrough advances by epoch, persists across a restart, and nothing is due before E-2', async (t) => {
   const f = await makeAeFixture(t, IDS, aeState(IDS, { epoch: 2, partitions: P }), { concurrency: P });
   t.equal(await f.node('n1').ae.runRound(), 0, 'at epoch 2 nothing is due (epoch 0 is not an epoch)');
