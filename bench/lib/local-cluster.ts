@@ -4,7 +4,7 @@
  *
  * Ready means: every node's committed ring holds all n members, and a put at ALL succeeds. stop() sends
  * SIGTERM (graceful: nodes drain and leave), SIGKILLs what is left after a grace period, and removes the
- * directory. If the bench itself dies, the nodes notice their stdin pipe closing (exit-with-bench.ts).
+ * directory. If the bench itself dies, the nodes notice their stdin pipe closing (tools/exit-with-parent.ts).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -17,7 +17,7 @@ import { fetchStatus } from '../../tools/commands/status.js';
 import type { NodeStatus } from '../../tools/commands/status.js';
 
 const CLI = fileURLToPath(new URL('../../tools/mydatastore.js', import.meta.url));
-const PRELOAD = pathToFileURL(fileURLToPath(new URL('./exit-with-bench.js', import.meta.url))).href;
+const PRELOAD = pathToFileURL(fileURLToPath(new URL('../../tools/exit-with-parent.js', import.meta.url))).href;
 
 export interface LocalNode {
   id: string;
