@@ -1,7 +1,10 @@
 /** Starting and stopping real node processes in tests: never leaked, never waited on with fixed sleeps. */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Test } from 'tap';
+
+const EXIT_WITH_PARENT = pathToFileURL(fileURLToPath(new URL('../../tools/exit-with-parent.js', import.meta.url))).href;
 
 export interface Started {
   child: ChildProcess;
@@ -15,8 +18,9 @@ export interface Started {
  * kills the process at teardown if it is still running.
  */
 export async function startNode(t: Test, script: string, args: string[], ready: RegExp, timeoutMs = 30_000): Promise<Started> {
-  // stdin is a pipe that the child may watch (exitWithParent) to die with this test process.
-  const child = spawn(process.execPath, ['--enable-source-maps', script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // stdin is a pipe the child watches (tools/exit-with-parent.ts, preloaded) to die with this test
+  // process: a test killed by tap's timeout before its teardown runs leaves no node behind.
+  const child = spawn(process.execPath, ['--enable-source-maps', '--import', EXIT_WITH_PARENT, script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   t.teardown(() => killAndWait(child));
   let out = '';
   const match = await new Promise<string>((resolve, reject) => {
