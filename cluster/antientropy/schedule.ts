@@ -107,11 +107,12 @@ export class RepairSchedule {
   }
 
   /**
-   * The range was compared but a peer's tree moved meanwhile (records of the range still arriving there,
-   * often another replica's repair): it stays due and is tried again after retryBaseMs, without the
-   * doubling of a failure.
+   * The range is not verified for a passing reason: a peer's tree moved during the walk (records of the
+   * range still arriving there, often another replica's repair), or a peer could not be reached (down,
+   * and soon called so by gossip, after which the range completes without it). It stays due and is tried
+   * again after retryBaseMs, without the doubling of a failure.
    */
-  peerMoved(range: DueRange, nowMs: number): void {
+  retrySoon(range: DueRange, nowMs: number): void {
     const failures = this.backoff.get(range.partition)?.failures ?? 0;
     this.backoff.set(range.partition, { failures, retryAt: nowMs + this.retryBaseMs });
   }

@@ -9,6 +9,7 @@
  * poll costs nothing worth a subscription) and refills a free slot as soon as a job ends. At most
  * `concurrency` jobs run at once; record and hash bytes moved by our sessions share one token bucket.
  */
+import { ConnectionError } from '../../rpc/errors.js';
 import type { Logger } from '../../rpc/logger.js';
 import type { RpcServer } from '../../rpc/server.js';
 import type { RingView } from '../coordinator-ring.js';
@@ -199,6 +200,7 @@ export class AntiEntropyService {
     // compared: the range stays due. Marking it verified would skip exactly the writes a returning node missed.
     let complete = others.length === 0 || peers.length > 0;
     let moved = false;
+    let refused = false; // a failure other than an unreachable peer
     // Records received from a later peer may be missing on the earlier ones: those get a second pass.
     const order = [...peers];
     let lastApplied = -1;
@@ -214,12 +216,17 @@ export class AntiEntropyService {
         complete = false;
         this.stats.sessionsFailed++;
         const e = err as Error & { code?: string };
+        if (!(err instanceof ConnectionError)) refused = true;
         this.opts.logger.debug(`anti-entropy: session with ${peerId} failed`, { partition: range.partition, from: range.from, to: range.to, code: e.code, error: e.message });
       }
       if (i === peers.length - 1 && lastApplied > 0) order.push(...peers.slice(0, lastApplied));
     }
-    if (!complete) this.schedule.failed(range, this.now());
-    else if (moved) this.schedule.peerMoved(range, this.now());
+    // A peer that refused or answered badly backs off, doubling. An unreachable peer, no live peer yet or a
+    // moving tree are passing: tried again soon, so that a range whose peer is down completes without it
+    // as soon as gossip says so (rather than up to a minute later, overlapping with that node's own
+    // catch-up when it is back).
+    if (refused) this.schedule.failed(range, this.now());
+    else if (!complete || moved) this.schedule.retrySoon(range, this.now());
     else {
       this.schedule.succeeded(range);
       this.stats.rangesVerified++;

@@ -51,13 +51,13 @@ t.test('a failed range backs off doubling to the cap; a success clears it', (t) 
   t.end();
 });
 
-t.test('a range whose peer tree moved is retried after the base delay, without doubling', (t) => {
+t.test('a range whose peer tree moved, or whose peer was unreachable, is retried after the base delay, without doubling', (t) => {
   const s = new RepairSchedule(new Map(), { retryBaseMs: 100, retryMaxMs: 10_000 });
   const r = { partition: 0, from: 1, to: 3 };
-  s.peerMoved(r, 1000);
+  s.retrySoon(r, 1000);
   t.same(s.due(5, [0], 1099), [], 'waits the base delay');
   t.equal(s.due(5, [0], 1100).length, 1);
-  s.peerMoved(r, 2000);
+  s.retrySoon(r, 2000);
   t.equal(s.due(5, [0], 2100).length, 1, 'again only the base delay');
   t.equal(s.failed(r, 3000), 100, 'a later failure starts its doubling from the base');
   t.end();
