@@ -251,8 +251,9 @@ async function main(): Promise<void> {
     keys: K, writes: M, deletes: D, partitions: P, valueBytes: VALUE.length, epochIntervalMs: Number(opt['epoch-interval']),
     loadMs, loadRetries: retries.count, convergeMs, missedBytes: missed, recordBytesMoved: records, hashBytes: hashes,
     ratio: Number(((records + hashes) / missed).toFixed(3)),
-    convergeEpochs, inSyncBytesPerEpoch: Math.round(inSyncPerEpoch), inSyncBytes: Math.round(inSyncPerEpoch * convergeEpochs),
-    repairRatio: Number(((records + hashes - inSyncPerEpoch * convergeEpochs) / missed).toFixed(3)),
+    // In-sync comparisons are tree-walk bytes only: never credited against records.
+    convergeEpochs, inSyncBytesPerEpoch: Math.round(inSyncPerEpoch), inSyncBytes: Math.round(Math.min(hashes, inSyncPerEpoch * convergeEpochs)),
+    repairRatio: Number(((records + hashes - Math.min(hashes, inSyncPerEpoch * convergeEpochs)) / missed).toFixed(3)),
     treeBuild: {
       records: cost.records, epochs: cost.epochs, cpuMsPer100k: Math.round(cost.cpuMsPer100k),
       indexReadCpuMsPer100k: Math.round(cost.split.indexCpuMsPer100k), treeCpuMsPer100k: Math.round(cost.split.treeCpuMsPer100k),
