@@ -20,6 +20,7 @@ import { TREE_VERSION, checkBuckets } from './merkle-format.js';
 import type { MerkleTree } from './merkle-tree.js';
 import { AntiEntropyRequestError } from './service-errors.js';
 import type { TreeCache } from './tree-cache.js';
+import type { HashesAnswer } from './tree-diff.js';
 import type { EpochRange, ResumePoint, TreeSource } from './tree-source.js';
 
 /** The longest epoch range a tree may cover (each epoch is one index seek per build). */
@@ -50,15 +51,8 @@ export interface BucketRecordsQuery {
   readonly maxBytes: number;
 }
 
-export interface HashesReply {
-  readonly hashes: Uint8Array;
-  /** The responder's current root; absent when the hashes asked for are the root. */
-  readonly root?: Uint8Array;
-  /** Dense answers that asked for them: the entries under each node asked. */
-  readonly counts?: readonly number[];
-  /** Sparse answers: the non-empty leaves, ascending, one hash each. */
-  readonly leaves?: readonly number[];
-}
+/** What TreeHashes answers: MerkleTree.answer()'s dense or sparse answer, which TreeDiff takes. */
+export type HashesReply = HashesAnswer;
 
 export interface RecordsReply {
   readonly records: { key: Uint8Array; record: Uint8Array }[];
@@ -123,8 +117,7 @@ export class AntiEntropyResponder {
     if (!Array.isArray(q.indices) || q.indices.length === 0) throw new MerkleRequestError('no indices asked');
     this.noteServed(q.partition, range);
     const tree = await this.treeOf(q.partition, range);
-    const a = tree.answer(q.level, q.indices, { sparse: q.sparse === true, counts: q.counts === true });
-    return { hashes: a.hashes, ...(a.root === undefined ? {} : { root: a.root }), ...(a.counts === undefined ? {} : { counts: a.counts }), ...(a.leaves === undefined ? {} : { leaves: a.leaves }) };
+    return tree.answer(q.level, q.indices, { sparse: q.sparse === true, counts: q.counts === true });
   }
 
   async bucketRecords(q: BucketRecordsQuery): Promise<RecordsReply> {
