@@ -1,16 +1,18 @@
 /**
  * db_bench-style benchmark of the LSM engine against classic-level (native LevelDB) in the same run,
- * through two APIs: the shared abstract-level API (LsmLevel vs ClassicLevel) and each engine's fastest
- * (our DB vs classic-level's own calls; see lib/lsm-engines.ts for exactly which).
+ * with issue 10's targets, through two APIs: each engine's fastest (our DB vs classic-level's own calls;
+ * see lib/lsm-engines.ts for exactly which) and the shared abstract-level API (LsmLevel vs ClassicLevel).
  *
- *   npm run bench:lsm [-- --num 200000 --reads 50000 --syncs 2000 --only fillrandom,readrandom
+ *   npm run bench:lsm [-- --num 1000000 --reads 200000 --syncs 2000 --only fillrandom,readrandom
  *                        --engines ours,classic --in-process --no-save]
  *
  * Each variant runs in its own child process (its peak RSS is its own), one after another. The disk's
  * own fdatasync rate is measured in slices interleaved with each variant's fillsync (the host's disk is
- * shared and its rate drifts), and that fillsync is reported as a percentage of it. Workloads: lib/lsm-workloads.ts. `--in-process` runs the
- * variants in this process instead (for profilers; RSS figures are then shared). Prints a table and
- * writes JSON to bench/results/ (not with `--no-save`, as the profiling scripts run it).
+ * shared and its rate drifts). Workloads: lib/lsm-workloads.ts; targets and their pass/miss:
+ * lib/lsm-targets.ts; tables: lib/lsm-report.ts. `--in-process` runs the variants in this process
+ * instead (for profilers; RSS figures are then shared). Prints the tables on stdout (progress on stderr)
+ * and writes JSON and Markdown to bench/results/ (not with `--no-save`, as the profiling scripts run it).
+ * A missed target is printed as MISS; the exit code stays 0 (the figures are the output).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,14 +20,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { printTable, writeResults } from './lib/report.js';
-import { API_USED, KEY_SIZE, VALUE_SIZE, type Variant, VARIANTS } from './lib/lsm-engines.js';
-import { type Row, runVariant, type Settings, type VariantResult, WORKLOADS } from './lib/lsm-workloads.js';
+import { API_USED, KEY_SIZE, ourMemoryBudget, VALUE_SIZE, type Variant, VARIANTS } from './lib/lsm-engines.js';
+import { buildReport, figuresOf, markdownReport } from './lib/lsm-report.js';
+import { evaluate, tally } from './lib/lsm-targets.js';
+import { MIXED_IN_FLIGHT, READ_IN_FLIGHT, runVariant, type Settings, SYNC64_MIN_MS, SYNC_WRITERS, type VariantResult, WORKLOADS } from './lib/lsm-workloads.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return dflt;
   const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
+  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
   return v;
 }
 function listArg(name: string): string[] | undefined {
@@ -37,10 +41,13 @@ function strArg(name: string): string | undefined {
   return i < 0 ? undefined : process.argv[i + 1];
 }
 
-const NUM = arg('num', 200_000);
-const READS = arg('reads', Math.min(NUM, 50_000));
+const NUM = arg('num', 1_000_000);
+const READS = arg('reads', Math.min(NUM, 200_000));
 const SYNCS = arg('syncs', 2_000);
 const only = listArg('only');
+for (const w of only ?? []) {
+  if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--only: unknown workload ${w} (one of ${WORKLOADS.join(', ')})`);
+}
 const settings: Settings = { num: NUM, reads: READS, syncs: SYNCS, want: (w) => only === undefined || only.includes(w) };
 
 function variantsArg(): Variant[] {
@@ -66,13 +73,16 @@ function runInChild(variant: Variant, root: string): VariantResult {
   return JSON.parse(fs.readFileSync(out, 'utf8')) as VariantResult;
 }
 
-const kops = (r: Row | undefined): string | number => (r === undefined ? '-' : r.opsPerSec);
-const ratio = (a: Row | undefined, b: Row | undefined): string => (a === undefined || b === undefined ? '-' : `${(a.opsPerSec / b.opsPerSec).toFixed(2)}x`);
-
 async function main(): Promise<void> {
   const variants = variantsArg();
   const inProcess = process.argv.includes('--in-process');
-  process.stderr.write(`lsm bench: num ${NUM}, reads ${READS}, fillsync ${SYNCS}; variants ${variants.join(', ')}${inProcess ? ' (in process)' : ''}\n`);
+  const loadStart = os.loadavg();
+  const started = Date.now();
+  const settingsText =
+    `num ${NUM.toLocaleString('en-US')}, reads ${READS.toLocaleString('en-US')}, syncs ${SYNCS.toLocaleString('en-US')} ` +
+    `(fillsync64: ${SYNC_WRITERS} writers, at least that many puts and ${SYNC64_MIN_MS / 1000} s); ` +
+    `keys ${KEY_SIZE} B, values ${VALUE_SIZE} B (half compressible); readrandom64 ${READ_IN_FLIGHT} in flight, mixed ${MIXED_IN_FLIGHT} in flight; default options`;
+  process.stderr.write(`lsm bench: ${settingsText}; variants ${variants.join(', ')}${inProcess ? ' (in process)' : ''}; load average ${loadStart.map((n) => n.toFixed(2)).join(' ')}\n`);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-lsm-'));
   const results: VariantResult[] = [];
   try {
@@ -84,42 +94,26 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
-  const syncRates = results.flatMap((r) => (r.diskSyncRate === undefined ? [] : [r.diskSyncRate]));
+  const loadEnd = os.loadavg();
 
-  const find = (w: string, v: Variant): Row | undefined => results.find((r) => r.variant === v)?.rows.find((r) => r.workload === w);
-  const table: (string | number)[][] = [];
-  const summary: Record<string, unknown>[] = [];
-  for (const w of WORKLOADS) {
-    const [ol, cl, o, c] = [find(w, 'ours-level'), find(w, 'classic-level'), find(w, 'ours'), find(w, 'classic')];
-    if ([ol, cl, o, c].every((r) => r === undefined)) continue;
-    const p99 = (r: Row | undefined): string => (r?.p99us === undefined ? '-' : r.p99us.toFixed(0));
-    table.push([w, kops(ol), kops(cl), ratio(ol, cl), kops(o), kops(c), ratio(o, c), `${p99(o)}/${p99(c)}`]);
-    summary.push({
-      workload: w,
-      abstractLevel: { ours: ol, classicLevel: cl, ratio: ol && cl ? ol.opsPerSec / cl.opsPerSec : undefined },
-      fastest: { ours: o, classicLevel: c, ratio: o && c ? o.opsPerSec / c.opsPerSec : undefined },
-    });
+  const budget = ourMemoryBudget();
+  const figures = figuresOf(results, budget.budgetBytes / 1048576, inProcess);
+  const verdicts = evaluate(figures);
+  const counts = tally(verdicts);
+  const report = buildReport(results, verdicts, figures, budget, inProcess);
+  for (const t of report.tables) {
+    console.log(`\n${t.title}`);
+    printTable(t.headers, t.rows);
   }
-  printTable(['workload', 'LsmLevel ops/s', 'ClassicLevel ops/s', 'ratio', 'DB ops/s', 'classic fastest ops/s', 'ratio', 'fastest p99 us ours/classic'], table);
-
-  const fillsyncPct: Record<string, number> = {};
-  const diskSync: Record<string, number> = {};
-  for (const r of results) {
-    const row = find('fillsync', r.variant);
-    if (row === undefined || r.diskSyncRate === undefined) continue;
-    diskSync[r.variant] = r.diskSyncRate;
-    fillsyncPct[r.variant] = (100 * row.opsPerSec) / r.diskSyncRate;
-  }
-  if (syncRates.length > 0) {
-    const each = Object.keys(fillsyncPct).map((v) => `${v} ${fillsyncPct[v]!.toFixed(0)}% of ${diskSync[v]!.toLocaleString('en-US')}`);
-    console.log(`\nfillsync as % of the disk's own fdatasync ops/s, measured interleaved with it: ${each.join(', ')}`);
-  }
-  const rss = Object.fromEntries(results.map((r) => [r.variant, Math.round(r.maxRssKiB / 1024)]));
-  console.log(`peak RSS MiB${inProcess ? ' (one process for all: not per engine)' : ''}: ${Object.entries(rss).map(([v, m]) => `${v} ${m}`).join(', ')}`);
+  console.log('');
+  for (const l of report.lines) console.log(l);
+  console.log(`targets: ${counts.pass} pass, ${counts.miss} MISS, ${counts.notMeasured} not measured in this run`);
+  console.log(`load average (1/5/15 min): ${loadStart.map((n) => n.toFixed(2)).join(' ')} at the start, ${loadEnd.map((n) => n.toFixed(2)).join(' ')} at the end; ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const engineStats = Object.fromEntries(results.filter((r) => Object.keys(r.stats).length > 0).map((r) => [r.variant, r.stats]));
   if (Object.keys(engineStats).length > 0) console.log(`engine stats: ${JSON.stringify(engineStats)}`);
 
   if (process.argv.includes('--no-save')) return;
+  const commandLine = `node dist/bench/lsm.js ${process.argv.slice(2).join(' ')}`.trim();
   const file = writeResults('lsm', {
     num: NUM,
     reads: READS,
@@ -127,14 +121,33 @@ async function main(): Promise<void> {
     keySize: KEY_SIZE,
     valueSize: VALUE_SIZE,
     inProcess,
+    commandLine,
+    seconds: Math.round((Date.now() - started) / 1000),
+    loadAvg: { start: loadStart, end: loadEnd },
     apis: Object.fromEntries(variants.map((v) => [v, API_USED[v]])),
-    diskFdatasyncOpsPerSec: diskSync,
-    fillsyncPercentOfDisk: fillsyncPct,
-    peakRssMiB: rss,
-    rows: summary,
+    memoryBudget: budget,
+    targets: verdicts,
+    tally: counts,
+    figures,
+    variants: results,
     engineStats,
   });
-  console.log(`results: ${file}`);
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { date: string; commit: string; machine: { cpu?: string; cpus: number; memGiB: number; node: string } };
+  const md = file.replace(/\.json$/, '.md');
+  fs.writeFileSync(
+    md,
+    markdownReport(report, {
+      date: saved.date,
+      commit: saved.commit,
+      commandLine,
+      machine: `${saved.machine.cpu ?? 'unknown CPU'}, ${saved.machine.cpus} cores, ${saved.machine.memGiB} GiB, ${os.type()} ${os.release()}; node ${saved.machine.node}`,
+      settings: settingsText,
+      loadAvg: { start: loadStart, end: loadEnd },
+      apis: variants.map((v) => `${v}: ${API_USED[v]}`),
+      tally: counts,
+    }),
+  );
+  console.log(`results: ${file}\n         ${md}`);
 }
 
 const childVariant = strArg('child');

@@ -12,6 +12,7 @@
  */
 import { ClassicLevel } from 'classic-level';
 import { DB, LsmLevel, WriteBatch } from '../../lsm/index.js';
+import { resolveOptions } from '../../lsm/options.js';
 import { xorshiftRandom } from '../../lsm/skiplist.js';
 
 export const KEY_SIZE = 16;
@@ -61,11 +62,24 @@ export interface Engine {
   fillBatch(from: number, to: number): Promise<void>;
   /** Reads these keys all at once (the readrandom64 step). */
   getMany(keys: Buffer[]): Promise<unknown>;
-  scan(): Promise<number>;
+  /** Iterates over everything in pages of 1,000; adds each page to `progress.done`. */
+  scan(progress: { done: number }): Promise<number>;
   /** A full compaction; `timed` is false where the API has none and the bench goes around it. */
   compactAll(): Promise<{ timed: boolean }>;
   stats(): Record<string, unknown>;
+  /** Write stalls since open (count, total ms), where the engine reports them; undefined elsewhere. */
+  stalls(): { count: number; ms: number } | undefined;
   close(): Promise<void>;
+}
+
+/**
+ * Our engine's memory budget from its resolved default options: two memtables (the mutable one and the
+ * one being flushed) + the block cache + 64 MiB for everything else (Node itself, tables' indexes and
+ * filters, buffers). Issue 10: peak RSS must stay within it.
+ */
+export function ourMemoryBudget(): { writeBufferSize: number; blockCacheSize: number; budgetBytes: number } {
+  const o = resolveOptions({});
+  return { writeBufferSize: o.writeBufferSize, blockCacheSize: o.blockCacheSize, budgetBytes: 2 * o.writeBufferSize + o.blockCacheSize + (64 << 20) };
 }
 
 const concurrentGets = (get: (k: Buffer) => Promise<unknown>) => (keys: Buffer[]) => Promise.all(keys.map(get));
@@ -82,10 +96,13 @@ async function openOurs(dir: string): Promise<Engine> {
       return db.write(b);
     },
     getMany: concurrentGets(get),
-    scan: async () => {
+    scan: async (progress) => {
       const it = db.iterator();
       let n = 0;
-      for (let page = await it.nextv(1000); page.length > 0; page = await it.nextv(1000)) n += page.length;
+      for (let page = await it.nextv(1000); page.length > 0; page = await it.nextv(1000)) {
+        n += page.length;
+        progress.done = n;
+      }
       return n;
     },
     compactAll: async () => {
@@ -102,6 +119,10 @@ async function openOurs(dir: string): Promise<Engine> {
         stalls: s.stallCount,
         stallMs: Math.round(s.stallMs),
       };
+    },
+    stalls: () => {
+      const s = db.stats();
+      return { count: s.stallCount, ms: s.stallMs };
     },
     close: () => db.close(),
   };
@@ -128,20 +149,22 @@ function levelEngine(db: AnyLevel, compactAll: () => Promise<{ timed: boolean }>
       return db.batch(ops);
     },
     getMany: concurrentGets(get),
-    scan: () => scanNextv(db),
+    scan: (progress) => scanNextv(db, progress),
     compactAll,
     stats: () => ({}),
+    stalls: () => undefined,
     close: () => db.close(),
   };
 }
 
-async function scanNextv(db: AnyLevel): Promise<number> {
+async function scanNextv(db: AnyLevel, progress: { done: number }): Promise<number> {
   const it = db.iterator();
   let n = 0;
   for (;;) {
     const page = await it.nextv(1000);
     if (page.length === 0) break;
     n += page.length;
+    progress.done = n;
   }
   await it.close();
   return n;
