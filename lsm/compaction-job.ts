@@ -19,6 +19,8 @@
  *
  * Cooperation. The merge is synchronous CPU work; the job yields to the event loop every few
  * milliseconds so reads and writes go on, and gives up (removing its outputs) if the DB is closing.
+ * With a background thread (THREADS.md) the same function runs in the worker: output numbers then
+ * come from the main thread (newFileNumber is async there), and `aborted` is the main thread's abort.
  */
 import { performance } from 'node:perf_hooks';
 import type { Compaction } from './compaction.js';
@@ -27,6 +29,7 @@ import { joinPath, type FileSystem, type WritableFile } from './env.js';
 import { tableFileName } from './filename.js';
 import type { InternalIterator } from './iterator.js';
 import { newMergingIterator } from './merging-iterator.js';
+import type { TableSettings } from './flush-job.js';
 import { TableBuilder } from './table/table-builder.js';
 import type { TableCache, TableHandle } from './table-cache.js';
 import type { Table } from './table/table.js';
@@ -34,15 +37,18 @@ import type { FileMetaData } from './version-edit.js';
 import { LevelIterator } from './version.js';
 import { TRAILER_SIZE } from './dbformat.js';
 
-export interface CompactionContext {
+export interface CompactionContext extends TableSettings {
   fs: FileSystem;
   dir: string;
   icmp: InternalKeyComparator;
   tableCache: TableCache;
-  blockSize: number;
-  bitsPerKey: number;
   targetFileSize: number;
-  newFileNumber: () => number;
+  /**
+   * A number for the next output table, already in the DB's pendingOutputs. Asynchronous in the
+   * background thread, which asks the main thread for it (THREADS.md).
+   */
+  newFileNumber: () => number | Promise<number>;
+  /** Output numbers of this job; removed from it (and their files deleted) if the job fails. */
   pendingOutputs: Set<number>;
   /** True once the DB is closing: the job stops at its next yield. */
   aborted: () => boolean;
@@ -153,11 +159,18 @@ export async function runCompaction(c: Compaction, ctx: CompactionContext, small
       if (builder !== undefined && newUserKey && (splitWanted || builder.estimatedSize >= ctx.targetFileSize)) await finishOutput();
       if (builder === undefined) {
         splitWanted = false;
-        outNumber = ctx.newFileNumber();
+        outNumber = await ctx.newFileNumber();
         ctx.pendingOutputs.add(outNumber);
         created.push(outNumber);
+        if (ctx.aborted()) throw new CompactionAbortedError();
         file = await ctx.fs.openWritable(joinPath(ctx.dir, tableFileName(outNumber)));
-        builder = new TableBuilder(file, { comparator: icmp, blockSize: ctx.blockSize, bitsPerKey: ctx.bitsPerKey, filterKey: userKeyOf });
+        builder = new TableBuilder(file, {
+          comparator: icmp,
+          blockSize: ctx.blockSize,
+          bitsPerKey: ctx.bitsPerKey,
+          compression: ctx.compression,
+          filterKey: userKeyOf,
+        });
         smallest = Buffer.from(key);
       }
       builder.add(key, input.value());

@@ -10,6 +10,11 @@
  * resolves every writer of the group. Writers that arrive while an append or sync is in flight form the
  * next group. A sync write therefore resolves only once its bytes (and everything logged before them)
  * are durable, and a group is one checksummed record: after a crash it is replayed whole or not at all.
+ * Inline commit: an unsynced write that finds the queue empty (the usual case for a caller that awaits
+ * each write) skips the queue — its record goes to the WAL with one synchronous append (a page-cache
+ * write of microseconds, cheaper than a thread-pool round trip) and into the memtable before put()
+ * returns, in the caller's task. Ordering is the queue's, since nothing was ahead of it. Where the
+ * fdatasync of a sync group runs (this thread or the pool) is sync-policy.ts's choice, by the disk's speed.
  * Backpressure: the writer queue admits at most maxQueuedWriteBytes of batches (one larger batch always
  * gets in alone); further writers wait in an admission FIFO and join the queue in arrival order as
  * groups are taken. A caller that awaits its writes (or keeps a bounded number in flight) is thus paced
@@ -35,7 +40,12 @@
  *
  * Reads look at the memtable, the immutable memtable, then the current Version (L0 newest first, then
  * one file per deeper level), all at one sequence number. A read or iterator references the Version it
- * uses; a file is deleted only when no live Version lists it.
+ * uses; a file is deleted only when no live Version lists it. A point read never leaves the caller's
+ * task while its tables are open: blocks come from the block cache or from one synchronous positioned
+ * read of a few KiB (a page-cache hit costs microseconds, a thread-pool hop tens). The price is that a
+ * read the OS must fetch from the device blocks the event loop for that device read; the store is
+ * meant to live in RAM plus page cache, and the bench reports the event-loop delay that follows.
+ * Opening a table (footer, index and filter) is asynchronous.
  *
  * Recovery (open). CURRENT -> MANIFEST -> Version; then every WAL numbered >= the manifest's log number
  * is replayed into memtables that are written as L0 tables; a new WAL is started and one manifest edit
@@ -63,10 +73,15 @@ import { Memtable } from './memtable.js';
 import { newMergingIterator } from './merging-iterator.js';
 import { resolveOptions, type DBOptions, type ResolvedOptions } from './options.js';
 import { SnapshotList, type Snapshot } from './snapshot.js';
-import { TableBuilder } from './table/table-builder.js';
+import { SyncPolicy } from './sync-policy.js';
+import { LoopTurns } from './loop-turns.js';
 import { TableCache } from './table-cache.js';
 import { NUM_LEVELS, VersionEdit } from './version-edit.js';
+import { BackgroundThread } from './background-thread.js';
+import { writeTableFile } from './flush-job.js';
+import { NodeFileSystem } from './node-fs.js';
 import { VersionSet } from './version-set.js';
+import { NEEDS_OPEN } from './version.js';
 import { openLogReader } from './wal/log-reader.js';
 import { LogWriter } from './wal/log-writer.js';
 import { WriteBatch, type WriteBatchRangeHandler } from './write-batch.js';
@@ -164,10 +179,10 @@ class Fifo<T> {
 const MAX_GROUP_BYTES = 1 << 20;
 /** A small first batch only waits for up to this much more (keeps small writes' latency low). */
 const SMALL_GROUP_EXTRA = 128 << 10;
+/** Batches up to this size may be committed inline (see canCommitInline); larger ones take the queue. */
+const INLINE_MAX_BYTES = 256 << 10;
 /** Per-entry overhead counted on top of key and value bytes when sizing the memtable. */
 const ENTRY_OVERHEAD = 32;
-/** The flush hands table bytes to the file whenever this many are pending. */
-const FLUSH_CHUNK = 1 << 20;
 
 const userKeyOf = (ikey: Uint8Array): Uint8Array => ikey.subarray(0, ikey.length - TRAILER_SIZE);
 
@@ -218,6 +233,10 @@ export class DB {
   /** Tables being written and not yet in a Version: never deleted as obsolete. */
   private readonly pendingOutputs = new Set<number>();
   private readonly inserter = new MemtableInserter();
+  private readonly syncPolicy = new SyncPolicy();
+  private readonly loopTurns = new LoopTurns();
+  /** The batch put()/del()/write() encode into when they commit inline (reused: never queued). */
+  private readonly inlineBatch = new WriteBatch(1024);
   private mem: Memtable;
   private memBytes = 0;
   private imm: Memtable | undefined;
@@ -237,6 +256,8 @@ export class DB {
   /** Set by compactRange: the next write-loop turn switches memtables even if the current one is not full. */
   private forceSwitch = false;
   private readonly compactionCtx: CompactionContext;
+  /** Where flushes and compactions run when not on this thread (THREADS.md); undefined: in this thread. */
+  private readonly background: BackgroundThread | undefined;
   private deleting: Promise<void> | undefined;
   private deleteAgain = false;
   private bgError: Error | undefined;
@@ -290,11 +311,45 @@ export class DB {
       tableCache: this.tableCache,
       blockSize: options.blockSize,
       bitsPerKey: options.bitsPerKey,
+      compression: options.compression,
       targetFileSize: options.targetFileSize,
       newFileNumber: () => this.versions.newFileNumber(),
       pendingOutputs: this.pendingOutputs,
       aborted: () => this.closed,
     };
+    // The worker opens files itself: only the real file system (not a subclass that changes what it
+    // does) and a comparator it can rebuild (a JS function cannot cross threads) qualify.
+    const canUseWorker = Object.getPrototypeOf(options.fs) === NodeFileSystem.prototype && this.ucmp === bytewiseComparator;
+    this.background =
+      options.backgroundThread && canUseWorker
+        ? new BackgroundThread({
+            config: {
+              dir,
+              verifyChecksums: options.verifyChecksums,
+              blockSize: options.blockSize,
+              bitsPerKey: options.bitsPerKey,
+              compression: options.compression,
+              levels: {
+                l0CompactionTrigger: options.l0CompactionTrigger,
+                maxBytesForLevelBase: options.maxBytesForLevelBase,
+                levelSizeMultiplier: options.levelSizeMultiplier,
+                targetFileSize: options.targetFileSize,
+              },
+            },
+            logger: options.logger,
+            reserveFileNumber: () => {
+              const n = this.versions.newFileNumber();
+              this.pendingOutputs.add(n);
+              return n;
+            },
+            releaseFileNumber: (n) => this.pendingOutputs.delete(n),
+          })
+        : undefined;
+  }
+
+  /** @internal The background thread (undefined when work runs on this thread), for tests. */
+  get backgroundThreadForTests(): BackgroundThread | undefined {
+    return this.background;
   }
 
   /**
@@ -323,6 +378,13 @@ export class DB {
     checkBytes('key', key);
     checkBytes('value', value);
     const sync = checkWriteOptions(options);
+    if (!sync && this.canCommitInline()) {
+      const b = this.inlineBatch;
+      b.clear();
+      b.put(key, value);
+      this.commitInline(b);
+      return;
+    }
     const b = new WriteBatch(key.length + value.length + 32);
     b.put(key, value);
     return this.enqueue(b, sync);
@@ -331,6 +393,13 @@ export class DB {
   async del(key: Uint8Array, options?: WriteOptions): Promise<void> {
     checkBytes('key', key);
     const sync = checkWriteOptions(options);
+    if (!sync && this.canCommitInline()) {
+      const b = this.inlineBatch;
+      b.clear();
+      b.del(key);
+      this.commitInline(b);
+      return;
+    }
     const b = new WriteBatch(key.length + 32);
     b.del(key);
     return this.enqueue(b, sync);
@@ -340,9 +409,54 @@ export class DB {
   async write(batch: WriteBatch, options?: WriteOptions): Promise<void> {
     if (!(batch instanceof WriteBatch)) throw new InvalidArgumentError('batch must be a WriteBatch');
     const sync = checkWriteOptions(options);
+    if (!sync && batch.approximateSize() <= INLINE_MAX_BYTES && this.canCommitInline()) {
+      const b = this.inlineBatch;
+      b.clear();
+      b.append(batch);
+      this.commitInline(b);
+      return;
+    }
     const copy = new WriteBatch(batch.approximateSize());
     copy.append(batch);
     return this.enqueue(copy, sync);
+  }
+
+  /**
+   * True when an unsynced write can be committed at once, in the caller's task: nothing is queued or
+   * being committed ahead of it (so order is kept), the memtable has room, and the WAL appends
+   * synchronously. The write is then in the WAL file (the OS's page cache) and the memtable before the
+   * call returns, with no promise hops and no queue entry: the one-write-at-a-time case costs one write
+   * syscall plus the memtable insert. Anything else takes the group-commit queue.
+   */
+  private canCommitInline(): boolean {
+    return (
+      !this.loopTurns.due() &&
+      this.writeLoop === undefined &&
+      this.writers.length === 0 &&
+      this.admission.length === 0 &&
+      !this.closed &&
+      this.log?.canAddSync === true &&
+      this.roomForWrite()
+    );
+  }
+
+  /** Commits `b` (the reused inline batch) as the write loop would commit a group of one; throws bgError. */
+  private commitInline(b: WriteBatch): void {
+    const count = b.count();
+    if (count === 0) return;
+    const seq = this.versions.lastSequence + 1;
+    b.setSequence(seq);
+    try {
+      this.log!.addRecordSync(b.encode());
+    } catch (err) {
+      this.setBgError(err, 'WAL write failed');
+      throw this.bgError!;
+    }
+    this.counters.walRecords++;
+    this.memBytes += this.insertInto(this.mem, b, seq);
+    this.counters.userBytesWritten += this.inserter.userBytes;
+    this.versions.lastSequence = seq + count - 1;
+    this.counters.writers++;
   }
 
   private enqueue(batch: WriteBatch, sync: boolean): Promise<void> {
@@ -381,6 +495,9 @@ export class DB {
     this.writeLoopRunning = true;
     try {
       while (this.writers.length > 0) {
+        // Inline commits stop when a turn of the event loop is due (loop-turns.ts); the group that
+        // queued instead gives the loop its turn here.
+        if (this.loopTurns.due()) await this.loopTurns.turn();
         if (this.bgError !== undefined) {
           for (const w of [...this.writers.drain(), ...this.admission.drain()]) w.reject(this.bgError);
           this.queuedBytes = 0;
@@ -413,7 +530,13 @@ export class DB {
             this.counters.walRecords++;
           }
           if (sync) {
-            await this.log!.sync();
+            if (this.log!.canSyncSync && this.syncPolicy.inline()) {
+              const t0 = performance.now();
+              this.log!.syncSync();
+              this.syncPolicy.record(performance.now() - t0);
+            } else {
+              await this.log!.sync();
+            }
             this.counters.walSyncs++;
           }
         } catch (err) {
@@ -559,43 +682,22 @@ export class DB {
   }
 
   /**
-   * Writes a memtable's entries to a new L0 table, synced and named durably, and adds it to `edit`.
-   * Returns the table's number (undefined if the memtable was empty).
+   * Writes a memtable's entries to a new L0 table, synced and named durably (flush-job.ts; on the
+   * background thread if there is one, over a copy of the memtable), and adds it to `edit`. Returns the
+   * table's number (undefined if the memtable was empty). The caller keeps reading `mem` meanwhile.
    */
   private async writeLevel0(mem: Memtable, edit: VersionEdit): Promise<number | undefined> {
     if (mem.count === 0) return undefined;
     const number = this.versions.newFileNumber();
     this.pendingOutputs.add(number);
-    const path = joinPath(this.dir, tableFileName(number));
-    let file: WritableFile | undefined;
     try {
-      file = await this.o.fs.openWritable(path);
-      const builder = new TableBuilder(file, {
-        comparator: this.icmp,
-        blockSize: this.o.blockSize,
-        bitsPerKey: this.o.bitsPerKey,
-        filterKey: userKeyOf,
-      });
-      const it = mem.iterator();
-      let n = 0;
-      for (it.seekToFirst(); it.valid(); it.next()) {
-        builder.add(it.key(), it.value());
-        if (builder.pendingBytes >= FLUSH_CHUNK) await builder.flush();
-        // Let foreground work in between: building a 4 MiB table is tens of milliseconds of CPU.
-        if (++n % 4096 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      const smallest = Buffer.from(builder.smallestKey()!);
-      const largest = Buffer.from(builder.largestKey()!);
-      await builder.finish();
-      await file.sync();
-      await file.close();
-      file = undefined;
-      await this.o.fs.syncDir(this.dir);
-      edit.addFile(0, { number, size: builder.fileSize, smallest, largest });
+      const file =
+        this.background !== undefined
+          ? await this.background.flush(mem, number)
+          : await writeTableFile(this.compactionCtx, mem.iterator(), number);
+      edit.addFile(0, file);
       return number;
     } catch (err) {
-      await file?.close().catch(() => {});
-      await this.o.fs.remove(path).catch(() => {});
       this.pendingOutputs.delete(number);
       throw err;
     }
@@ -657,7 +759,10 @@ export class DB {
       } else {
         // Every snapshot, iterator and get in flight reads at or above this sequence.
         const smallestSnapshot = this.snapshots.oldest(this.versions.lastSequence);
-        const r = await runCompaction(c, this.compactionCtx, smallestSnapshot);
+        const r =
+          this.background !== undefined
+            ? await this.background.compact(c, smallestSnapshot)
+            : await runCompaction(c, this.compactionCtx, smallestSnapshot);
         for (const f of r.outputs) {
           outputs.push(f.number);
           edit.addFile(c.outputLevel, f);
@@ -743,14 +848,23 @@ export class DB {
   async get(key: Uint8Array, options?: ReadOptions): Promise<Buffer | undefined> {
     this.checkOpen();
     checkBytes('key', key);
+    if (this.loopTurns.due()) {
+      await this.loopTurns.turn();
+      this.checkOpen();
+    }
     const seq = options?.snapshot === undefined ? this.versions.lastSequence : this.snapshots.sequenceOf(options.snapshot);
     let r = this.mem.get(key, seq) ?? this.imm?.get(key, seq);
     if (r !== undefined) return r.kind === 'value' ? Buffer.from(r.value) : undefined;
     const version = this.versions.current;
     if (version.numFiles(0) === 0 && version.files.every((f) => f.length === 0)) return undefined;
+    const lookupKey = makeLookupKey(key, seq);
+    // Tables already open are searched in this task (no await, no ref: nothing can install a new
+    // Version and delete files before it returns).
+    const found = version.getIfOpen(lookupKey, key, this.icmp, this.tableCache);
+    if (found !== NEEDS_OPEN) return found?.kind === 'value' ? found.value : undefined;
     version.ref();
     try {
-      r = await version.get(makeLookupKey(key, seq), key, this.icmp, this.tableCache);
+      r = await version.get(lookupKey, key, this.icmp, this.tableCache);
     } finally {
       version.unref();
     }
@@ -881,9 +995,11 @@ export class DB {
 
   private async doClose(): Promise<void> {
     this.closed = true;
+    this.background?.beginShutdown(); // a running compaction stops at its next slice
     while (this.writeLoop !== undefined) await this.writeLoop;
     while (this.flushing !== undefined) await this.flushing;
     while (this.compacting !== undefined) await this.compacting; // it stops at its next yield
+    await this.background?.close();
     for (const it of [...this.iterators]) it.closeForDb();
     this.snapshots.releaseAll();
     await this.deleting?.catch(() => {});
@@ -906,6 +1022,7 @@ export class DB {
 
   private async abortOpen(): Promise<void> {
     this.closed = true;
+    await this.background?.close();
     await this.logFile?.close().catch(() => {});
     await this.versions.close().catch(() => {});
     this.tableCache.close();

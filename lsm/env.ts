@@ -9,8 +9,16 @@
 export interface WritableFile {
   /** Appends bytes. They are in the OS page cache (or memory) after this, durable only after sync(). */
   append(data: Uint8Array): Promise<void>;
+  /**
+   * The same, done before it returns (throws instead of rejecting). Offered by files whose small appends
+   * cost less on this thread than a thread-pool round trip (the page cache, memory); the WAL uses it to
+   * commit an unsynced write without leaving the caller's task.
+   */
+  appendSync?(data: Uint8Array): void;
   /** Makes everything appended so far durable (fdatasync). */
   sync(): Promise<void>;
+  /** The same, on the calling thread (see sync-policy.ts for when the WAL uses it). */
+  syncSync?(): void;
   close(): Promise<void>;
   /** Bytes appended so far. */
   readonly size: number;

@@ -218,15 +218,23 @@ class MemWritableFile implements WritableFile {
   }
 
   async append(data: Uint8Array): Promise<void> {
-    this.check('append');
-    this.inode.append(data);
+    this.appendSync(data);
     return Promise.resolve();
   }
 
+  appendSync(data: Uint8Array): void {
+    this.check('append');
+    this.inode.append(data);
+  }
+
   async sync(): Promise<void> {
+    this.syncSync();
+    return Promise.resolve();
+  }
+
+  syncSync(): void {
     this.check('sync');
     this.inode.synced = this.inode.length;
-    return Promise.resolve();
   }
 
   async close(): Promise<void> {

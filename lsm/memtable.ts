@@ -15,7 +15,7 @@ import {
 } from './dbformat.js';
 import { InvalidArgumentError } from './errors.js';
 import type { InternalIterator } from './iterator.js';
-import { SkipList, xorshiftRandom } from './skiplist.js';
+import { SkipList, xorshiftRandom, type SkipListImage } from './skiplist.js';
 
 export type MemtableGetResult = { kind: 'value'; value: Buffer } | { kind: 'deleted' };
 
@@ -27,7 +27,7 @@ export interface MemtableOptions {
 }
 
 export class Memtable {
-  private readonly list: SkipList;
+  private list: SkipList;
   private scratch = Buffer.allocUnsafe(64);
 
   constructor(
@@ -35,6 +35,21 @@ export class Memtable {
     options: MemtableOptions = {},
   ) {
     this.list = new SkipList(comparator, options.random ?? xorshiftRandom());
+  }
+
+  /**
+   * A memtable over a copy of another one's contents (Memtable.exportImage), e.g. a frozen memtable
+   * handed to the background thread to be written as a table.
+   */
+  static fromImage(image: SkipListImage, comparator: InternalKeyComparator = new InternalKeyComparator()): Memtable {
+    const m = new Memtable(comparator);
+    m.list = SkipList.fromImage(image, comparator);
+    return m;
+  }
+
+  /** Copies the contents into transferable buffers (see SkipListImage); the memtable is unchanged. */
+  exportImage(): SkipListImage {
+    return this.list.exportImage();
   }
 
   /** Number of entries (every version of every key). */

@@ -50,24 +50,36 @@ class NodeWritableFile implements WritableFile {
   }
 
   async append(data: Uint8Array): Promise<void> {
+    // A write into the page cache takes microseconds (tens for 256 KiB): cheaper on this thread than
+    // a thread-pool round trip, which dominated every unsynced put. LevelDB writes inline too.
+    // Table flushes and compaction outputs come in larger chunks and stay on the pool.
+    if (data.length <= INLINE_WRITE_MAX) {
+      this.appendSync(data);
+      return;
+    }
     if (this.closed) throw new IOError(`append ${this.path}: file is closed`);
     let pos = this.written;
     this.written += data.length;
     let off = 0;
     try {
-      if (data.length <= INLINE_WRITE_MAX) {
-        // A write into the page cache takes microseconds (tens for 256 KiB): cheaper on this thread than
-        // a thread-pool round trip, which dominated every unsynced put. LevelDB writes inline too.
-        // Table flushes and compaction outputs come in larger chunks and stay on the pool.
-        while (off < data.length) {
-          const n = fs.writeSync(this.fd, data, off, data.length - off, pos);
-          off += n;
-          pos += n;
-        }
-        return;
-      }
       while (off < data.length) {
         const n = await writeAt(this.fd, data, off, data.length - off, pos);
+        off += n;
+        pos += n;
+      }
+    } catch (err) {
+      throw ioError('write', this.path, err);
+    }
+  }
+
+  appendSync(data: Uint8Array): void {
+    if (this.closed) throw new IOError(`append ${this.path}: file is closed`);
+    let pos = this.written;
+    this.written += data.length;
+    let off = 0;
+    try {
+      while (off < data.length) {
+        const n = fs.writeSync(this.fd, data, off, data.length - off, pos);
         off += n;
         pos += n;
       }
@@ -79,6 +91,14 @@ class NodeWritableFile implements WritableFile {
   async sync(): Promise<void> {
     try {
       await new Promise<void>((resolve, reject) => fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      throw ioError('fdatasync', this.path, err);
+    }
+  }
+
+  syncSync(): void {
+    try {
+      fs.fdatasyncSync(this.fd);
     } catch (err) {
       throw ioError('fdatasync', this.path, err);
     }

@@ -2,6 +2,7 @@
 import type { FileSystem } from './env.js';
 import { InvalidArgumentError } from './errors.js';
 import { NodeFileSystem } from './node-fs.js';
+import { CompressionType } from './table/format.js';
 
 /**
  * Where the engine reports what an operator should know (a torn WAL tail, a background error). The
@@ -26,6 +27,11 @@ export interface DBOptions {
   writeBufferSize?: number;
   /** Target size of a table's data blocks (default 4096). */
   blockSize?: number;
+  /**
+   * Codec of new tables' blocks (default 'snappy': Snappy raw format, as LevelDB; 'none' stores them
+   * raw). Tables written either way stay readable: the codec is recorded per block.
+   */
+  compression?: 'snappy' | 'none';
   /** Bytes of decoded blocks kept in the shared LRU block cache (default 8 MiB). */
   blockCacheSize?: number;
   /** Tables kept open by the table cache (default 1000; tables used by open iterators may exceed it). */
@@ -52,6 +58,13 @@ export interface DBOptions {
   maxQueuedWriteBytes?: number;
   /** Run background compactions (default true; false leaves every flush in L0 — for tests and tools). */
   autoCompact?: boolean;
+  /**
+   * Write flushed memtables and compaction outputs on a background thread (worker_threads), so the
+   * caller's thread does no merge work (default true). Used only on the real file system (the default
+   * NodeFileSystem, not a subclass) with the bytewise comparator; elsewhere, and with false, the work
+   * runs on the caller's thread in slices. See lsm/THREADS.md.
+   */
+  backgroundThread?: boolean;
   logger?: Logger;
 }
 
@@ -61,6 +74,8 @@ export interface ResolvedOptions {
   errorIfExists: boolean;
   writeBufferSize: number;
   blockSize: number;
+  /** The trailer type byte new blocks are compressed with (TableBuilderOptions.compression). */
+  compression: CompressionType;
   blockCacheSize: number;
   maxOpenFiles: number;
   bitsPerKey: number;
@@ -74,6 +89,7 @@ export interface ResolvedOptions {
   targetFileSize: number;
   maxQueuedWriteBytes: number;
   autoCompact: boolean;
+  backgroundThread: boolean;
   logger: Logger;
 }
 
@@ -91,6 +107,12 @@ function bool(name: string, v: boolean | undefined, dflt: boolean): boolean {
   return v;
 }
 
+function compression(v: 'snappy' | 'none' | undefined): CompressionType {
+  if (v === undefined || v === 'snappy') return CompressionType.Snappy;
+  if (v === 'none') return CompressionType.None;
+  throw new InvalidArgumentError(`option compression must be 'snappy' or 'none', got ${String(v)}`);
+}
+
 export function resolveOptions(o: DBOptions = {}): ResolvedOptions {
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options must be an object');
   const l0CompactionTrigger = int('l0CompactionTrigger', o.l0CompactionTrigger, 4, 1);
@@ -105,6 +127,7 @@ export function resolveOptions(o: DBOptions = {}): ResolvedOptions {
     errorIfExists: bool('errorIfExists', o.errorIfExists, false),
     writeBufferSize: int('writeBufferSize', o.writeBufferSize, 4 << 20, 1024),
     blockSize: int('blockSize', o.blockSize, 4096, 64),
+    compression: compression(o.compression),
     blockCacheSize: int('blockCacheSize', o.blockCacheSize, 8 << 20, 0),
     maxOpenFiles: int('maxOpenFiles', o.maxOpenFiles, 1000, 1),
     bitsPerKey: int('bitsPerKey', o.bitsPerKey, 10, 0),
@@ -118,6 +141,7 @@ export function resolveOptions(o: DBOptions = {}): ResolvedOptions {
     targetFileSize: int('targetFileSize', o.targetFileSize, 2 << 20, 1024),
     maxQueuedWriteBytes: int('maxQueuedWriteBytes', o.maxQueuedWriteBytes, 16 << 20, 1024),
     autoCompact: bool('autoCompact', o.autoCompact, true),
+    backgroundThread: bool('backgroundThread', o.backgroundThread, true),
     logger: o.logger ?? silentLogger,
   };
 }

@@ -46,6 +46,22 @@ export function xorshiftRandom(seed = 0x9e3779b9): () => number {
   };
 }
 
+/**
+ * A copy of a list's contents that can cross to another thread (postMessage, transferring `arena` and
+ * `nodes.buffer`): the arena chunks' bytes concatenated, where each chunk starts in it, and the node
+ * records as they are. Node records keep their chunk indexes and offsets, so SkipList.fromImage()
+ * rebuilds a working list without touching a single entry.
+ */
+export interface SkipListImage {
+  arena: ArrayBuffer;
+  /** Chunk i is arena[chunkStarts[i], chunkStarts[i + 1]). */
+  chunkStarts: Int32Array;
+  /** The node records in use (the head's included). */
+  nodes: Int32Array<ArrayBuffer>;
+  entries: number;
+  height: number;
+}
+
 export class SkipList {
   private chunks: Buffer[] = [];
   private current = -1; // the chunk small entries are carved from
@@ -63,6 +79,51 @@ export class SkipList {
     private readonly cmp: RangeComparator,
     private readonly random: () => number = xorshiftRandom(),
   ) {}
+
+  /**
+   * A list over an image made by exportImage(), typically in another thread (flush off the main
+   * thread). Its chunks are views of image.arena. It works like any list, inserts included: new entries
+   * go to new chunks, and the tails are recomputed here.
+   */
+  static fromImage(image: SkipListImage, cmp: RangeComparator, random?: () => number): SkipList {
+    const starts = image.chunkStarts;
+    const n = image.nodes;
+    if (starts.length < 1 || starts[starts.length - 1] !== image.arena.byteLength || n.length < LINKS + MAX_HEIGHT) {
+      throw new Error('skiplist: malformed image');
+    }
+    const list = new SkipList(cmp, random);
+    for (let i = 0; i + 1 < starts.length; i++) list.chunks.push(Buffer.from(image.arena, starts[i], starts[i + 1]! - starts[i]!));
+    list.arenaBytes = image.arena.byteLength;
+    list.n = n;
+    list.used = n.length;
+    list.entries = image.entries;
+    list.height = image.height;
+    for (let level = 0; level < MAX_HEIGHT; level++) {
+      let x = HEAD;
+      for (let nx = n[x + LINKS + level]!; nx !== HEAD; nx = n[x + LINKS + level]!) x = nx;
+      list.tails[level] = x;
+    }
+    return list;
+  }
+
+  /**
+   * Copies the list's contents into fresh buffers that can be transferred to another thread (one memcpy
+   * of the arena and one of the node records: no per-entry work). The list itself is unchanged.
+   */
+  exportImage(): SkipListImage {
+    const starts = new Int32Array(this.chunks.length + 1);
+    let total = 0;
+    for (let i = 0; i < this.chunks.length; i++) {
+      starts[i] = total;
+      total += i === this.current ? this.chunkUsed : this.chunks[i]!.length;
+    }
+    starts[this.chunks.length] = total;
+    // Not zero-filled (every byte is overwritten below) and not pooled: transferable as a whole.
+    const bytes = Buffer.allocUnsafeSlow(total);
+    const arena = bytes.buffer;
+    for (let i = 0; i < this.chunks.length; i++) bytes.set(this.chunks[i]!.subarray(0, starts[i + 1]! - starts[i]!), starts[i]);
+    return { arena, chunkStarts: starts, nodes: this.n.slice(0, this.used), entries: this.entries, height: this.height };
+  }
 
   /** Number of entries. */
   get count(): number {

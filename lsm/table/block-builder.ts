@@ -16,7 +16,11 @@
  *   00 00 00 00  0E 00 00 00  02 00 00 00
  */
 import { putFixed32, putVarint } from '../coding.js';
+import type { Comparator } from '../comparator.js';
 import { InvalidArgumentError } from '../errors.js';
+
+/** Key bytes up to this many are copied byte by byte: cheaper than creating a view for set(). */
+const SHORT_COPY = 32;
 
 export class BlockBuilder {
   private buf: Buffer;
@@ -64,8 +68,12 @@ export class BlockBuilder {
       p = putVarint(buf, p, nonShared);
       p = putVarint(buf, p, value.length);
     }
-    buf.set(shared === 0 ? key : key.subarray(shared), p);
-    p += nonShared;
+    if (nonShared <= SHORT_COPY) {
+      for (let i = shared; i < key.length; i++) buf[p++] = key[i]!;
+    } else {
+      buf.set(shared === 0 ? key : key.subarray(shared), p);
+      p += nonShared;
+    }
     buf.set(value, p);
     this.pos = p + value.length;
     this.setLast(key, shared);
@@ -109,6 +117,12 @@ export class BlockBuilder {
     return this.entries === 0;
   }
 
+  /** comparator's order of key against the last key added, without creating a view where it can. */
+  compareWithLast(comparator: Comparator, key: Uint8Array): number {
+    if (comparator.compareRange !== undefined) return comparator.compareRange(key, 0, key.length, this.last, 0, this.lastLen);
+    return comparator.compare(key, this.lastKey());
+  }
+
   /** The last key added (kept across reset()); a view valid until the next add(). */
   lastKey(): Buffer {
     return this.last.subarray(0, this.lastLen);
@@ -121,7 +135,9 @@ export class BlockBuilder {
       this.last = grown;
     }
     // The first `shared` bytes are already equal.
-    this.last.set(shared === 0 ? key : key.subarray(shared), shared);
+    const last = this.last;
+    if (key.length - shared <= SHORT_COPY) for (let i = shared; i < key.length; i++) last[i] = key[i]!;
+    else last.set(shared === 0 ? key : key.subarray(shared), shared);
     this.lastLen = key.length;
   }
 

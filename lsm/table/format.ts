@@ -14,10 +14,13 @@
  *   +------------------------------+
  *
  * Block trailer (5 bytes):
- *   [0]      compression type (0 = none; other values are reserved for a codec, see issue 10)
- *   [1..4]   masked CRC32C (crc32c.ts maskCrc) over the block contents followed by the type byte,
+ *   [0]      compression type: 0 = none, 1 = Snappy raw format (snappy.ts), as in LevelDB. Chosen per
+ *            block: the writer keeps the compressed form only if it saves at least 1/8 of the bytes.
+ *   [1..4]   masked CRC32C (crc32c.ts maskCrc) over the stored block bytes followed by the type byte,
  *            little-endian
- * The CRC covers the stored (possibly compressed) bytes, so a reader checks it before decoding.
+ * The CRC covers the stored (possibly compressed) bytes, so a reader checks it before decoding; a
+ * handle's size is the stored size. Data, index and metaindex blocks may be compressed; the filter
+ * block is always stored with type 0 (bloom bits do not compress).
  *
  * Block handle: varint64 offset, varint64 size (size excludes the trailer). At most 20 bytes.
  *
@@ -39,9 +42,10 @@ import { getFixed32, getVarint, putFixed32, putVarint } from '../coding.js';
 import { crc32c, maskCrc, unmaskCrc } from '../crc32c.js';
 import type { RandomAccessFile } from '../env.js';
 import { CorruptionError } from '../errors.js';
+import { snappyDecompress } from './snappy.js';
 
-/** Compression type byte of the block trailer. Only None exists today; new codecs take new values. */
-export const CompressionType = { None: 0 } as const;
+/** Compression type byte of the block trailer. New codecs take new values; old ones keep theirs. */
+export const CompressionType = { None: 0, Snappy: 1 } as const;
 export type CompressionType = (typeof CompressionType)[keyof typeof CompressionType];
 
 export const BLOCK_TRAILER_SIZE = 5;
@@ -134,6 +138,17 @@ export function putBlockTrailer(out: Uint8Array, pos: number, contents: Uint8Arr
   putFixed32(out, pos + 1, maskCrc(crc));
 }
 
+/**
+ * Writes the trailer for the `size` stored bytes at out[start..start+size), which must be followed
+ * by 5 free bytes: the builder's form of putBlockTrailer, for a block already in its output buffer.
+ */
+export function putBlockTrailerAt(out: Uint8Array, start: number, size: number, type: CompressionType): void {
+  const pos = start + size;
+  out[pos] = type;
+  const crc = crc32c(out, crc32c(out, 0, start, pos), pos, pos + 1);
+  putFixed32(out, pos + 1, maskCrc(crc));
+}
+
 export interface ReadBlockOptions {
   /** Check the trailer CRC (costs a CRC32C pass over the block). */
   verifyChecksums: boolean;
@@ -144,8 +159,8 @@ export interface ReadBlockOptions {
 /**
  * Reads the block at `handle` with a synchronous positioned read and returns its (decoded) contents.
  * Throws CorruptionError, naming the file and the block's offset, if the handle points outside the
- * file, the checksum does not match, or the compression type is unknown. Never returns unchecked bytes
- * as if they were good when verifyChecksums is set.
+ * file, the checksum does not match, the compression type is unknown or the compressed stream is
+ * malformed. Never returns unchecked bytes as if they were good when verifyChecksums is set.
  */
 export function readBlock(file: RandomAccessFile, handle: BlockHandle, opts: ReadBlockOptions): Buffer {
   checkHandle(file, handle, opts);
@@ -186,7 +201,7 @@ function rethrowShortRead(e: unknown, handle: BlockHandle, opts: ReadBlockOption
   return new CorruptionError(`truncated block read: ${e.message}`, opts.fileName, handle.offset);
 }
 
-/** Checks the trailer of a block read with its trailer; returns the contents. */
+/** Checks the trailer of a block read with its trailer; returns the contents, decompressed. */
 function checkBlock(buf: Buffer, { offset, size }: BlockHandle, opts: ReadBlockOptions): Buffer {
   if (buf.length !== size + BLOCK_TRAILER_SIZE) {
     throw new CorruptionError('truncated block read', opts.fileName, offset);
@@ -198,8 +213,7 @@ function checkBlock(buf: Buffer, { offset, size }: BlockHandle, opts: ReadBlockO
       throw new CorruptionError('block checksum mismatch', opts.fileName, offset);
     }
   }
-  if (type !== CompressionType.None) {
-    throw new CorruptionError(`unknown block compression type ${type}`, opts.fileName, offset);
-  }
-  return buf.subarray(0, size);
+  if (type === CompressionType.None) return buf.subarray(0, size);
+  if (type === CompressionType.Snappy) return snappyDecompress(buf, 0, size, opts.fileName, offset);
+  throw new CorruptionError(`unknown block compression type ${type}`, opts.fileName, offset);
 }

@@ -8,6 +8,9 @@
  * finish(), and the buffer holds at most one table. finish() neither syncs nor closes the file: the
  * caller does both, then records the table in the manifest.
  *
+ * Data, index and metaindex blocks are Snappy-compressed by default (`compression`); a block is stored
+ * compressed only if that saves at least 1/8 of its bytes (LevelDB's rule), else raw with type 0.
+ *
  * Index entries use the last key of each data block as separator (no shortening): the comparator
  * contract has no separator function, and this keeps "the first entry >= target lies in the block the
  * index points to" exact.
@@ -24,8 +27,9 @@ import {
   encodeFooter,
   MAX_BLOCK_HANDLE_LENGTH,
   putBlockHandle,
-  putBlockTrailer,
+  putBlockTrailerAt,
 } from './format.js';
+import { SnappyCompressor, snappyMaxCompressedLength } from './snappy.js';
 
 export interface TableBuilderOptions {
   comparator: Comparator;
@@ -37,6 +41,8 @@ export interface TableBuilderOptions {
   bitsPerKey?: number;
   /** The part of a key the filter holds, e.g. the user key of an internal key (default: the whole key). */
   filterKey?: (key: Uint8Array) => Uint8Array;
+  /** Codec of data, index and metaindex blocks (default CompressionType.Snappy; None stores all raw). */
+  compression?: CompressionType;
 }
 
 /** Metaindex key under which the filter block is recorded. */
@@ -50,6 +56,7 @@ export class TableBuilder {
   private readonly dataBlock: BlockBuilder;
   private readonly indexBlock = new BlockBuilder(1);
   private readonly handleScratch = Buffer.allocUnsafe(MAX_BLOCK_HANDLE_LENGTH);
+  private readonly compressor: SnappyCompressor | undefined;
   private out: Buffer;
   private outLen = 0;
   /** File offset of the next block: bytes appended plus bytes pending in `out`. */
@@ -74,6 +81,11 @@ export class TableBuilder {
     if (!(bitsPerKey >= 0)) throw new InvalidArgumentError(`bad bitsPerKey ${bitsPerKey}`);
     this.policy = bitsPerKey > 0 ? new BloomFilterPolicy(bitsPerKey) : undefined;
     this.filterKey = options.filterKey;
+    const compression = options.compression ?? CompressionType.Snappy;
+    if (compression !== CompressionType.None && compression !== CompressionType.Snappy) {
+      throw new InvalidArgumentError(`bad compression type ${String(compression)}`);
+    }
+    this.compressor = compression === CompressionType.Snappy ? sharedCompressor() : undefined;
     this.dataBlock = new BlockBuilder(restartInterval, this.blockSize);
     this.out = Buffer.allocUnsafe(2 * this.blockSize + 1024);
   }
@@ -82,7 +94,7 @@ export class TableBuilder {
   add(key: Uint8Array, value: Uint8Array): void {
     this.checkOpen();
     if (this.entries > 0) {
-      if (this.comparator.compare(key, this.dataBlock.lastKey()) <= 0) {
+      if (this.dataBlock.compareWithLast(this.comparator, key) <= 0) {
         throw new InvalidArgumentError('table keys must be added in strictly increasing order');
       }
     } else {
@@ -136,7 +148,7 @@ export class TableBuilder {
     const meta = new BlockBuilder(1, 64);
     if (this.policy !== undefined) {
       const filter = this.policy.buildFromHashes(this.hashes, this.hashCount);
-      const h = this.writeBlock(filter);
+      const h = this.writeBlock(filter, false);
       meta.add(Buffer.from(FILTER_BLOCK_NAME), this.encodeHandle(h));
     }
     const metaindex = this.writeBlock(meta.finish());
@@ -187,15 +199,30 @@ export class TableBuilder {
     return this.handleScratch.subarray(0, putBlockHandle(this.handleScratch, 0, h));
   }
 
-  /** Copies contents and its trailer into the output; returns the block's handle. */
-  private writeBlock(contents: Uint8Array): BlockHandle {
+  /**
+   * Appends contents (compressed straight into the output buffer when that pays) and its trailer;
+   * returns the block's handle, whose size is the stored size.
+   */
+  private writeBlock(contents: Uint8Array, compressible = true): BlockHandle {
     const n = contents.length;
-    this.reserve(n + BLOCK_TRAILER_SIZE);
-    this.out.set(contents, this.outLen);
-    putBlockTrailer(this.out, this.outLen + n, contents, CompressionType.None);
-    this.outLen += n + BLOCK_TRAILER_SIZE;
-    const handle = { offset: this.offset, size: n };
-    this.offset += n + BLOCK_TRAILER_SIZE;
+    let stored = n;
+    let type: CompressionType = CompressionType.None;
+    if (compressible && this.compressor !== undefined) {
+      this.reserve(snappyMaxCompressedLength(n) + BLOCK_TRAILER_SIZE);
+      const size = this.compressor.compress(contents, this.out, this.outLen) - this.outLen;
+      if (size < n - (n >>> 3)) {
+        stored = size;
+        type = CompressionType.Snappy;
+      }
+    }
+    if (type === CompressionType.None) {
+      this.reserve(n + BLOCK_TRAILER_SIZE);
+      this.out.set(contents, this.outLen);
+    }
+    putBlockTrailerAt(this.out, this.outLen, stored, type);
+    this.outLen += stored + BLOCK_TRAILER_SIZE;
+    const handle = { offset: this.offset, size: stored };
+    this.offset += stored + BLOCK_TRAILER_SIZE;
     return handle;
   }
 
@@ -217,4 +244,12 @@ export class TableBuilder {
     if (this.failure !== undefined) throw this.failure;
     if (this.state !== 'open') throw new InvalidArgumentError(`table builder already ${this.state}`);
   }
+}
+
+let compressorOfThisThread: SnappyCompressor | undefined;
+
+/** One compressor (64 KiB hash table) per thread, shared by its builders: add() never yields mid-block. */
+function sharedCompressor(): SnappyCompressor {
+  compressorOfThisThread ??= new SnappyCompressor();
+  return compressorOfThisThread;
 }

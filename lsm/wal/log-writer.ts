@@ -70,17 +70,56 @@ export class LogWriter {
     try {
       await this.file.append(written === out.length ? out : out.subarray(0, written));
     } catch (err) {
-      this.failure = err instanceof Error ? err : new IOError(String(err));
-      throw this.failure;
+      throw this.fail(err);
     } finally {
       if (useScratch) this.scratchBusy = false;
     }
+  }
+
+  /** True when addRecordSync() can be used: the file appends synchronously and no append is in flight. */
+  get canAddSync(): boolean {
+    return this.file.appendSync !== undefined && !this.scratchBusy && this.failure === undefined;
+  }
+
+  /** addRecord() done before it returns, for files with appendSync (check canAddSync first). */
+  addRecordSync(payload: Uint8Array): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.file.appendSync === undefined || this.scratchBusy) throw new IOError('addRecordSync: the file cannot append synchronously now');
+    const total = this.encodedLength(payload.length);
+    let out = this.scratch;
+    if (out.length < total) {
+      out = Buffer.allocUnsafe(Math.max(total, 4096));
+      if (total <= MAX_KEPT_SCRATCH) this.scratch = out;
+    }
+    const written = this.encode(payload, out);
+    try {
+      this.file.appendSync(written === out.length ? out : out.subarray(0, written));
+    } catch (err) {
+      throw this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): Error {
+    this.failure = err instanceof Error ? err : new IOError(String(err));
+    return this.failure;
   }
 
   /** Makes every record appended so far durable. */
   async sync(): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     await this.file.sync();
+  }
+
+  /** True if syncSync() can be used (the file has a synchronous fdatasync). */
+  get canSyncSync(): boolean {
+    return this.file.syncSync !== undefined;
+  }
+
+  /** sync() on the calling thread. */
+  syncSync(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.file.syncSync === undefined) throw new IOError('syncSync: the file cannot sync synchronously');
+    this.file.syncSync();
   }
 
   async close(): Promise<void> {

@@ -73,9 +73,9 @@ t.test('the worked example table of lsm/FORMAT.md', async (t) => {
     offset: 150,
   });
   const typed = Buffer.from(GOLDEN);
-  typed[33] = 1; // compression type 1 with a matching CRC: an unknown codec, not a checksum error
+  typed[33] = 2; // compression type 2 with a matching CRC: an unknown codec, not a checksum error
   const crcOff = 34;
   const { crc32c, maskCrc } = await import('../../lsm/crc32c.js');
   typed.writeUInt32LE(maskCrc(crc32c(typed, 0, 0, 34)), crcOff);
-  t.throws(() => readBlock(new MemRandomAccessFile(typed), { offset: 0, size: 33 }, { verifyChecksums: true }), /compression type 1/);
+  t.throws(() => readBlock(new MemRandomAccessFile(typed), { offset: 0, size: 33 }, { verifyChecksums: true }), /compression type 2/);
 });
