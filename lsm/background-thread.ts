@@ -183,7 +183,12 @@ export class BackgroundThread {
 
   private ensureWorker(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const w = new Worker(new URL('./compaction-worker.js', import.meta.url), { workerData: this.o.config, execArgv: workerExecArgv() });
+    const w = new Worker(new URL('./compaction-worker.js', import.meta.url), {
+      workerData: this.o.config,
+      execArgv: workerExecArgv(),
+      // The worker makes few JS objects: a small young generation keeps its share of the RSS down.
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
     this.workersStarted++;
     w.unref();
     let failure: Error | undefined;

@@ -24,12 +24,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Compaction } from './compaction.js';
-import { KIND_DELETION, MAX_SEQUENCE, parseInternalKey, type InternalKeyComparator } from './dbformat.js';
+import { KIND_DELETION, MAX_SEQUENCE, trailerKind, trailerSequence, validateInternalKey, type InternalKeyComparator } from './dbformat.js';
 import { joinPath, type FileSystem, type WritableFile } from './env.js';
 import { tableFileName } from './filename.js';
 import type { InternalIterator } from './iterator.js';
 import { newMergingIterator } from './merging-iterator.js';
-import type { TableSettings } from './flush-job.js';
+import { compressionForLevel, type TableSettings } from './flush-job.js';
 import { TableBuilder } from './table/table-builder.js';
 import type { TableCache, TableHandle } from './table-cache.js';
 import type { Table } from './table/table.js';
@@ -82,7 +82,6 @@ const yieldToLoop = (): Promise<void> => new Promise<void>((resolve) => setImmed
  */
 export async function runCompaction(c: Compaction, ctx: CompactionContext, smallestSnapshot: number): Promise<CompactionResult> {
   const { icmp, tableCache } = ctx;
-  const ucmp = icmp.user;
   const handles: TableHandle[] = [];
   const outputs: FileMetaData[] = [];
   const created: number[] = [];
@@ -124,7 +123,9 @@ export async function runCompaction(c: Compaction, ctx: CompactionContext, small
     }
     const input = newMergingIterator(icmp, children);
 
-    let currentUserKey: Buffer | undefined;
+    // The current user key, copied into a reused buffer (no allocation per key).
+    let currentUserKey = Buffer.allocUnsafe(64);
+    let currentLength = -1;
     let lastSequenceForKey = MAX_SEQUENCE;
     let splitWanted = false;
     let sliceStart = performance.now();
@@ -137,10 +138,15 @@ export async function runCompaction(c: Compaction, ctx: CompactionContext, small
         sliceStart = performance.now();
       }
       const key = input.key();
-      const parsed = parseInternalKey(key);
-      const newUserKey = currentUserKey === undefined || ucmp.compare(parsed.userKey, currentUserKey) !== 0;
+      validateInternalKey(key);
+      const userLength = key.length - TRAILER_SIZE;
+      const kind = trailerKind(key, key.length);
+      const sequence = trailerSequence(key, key.length);
+      const newUserKey = currentLength < 0 || icmp.compareUserRange(key, 0, userLength, currentUserKey, 0, currentLength) !== 0;
       if (newUserKey) {
-        currentUserKey = Buffer.from(parsed.userKey);
+        if (currentUserKey.length < userLength) currentUserKey = Buffer.allocUnsafe(Math.max(userLength, 2 * currentUserKey.length));
+        for (let i = 0; i < userLength; i++) currentUserKey[i] = key[i]!;
+        currentLength = userLength;
         lastSequenceForKey = MAX_SEQUENCE;
         if (c.shouldStopBefore(key)) splitWanted = true;
       }
@@ -148,10 +154,10 @@ export async function runCompaction(c: Compaction, ctx: CompactionContext, small
       let drop = false;
       if (lastSequenceForKey <= smallestSnapshot) {
         drop = true; // a newer version of this key is visible to every reader
-      } else if (parsed.kind === KIND_DELETION && parsed.sequence <= smallestSnapshot && c.isBaseLevelForKey(parsed.userKey)) {
+      } else if (kind === KIND_DELETION && sequence <= smallestSnapshot && c.isBaseLevelForKey(key.subarray(0, userLength))) {
         drop = true; // nothing below can hold an older version for it to hide
       }
-      lastSequenceForKey = parsed.sequence;
+      lastSequenceForKey = sequence;
       if (drop) {
         result.entriesDropped++;
         continue;
@@ -168,7 +174,7 @@ export async function runCompaction(c: Compaction, ctx: CompactionContext, small
           comparator: icmp,
           blockSize: ctx.blockSize,
           bitsPerKey: ctx.bitsPerKey,
-          compression: ctx.compression,
+          compression: compressionForLevel(ctx.compression, c.outputLevel),
           filterKey: userKeyOf,
         });
         smallest = Buffer.from(key);

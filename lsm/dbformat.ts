@@ -84,12 +84,17 @@ export function trailerKind(buf: Uint8Array, end: number): number {
 
 /** Decodes and validates an internal key; throws CorruptionError if it is too short or malformed. */
 export function parseInternalKey(ikey: Uint8Array): ParsedInternalKey {
+  validateInternalKey(ikey);
+  return { userKey: ikey.subarray(0, ikey.length - TRAILER_SIZE), sequence: trailerSequence(ikey, ikey.length), kind: trailerKind(ikey, ikey.length) as ValueKind };
+}
+
+/** parseInternalKey()'s checks without building anything (the compaction loop's per-entry check). */
+export function validateInternalKey(ikey: Uint8Array): void {
   if (ikey.length < TRAILER_SIZE) throw new CorruptionError(`internal key too short (${ikey.length} bytes)`);
   const kind = trailerKind(ikey, ikey.length);
   if (kind !== KIND_DELETION && kind !== KIND_VALUE) throw new CorruptionError(`bad value kind ${kind}`);
   const sequence = trailerSequence(ikey, ikey.length);
   if (sequence > MAX_SEQUENCE) throw new CorruptionError(`sequence number above 2^53: ${sequence}`);
-  return { userKey: ikey.subarray(0, ikey.length - TRAILER_SIZE), sequence, kind };
 }
 
 /** The user-key part of an internal key (a view). Throws CorruptionError if the key is too short. */

@@ -13,9 +13,23 @@ import { TRAILER_SIZE } from './dbformat.js';
 import { joinPath, type FileSystem, type WritableFile } from './env.js';
 import { tableFileName } from './filename.js';
 import type { InternalIterator } from './iterator.js';
-import type { CompressionType } from './table/format.js';
+import { CompressionType } from './table/format.js';
 import { TableBuilder } from './table/table-builder.js';
 import type { FileMetaData } from './version-edit.js';
+
+/**
+ * Tables of levels below this one are written uncompressed, whatever the compression option says.
+ * L0 and L1 are small (a few memtables, maxBytesForLevelBase) and rewritten by nearly every compaction,
+ * so compressing them would spend most of the codec's CPU on bytes that live minutes; the levels below
+ * hold nearly all the data, and a full compaction leaves everything compressed (RocksDB's common
+ * per-level setting, for the same reason).
+ */
+export const COMPRESSED_FROM_LEVEL = 2;
+
+/** The compression a table written to `level` gets. */
+export function compressionForLevel(compression: CompressionType, level: number): CompressionType {
+  return level >= COMPRESSED_FROM_LEVEL ? compression : CompressionType.None;
+}
 
 /** How new tables are built: the same for flushes and compactions. */
 export interface TableSettings {
@@ -47,7 +61,7 @@ export async function writeTableFile(ctx: FlushContext, it: InternalIterator, nu
       comparator: ctx.icmp,
       blockSize: ctx.blockSize,
       bitsPerKey: ctx.bitsPerKey,
-      compression: ctx.compression,
+      compression: compressionForLevel(ctx.compression, 0),
       filterKey: userKeyOf,
     });
     let n = 0;

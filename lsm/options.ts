@@ -29,7 +29,8 @@ export interface DBOptions {
   blockSize?: number;
   /**
    * Codec of new tables' blocks (default 'snappy': Snappy raw format, as LevelDB; 'none' stores them
-   * raw). Tables written either way stay readable: the codec is recorded per block.
+   * raw). Tables written either way stay readable: the codec is recorded per block. Levels 0 and 1
+   * are always written raw (see COMPRESSED_FROM_LEVEL in flush-job.ts).
    */
   compression?: 'snappy' | 'none';
   /** Bytes of decoded blocks kept in the shared LRU block cache (default 8 MiB). */

@@ -6,8 +6,9 @@
  * a millisecond) the round trip is a large part of every sync write, so the sync runs on this thread
  * and blocks the loop for less than the hop would cost. On a slow disk the loop should not stop for
  * milliseconds, so the sync goes to the pool, where reads and unsynced writes go on while it waits.
- * Group commit is the same in both modes: writers that arrive while a group is syncing (or that were
- * queued behind it) form the next group and share its one fdatasync.
+ * Only a lone writer (a group of one, nobody queued behind it) syncs inline: with several writers, a
+ * pooled fdatasync lets the others' next writes queue up meanwhile and share the next one (group
+ * commit), where an inline one would stop them from being issued at all.
  *
  * The policy times every fdatasync it runs inline (an average that gives the newest a quarter of the
  * weight). Above `limitMs` it moves to the pool, then tries inline again once every `retryAfter` syncs,

@@ -29,8 +29,8 @@ const INPUT_MARGIN = 15;
 const MIN_MATCHABLE = 1 + 1 + INPUT_MARGIN;
 /** Past this, table entries are cleared and the generation restarts (entries stay below 2^31). */
 const GENERATION_LIMIT = 0x7fff0000 - FRAGMENT_SIZE;
-/** Literals up to this long are copied byte by byte: cheaper than creating a view for set(). */
-const SHORT_COPY = 64;
+/** Literals up to this long are copied byte by byte; longer ones with set() (measured faster past 16). */
+const SHORT_COPY = 16;
 /** Most output a valid element can produce per byte of input: a 3-byte copy of 64 bytes. */
 const MAX_EXPANSION_NUM = 64;
 const MAX_EXPANSION_DEN = 3;

@@ -162,3 +162,36 @@ t.test('the compression option', (t) => {
   });
   t.end();
 });
+
+t.test('a DB writes L0 and L1 tables raw and compresses the levels below', async (t) => {
+  const { DB } = await import('../../lsm/db.js');
+  const { compressionForLevel } = await import('../../lsm/flush-job.js');
+  t.equal(compressionForLevel(CompressionType.Snappy, 0), CompressionType.None);
+  t.equal(compressionForLevel(CompressionType.Snappy, 1), CompressionType.None);
+  t.equal(compressionForLevel(CompressionType.Snappy, 2), CompressionType.Snappy);
+  t.equal(compressionForLevel(CompressionType.None, 3), CompressionType.None);
+
+  const fs = new MemFileSystem();
+  const db = await DB.open('/db', { fs, writeBufferSize: 32 << 10, maxBytesForLevelBase: 64 << 10, targetFileSize: 16 << 10 });
+  const value = Buffer.alloc(100, 'abcd'); // compresses well
+  for (let i = 0; i < 6000; i++) await db.put(Buffer.from(`key${String((i * 7919) % 6000).padStart(8, '0')}`), value);
+  await db.waitForCompaction();
+  // Which level each table is on, from the version's description ("L0: 12 13 | L2: 9 10").
+  const levelOf = new Map<number, number>();
+  for (const part of db.describeVersion().split(' | ')) {
+    const [name, files] = part.split(': ');
+    for (const n of (files ?? '').split(' ')) levelOf.set(Number(n), Number(name!.slice(1)));
+  }
+  t.ok([...levelOf.values()].some((l) => l >= 2), `some tables below L1 (${db.describeVersion()})`);
+  let checked = 0;
+  for (const [number, level] of levelOf) {
+    const path = `/db/${String(number).padStart(6, '0')}.sst`;
+    const bytes = await fs.readFile(path);
+    const { data } = await blocks(bytes);
+    const want = level >= 2 ? CompressionType.Snappy : CompressionType.None;
+    if (data.every((h) => typeOf(bytes, h) === want)) checked++;
+    else t.fail(`table ${number} on L${level}: data blocks not all type ${want}`);
+  }
+  t.equal(checked, levelOf.size, `all ${checked} tables use their level's codec`);
+  await db.close();
+});
