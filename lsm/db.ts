@@ -81,7 +81,6 @@ import { BackgroundThread } from './background-thread.js';
 import { writeTableFile } from './flush-job.js';
 import { NodeFileSystem } from './node-fs.js';
 import { VersionSet } from './version-set.js';
-import { NEEDS_OPEN } from './version.js';
 import { openLogReader } from './wal/log-reader.js';
 import { LogWriter } from './wal/log-writer.js';
 import { WriteBatch, type WriteBatchRangeHandler } from './write-batch.js';
@@ -867,7 +866,7 @@ export class DB {
     // Tables already open are searched in this task (no await, no ref: nothing can install a new
     // Version and delete files before it returns).
     const found = version.getIfOpen(lookupKey, key, this.icmp, this.tableCache);
-    if (found !== NEEDS_OPEN) return found?.kind === 'value' ? found.value : undefined;
+    if (found?.kind !== 'open') return found?.kind === 'value' ? found.value : undefined;
     version.ref();
     try {
       r = await version.get(lookupKey, key, this.icmp, this.tableCache);

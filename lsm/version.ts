@@ -21,7 +21,10 @@ export type LookupResult = { kind: 'value'; value: Buffer } | { kind: 'deleted' 
 
 const DELETED: LookupResult = Object.freeze({ kind: 'deleted' });
 /** Version.getIfOpen's answer when a table it must search is not open yet. */
-export const NEEDS_OPEN: unique symbol = Symbol('needs open');
+export interface NeedsOpen {
+  kind: 'open';
+  number: number;
+}
 
 function userKeyCompare(ucmp: Comparator, a: Uint8Array, b: Uint8Array): number {
   return ucmp.compare(a.subarray(0, a.length - TRAILER_SIZE), b);
@@ -58,51 +61,43 @@ export class Version {
    * then one file per deeper level; undefined if no table knows the key. Values are copies.
    */
   async get(lookupKey: Buffer, userKey: Uint8Array, icmp: InternalKeyComparator, tables: TableCache): Promise<LookupResult | undefined> {
-    const r = this.getIfOpen(lookupKey, userKey, icmp, tables);
-    return r === NEEDS_OPEN ? this.getOpening(lookupKey, userKey, icmp, tables) : r;
+    // Open what the search needs, one table at a time, pinned until the search is done (so that a
+    // small table cache cannot evict one while the next opens), then search again.
+    const pinned: TableHandle[] = [];
+    try {
+      for (;;) {
+        const r = this.getIfOpen(lookupKey, userKey, icmp, tables);
+        if (r === undefined || r.kind !== 'open') return r;
+        pinned.push(await tables.acquire(r.number));
+      }
+    } finally {
+      for (const h of pinned) tables.release(h);
+    }
   }
 
   /**
    * get() without leaving the caller's task, as long as every table it has to search is open already
-   * (the common case: the table cache keeps up to maxOpenFiles open); NEEDS_OPEN otherwise.
+   * (the common case: the table cache keeps up to maxOpenFiles open); otherwise { kind: 'open' } with
+   * the first table that is not.
    */
-  getIfOpen(lookupKey: Buffer, userKey: Uint8Array, icmp: InternalKeyComparator, tables: TableCache): LookupResult | undefined | typeof NEEDS_OPEN {
+  getIfOpen(lookupKey: Buffer, userKey: Uint8Array, icmp: InternalKeyComparator, tables: TableCache): LookupResult | NeedsOpen | undefined {
     const ucmp = icmp.user;
-    for (const f of this.files[0]!) {
-      if (userKeyCompare(ucmp, f.smallest, userKey) > 0 || userKeyCompare(ucmp, f.largest, userKey) < 0) continue;
-      const h = tables.tryAcquire(f.number);
-      if (h === undefined) return NEEDS_OPEN;
-      const r = searchTable(tables, h, lookupKey, userKey, ucmp);
-      if (r !== undefined) return r;
-    }
-    for (let level = 1; level < this.files.length; level++) {
+    // Candidate files in search order: L0 newest first, then one file per deeper level.
+    for (let level = 0; level < this.files.length; level++) {
       const files = this.files[level]!;
-      const f = files[findFile(icmp, files, lookupKey)];
-      if (f === undefined || userKeyCompare(ucmp, f.smallest, userKey) > 0) continue;
-      const h = tables.tryAcquire(f.number);
-      if (h === undefined) return NEEDS_OPEN;
-      const r = searchTable(tables, h, lookupKey, userKey, ucmp);
-      if (r !== undefined) return r;
-    }
-    return undefined;
-  }
-
-  private async getOpening(lookupKey: Buffer, userKey: Uint8Array, icmp: InternalKeyComparator, tables: TableCache): Promise<LookupResult | undefined> {
-    const ucmp = icmp.user;
-    // Candidate files in search order; a table already open is searched without leaving this task.
-    for (const f of this.files[0]!) {
-      if (userKeyCompare(ucmp, f.smallest, userKey) > 0 || userKeyCompare(ucmp, f.largest, userKey) < 0) continue;
-      const h = tables.tryAcquire(f.number) ?? (await tables.acquire(f.number));
-      const r = searchTable(tables, h, lookupKey, userKey, ucmp);
-      if (r !== undefined) return r;
-    }
-    for (let level = 1; level < this.files.length; level++) {
-      const files = this.files[level]!;
-      const f = files[findFile(icmp, files, lookupKey)];
-      if (f === undefined || userKeyCompare(ucmp, f.smallest, userKey) > 0) continue;
-      const h = tables.tryAcquire(f.number) ?? (await tables.acquire(f.number));
-      const r = searchTable(tables, h, lookupKey, userKey, ucmp);
-      if (r !== undefined) return r;
+      for (let i = level === 0 ? 0 : findFile(icmp, files, lookupKey); i < files.length; i++) {
+        const f = files[i]!;
+        if (userKeyCompare(ucmp, f.smallest, userKey) > 0) {
+          if (level === 0) continue;
+          break;
+        }
+        if (level === 0 && userKeyCompare(ucmp, f.largest, userKey) < 0) continue;
+        const h = tables.tryAcquire(f.number);
+        if (h === undefined) return { kind: 'open', number: f.number };
+        const r = searchTable(tables, h, lookupKey, userKey, ucmp);
+        if (r !== undefined) return r;
+        if (level > 0) break;
+      }
     }
     return undefined;
   }

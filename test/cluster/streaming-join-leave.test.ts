@@ -85,9 +85,17 @@ async function checkPlacement(t: Test, sf: StreamingFixture, acked: Map<string, 
   const ring = transitionOf(sf.sm.state()).read;
   t.same([...ring.members], members, 'the final ring');
   for (const id of members) {
-    const held = await storedKeys(sf, id);
     const owned = new Set(ring.partitionsOf(id));
-    const missing = [...acked.keys()].filter((k) => owned.has(partitionOf(k, P)) && !held.has(k));
+    // The load is still running: a write acknowledged at W=2 may still be on its way to its third
+    // replica (the store yields the event loop between operations). Wait until every owner has it.
+    let held = new Map<string, number>();
+    const ackedBefore = [...acked.keys()];
+    const missingNow = (): string[] => ackedBefore.filter((k) => owned.has(partitionOf(k, P)) && !held.has(k));
+    await waitFor(async () => {
+      held = await storedKeys(sf, id);
+      return missingNow().length === 0;
+    }, 10_000, `${id} to hold every acknowledged key`).catch(() => {});
+    const missing = missingNow();
     const foreign = [...held.values()].filter((p) => !owned.has(p));
     t.same(missing.length, 0, `${id} holds every acknowledged key of its ${owned.size} partitions (${held.size} keys)`);
     t.same(foreign.length, 0, `${id} holds nothing of partitions it does not own`);
