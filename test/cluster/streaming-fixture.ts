@@ -69,9 +69,7 @@ export async function makeStreamingFixture(t: Test, ids: readonly string[], init
       logger,
       pageBytes: 4096,
       pollMs: 10,
-      // Covers a write started before the barrier: the store gives the event loop a turn every 2 ms of
-      // work (lsm/loop-turns.ts), so one can land a few ms later. Real nodes wait at least 5 s.
-      settleMs: 50,
+      settleMs: 5,
       retryMs: 20,
     });
     services.set(id, service);
