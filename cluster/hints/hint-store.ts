@@ -102,7 +102,9 @@ export class HintStore {
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_HINT_BYTES;
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new HintArgumentError(`maxBytes must be a positive integer, got ${String(maxBytes)}`);
     const logger = options.logger ?? silentLogger;
-    const db = await DB.open(dir, { fs: options.fs, logger });
+    // Flushes and compactions in this thread: hints are few and short-lived, not worth a worker thread
+    // of their own (lsm/THREADS.md); the replica store has one.
+    const db = await DB.open(dir, { fs: options.fs, logger, backgroundThread: false });
     try {
       const { nextSeq, bytes, owners } = await recover(dir, db);
       return new HintStore(dir, db, logger, maxBytes, nextSeq, bytes, owners);

@@ -66,7 +66,9 @@ export class RaftStorage {
   ) {}
 
   static async open(dir: string, options: RaftStorageOptions = {}): Promise<RaftStorage> {
-    const db = await DB.open(dir, { fs: options.fs, logger: options.logger });
+    // Flushes and compactions in this thread: the Raft log is small and rarely compacts, not worth a
+    // worker thread of its own (lsm/THREADS.md); the replica store has one.
+    const db = await DB.open(dir, { fs: options.fs, logger: options.logger, backgroundThread: false });
     try {
       const { hardState, snapshot, entries } = await recover(dir, db);
       return new RaftStorage(dir, db, hardState, snapshot, [...entries]);
