@@ -853,7 +853,9 @@ export class DB {
   async get(key: Uint8Array, options?: ReadOptions): Promise<Buffer | undefined> {
     this.checkOpen();
     checkBytes('key', key);
-    if (this.loopTurns.due()) {
+    // A read at a snapshot does not wait for a turn: its caller may release the snapshot right after
+    // calling get(), and the read must have taken its sequence by then.
+    if (options?.snapshot === undefined && this.loopTurns.due()) {
       await this.loopTurns.turn();
       this.checkOpen();
     }

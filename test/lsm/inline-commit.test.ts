@@ -94,3 +94,19 @@ t.test('LoopTurns: due after its slice, and one turn serves every waiter', async
   await a;
   t.notOk(turns.due(), 'not due right after a turn');
 });
+
+t.test('a get at a snapshot released right after the call still reads that snapshot', async (t) => {
+  const db = await DB.open('/db', { fs: new MemFileSystem() });
+  await db.put(key(1), Buffer.from('old'));
+  let wrong = 0;
+  // Enough gets that some fall due for an event-loop turn (every 2 ms of work).
+  for (let i = 0; i < 20_000; i++) {
+    const snap = db.snapshot();
+    const p = db.get(key(1), { snapshot: snap });
+    snap.release();
+    if ((await p)?.toString() !== (i === 0 ? 'old' : `v${i - 1}`)) wrong++;
+    await db.put(key(1), Buffer.from(`v${i}`));
+  }
+  t.equal(wrong, 0, 'every read saw the value at its snapshot');
+  await db.close();
+});
