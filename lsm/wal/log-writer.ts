@@ -57,15 +57,10 @@ export class LogWriter {
   async addRecord(payload: Uint8Array): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     const total = this.encodedLength(payload.length);
-    const useScratch = !this.scratchBusy && total <= Math.max(this.scratch.length, MAX_KEPT_SCRATCH);
-    let out: Buffer;
-    if (useScratch) {
-      if (this.scratch.length < total) this.scratch = Buffer.allocUnsafe(Math.max(total, 4096));
-      out = this.scratch;
-      this.scratchBusy = true;
-    } else {
-      out = Buffer.allocUnsafe(total);
-    }
+    const scratch = this.scratchFor(total);
+    const useScratch = scratch !== undefined;
+    const out = scratch ?? Buffer.allocUnsafe(total);
+    if (useScratch) this.scratchBusy = true;
     const written = this.encode(payload, out);
     try {
       await this.file.append(written === out.length ? out : out.subarray(0, written));
@@ -86,17 +81,20 @@ export class LogWriter {
     if (this.failure !== undefined) throw this.failure;
     if (this.file.appendSync === undefined || this.scratchBusy) throw new IOError('addRecordSync: the file cannot append synchronously now');
     const total = this.encodedLength(payload.length);
-    let out = this.scratch;
-    if (out.length < total) {
-      out = Buffer.allocUnsafe(Math.max(total, 4096));
-      if (total <= MAX_KEPT_SCRATCH) this.scratch = out;
-    }
+    const out = this.scratchFor(total) ?? Buffer.allocUnsafe(total);
     const written = this.encode(payload, out);
     try {
       this.file.appendSync(written === out.length ? out : out.subarray(0, written));
     } catch (err) {
       throw this.fail(err);
     }
+  }
+
+  /** The kept scratch buffer, grown to `total` bytes, if it is free and a record that size may keep it. */
+  private scratchFor(total: number): Buffer | undefined {
+    if (this.scratchBusy || total > Math.max(this.scratch.length, MAX_KEPT_SCRATCH)) return undefined;
+    if (this.scratch.length < total) this.scratch = Buffer.allocUnsafe(Math.max(total, 4096));
+    return this.scratch;
   }
 
   private fail(err: unknown): Error {
