@@ -35,7 +35,7 @@ import type { TableCache, TableHandle } from './table-cache.js';
 import type { Table } from './table/table.js';
 import type { FileMetaData } from './version-edit.js';
 import { LevelIterator } from './version.js';
-import { TRAILER_SIZE } from './dbformat.js';
+import { TRAILER_SIZE, userKeyLength } from './dbformat.js';
 
 export interface CompactionContext extends TableSettings {
   fs: FileSystem;
@@ -73,7 +73,6 @@ const WRITE_CHUNK = 1 << 20;
 /** Yield to the event loop after this much uninterrupted work. */
 const SLICE_MS = 4;
 
-const userKeyOf = (ikey: Uint8Array): Uint8Array => ikey.subarray(0, ikey.length - TRAILER_SIZE);
 const yieldToLoop = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -175,7 +174,7 @@ export async function runCompaction(c: Compaction, ctx: CompactionContext, small
           blockSize: ctx.blockSize,
           bitsPerKey: ctx.bitsPerKey,
           compression: compressionForLevel(ctx.compression, c.outputLevel),
-          filterKey: userKeyOf,
+          filterKeyLength: userKeyLength,
         });
         smallest = Buffer.from(key);
       }

@@ -14,7 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { compactionFromSpec, toWireError, toWireFile, type FromWorker, type ToWorker, type WorkerConfig } from './background-messages.js';
 import { CompactionAbortedError, runCompaction, type CompactionContext } from './compaction-job.js';
 import { bytewiseComparator } from './comparator.js';
-import { InternalKeyComparator, TRAILER_SIZE } from './dbformat.js';
+import { InternalKeyComparator, userKeyLength } from './dbformat.js';
 import { writeTableFile } from './flush-job.js';
 import { Memtable } from './memtable.js';
 import { NodeFileSystem } from './node-fs.js';
@@ -33,7 +33,7 @@ const tableCache = new TableCache({
   fs,
   dir: config.dir,
   comparator: icmp,
-  filterKey: (ikey) => ikey.subarray(0, ikey.length - TRAILER_SIZE),
+  filterKeyLength: userKeyLength,
   maxOpenFiles: MAX_OPEN_INPUTS,
   blockCacheSize: 0,
   verifyChecksums: config.verifyChecksums,

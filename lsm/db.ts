@@ -62,7 +62,7 @@ import { compactionScore, inPlaceCompaction, overlappingInputs, pickCompaction, 
 import { CompactionAbortedError, runCompaction, type CompactionContext } from './compaction-job.js';
 import type { Comparator } from './comparator.js';
 import { bytewiseComparator } from './comparator.js';
-import { InternalKeyComparator, KIND_DELETION, KIND_VALUE, TRAILER_SIZE, makeLookupKey } from './dbformat.js';
+import { InternalKeyComparator, KIND_DELETION, KIND_VALUE, makeLookupKey, userKeyLength } from './dbformat.js';
 import { DBIter } from './db-iter.js';
 import { DBIterator, checkIteratorOptions, type IteratorOptions } from './db-iterator.js';
 import { joinPath, type FileLock, type WritableFile } from './env.js';
@@ -183,7 +183,6 @@ const INLINE_MAX_BYTES = 256 << 10;
 /** Per-entry overhead counted on top of key and value bytes when sizing the memtable. */
 const ENTRY_OVERHEAD = 32;
 
-const userKeyOf = (ikey: Uint8Array): Uint8Array => ikey.subarray(0, ikey.length - TRAILER_SIZE);
 
 /** Inserts a batch's entries into a memtable with consecutive sequence numbers; counts bytes. */
 class MemtableInserter implements WriteBatchRangeHandler {
@@ -289,7 +288,7 @@ export class DB {
     this.o = options;
     this.ucmp = bytewiseComparator;
     this.icmp = new InternalKeyComparator(this.ucmp);
-    this.mem = new Memtable(this.icmp);
+    this.mem = this.newMemtable();
     this.versions = new VersionSet(options.fs, dir, this.icmp, options.logger, () => {
       if (this.ready && !this.closed) this.scheduleDeleteObsolete();
     });
@@ -297,7 +296,7 @@ export class DB {
       fs: options.fs,
       dir,
       comparator: this.icmp,
-      filterKey: userKeyOf,
+      filterKeyLength: userKeyLength,
       maxOpenFiles: options.maxOpenFiles,
       blockCacheSize: options.blockCacheSize,
       verifyChecksums: options.verifyChecksums,
@@ -653,7 +652,7 @@ export class DB {
     this.log = new LogWriter(file);
     this.logNumber = number;
     this.imm = this.mem;
-    this.mem = new Memtable(this.icmp);
+    this.mem = this.newMemtable();
     this.memBytes = 0;
     this.flushing = this.flushImmutable(number);
     await old.close();
@@ -962,6 +961,11 @@ export class DB {
   }
 
   /** Counters and the level layout, for tests and monitoring. */
+  /** A memtable whose key filter is 1/64 of the write buffer (~15 bits per key at db_bench sizes). */
+  private newMemtable(): Memtable {
+    return new Memtable(this.icmp, { filterBytes: this.o.writeBufferSize >>> 6 });
+  }
+
   stats(): DBStats {
     const v = this.versions.current;
     const c = this.counters;
@@ -1105,7 +1109,7 @@ export class DB {
       }
       const count = batch.count();
       if (count === 0) continue;
-      mem ??= new Memtable(this.icmp);
+      mem ??= this.newMemtable();
       bytes += this.insertInto(mem, batch, batch.sequence);
       const last = batch.sequence + count - 1;
       if (last > this.versions.lastSequence) this.versions.lastSequence = last;

@@ -97,6 +97,9 @@ export function validateInternalKey(ikey: Uint8Array): void {
   if (sequence > MAX_SEQUENCE) throw new CorruptionError(`sequence number above 2^53: ${sequence}`);
 }
 
+/** Length of an internal key's user key: the tables' filter key (TableOptions.filterKeyLength). */
+export const userKeyLength = (ikey: Uint8Array): number => ikey.length - TRAILER_SIZE;
+
 /** The user-key part of an internal key (a view). Throws CorruptionError if the key is too short. */
 export function extractUserKey(ikey: Uint8Array): Uint8Array {
   if (ikey.length < TRAILER_SIZE) throw new CorruptionError(`internal key too short (${ikey.length} bytes)`);

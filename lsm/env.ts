@@ -28,8 +28,11 @@ export interface WritableFile {
 export interface RandomAccessFile {
   /** Reads exactly `length` bytes at `offset`; a short read (file too small) throws CorruptionError. */
   read(offset: number, length: number): Promise<Buffer>;
-  /** The same, synchronously (for reads the caller knows to be cheap, e.g. page-cache hits). */
-  readSync(offset: number, length: number): Buffer;
+  /**
+   * The same, synchronously (for reads the caller knows to be cheap, e.g. page-cache hits). With
+   * `into` (at least `length` bytes), may read into it and return a view of it instead of a new buffer.
+   */
+  readSync(offset: number, length: number, into?: Buffer): Buffer;
   readonly size: number;
   close(): Promise<void>;
 }

@@ -9,7 +9,7 @@
  * obsolete-file sweep leaves the file alone while it is written.
  */
 import type { InternalKeyComparator } from './dbformat.js';
-import { TRAILER_SIZE } from './dbformat.js';
+import { userKeyLength } from './dbformat.js';
 import { joinPath, type FileSystem, type WritableFile } from './env.js';
 import { tableFileName } from './filename.js';
 import type { InternalIterator } from './iterator.js';
@@ -49,7 +49,6 @@ const FLUSH_CHUNK = 1 << 20;
 /** Entries between yields to the event loop (building a 4 MiB table is tens of milliseconds of CPU). */
 const YIELD_EVERY = 4096;
 
-const userKeyOf = (ikey: Uint8Array): Uint8Array => ikey.subarray(0, ikey.length - TRAILER_SIZE);
 
 /** Writes every entry of `it` (in order, at least one) as table `number`; returns its metadata. */
 export async function writeTableFile(ctx: FlushContext, it: InternalIterator, number: number): Promise<FileMetaData> {
@@ -62,7 +61,7 @@ export async function writeTableFile(ctx: FlushContext, it: InternalIterator, nu
       blockSize: ctx.blockSize,
       bitsPerKey: ctx.bitsPerKey,
       compression: compressionForLevel(ctx.compression, 0),
-      filterKey: userKeyOf,
+      filterKeyLength: userKeyLength,
     });
     let n = 0;
     for (it.seekToFirst(); it.valid(); it.next()) {

@@ -264,10 +264,15 @@ class MemRandomAccessFile implements RandomAccessFile {
     return Promise.resolve(this.readSync(offset, length));
   }
 
-  readSync(offset: number, length: number): Buffer {
+  readSync(offset: number, length: number, into?: Buffer): Buffer {
     this.fs.checkGeneration(this.generation, this.path);
     if (offset < 0 || offset + length > this.inode.length) {
       throw new CorruptionError(`short read: ${length} bytes past the end`, this.path, offset);
+    }
+    // Into the caller's buffer when offered, as NodeFileSystem does (tests then see the reuse).
+    if (into !== undefined && into.length >= length) {
+      into.set(this.inode.data.subarray(offset, offset + length));
+      return into.subarray(0, length);
     }
     return Buffer.from(this.inode.data.subarray(offset, offset + length));
   }

@@ -15,6 +15,7 @@ import {
 } from './dbformat.js';
 import { InvalidArgumentError } from './errors.js';
 import type { InternalIterator } from './iterator.js';
+import { MemtableFilter } from './memtable-filter.js';
 import { SkipList, xorshiftRandom, type SkipListImage } from './skiplist.js';
 
 export type MemtableGetResult = { kind: 'value'; value: Buffer } | { kind: 'deleted' };
@@ -24,25 +25,35 @@ const DELETED: MemtableGetResult = Object.freeze({ kind: 'deleted' });
 export interface MemtableOptions {
   /** Source of skiplist node heights in [0, 1); default a fixed-seed generator (repeatable runs). */
   random?: () => number;
+  /**
+   * Bytes of the Bloom filter over user keys that lets get() skip the skiplist for absent keys
+   * (memtable-filter.ts); 0 for none. Default 64 KiB; the DB gives writeBufferSize / 64.
+   */
+  filterBytes?: number;
 }
+
+const DEFAULT_FILTER_BYTES = 64 << 10;
 
 export class Memtable {
   private list: SkipList;
   private scratch = Buffer.allocUnsafe(64);
+  private readonly filter: MemtableFilter | undefined;
 
   constructor(
     readonly comparator: InternalKeyComparator = new InternalKeyComparator(),
     options: MemtableOptions = {},
   ) {
     this.list = new SkipList(comparator, options.random ?? xorshiftRandom());
+    const filterBytes = options.filterBytes ?? DEFAULT_FILTER_BYTES;
+    this.filter = filterBytes > 0 ? new MemtableFilter(filterBytes) : undefined;
   }
 
   /**
    * A memtable over a copy of another one's contents (Memtable.exportImage), e.g. a frozen memtable
-   * handed to the background thread to be written as a table.
+   * handed to the background thread to be written as a table. It has no key filter.
    */
   static fromImage(image: SkipListImage, comparator: InternalKeyComparator = new InternalKeyComparator()): Memtable {
-    const m = new Memtable(comparator);
+    const m = new Memtable(comparator, { filterBytes: 0 });
     m.list = SkipList.fromImage(image, comparator);
     return m;
   }
@@ -59,7 +70,7 @@ export class Memtable {
 
   /** Bytes used (arena and index): the DB freezes the memtable when this passes its write-buffer size. */
   approximateMemoryUsage(): number {
-    return this.list.memoryUsage();
+    return this.list.memoryUsage() + (this.filter?.byteLength ?? 0);
   }
 
   /** Records that userKey was set to value (KIND_VALUE) or deleted (KIND_DELETION, value ignored) at seq. */
@@ -69,6 +80,7 @@ export class Memtable {
     }
     const n = this.internalKey(userKey, seq, kind);
     this.list.insert(this.scratch, n, kind === KIND_VALUE ? value : EMPTY);
+    this.filter?.add(userKey, 0, userKey.length);
   }
 
   /**
@@ -88,6 +100,7 @@ export class Memtable {
     putTrailer(scratch, klen, seq, kind);
     if (kind === KIND_VALUE) this.list.insert(scratch, n, buf, valueStart, valueEnd);
     else this.list.insert(scratch, n, EMPTY);
+    this.filter?.add(buf, keyStart, keyEnd);
   }
 
   /**
@@ -97,6 +110,7 @@ export class Memtable {
    * to a caller who might).
    */
   get(userKey: Uint8Array, snapshotSeq: number = MAX_SEQUENCE): MemtableGetResult | undefined {
+    if (this.filter !== undefined && !this.filter.mayContain(userKey, 0, userKey.length)) return undefined;
     const n = this.internalKey(userKey, snapshotSeq, KIND_FOR_SEEK);
     const node = this.list.seekGE(this.scratch, n);
     if (node === 0) return undefined;

@@ -140,10 +140,10 @@ class NodeRandomAccessFile implements RandomAccessFile {
     return buf;
   }
 
-  readSync(offset: number, length: number): Buffer {
+  readSync(offset: number, length: number, into?: Buffer): Buffer {
     // Not allocUnsafe: a small block would be a slice of Node's shared 8 KiB pool, which the block cache
     // would keep alive while charging only the block's size.
-    const buf = Buffer.allocUnsafeSlow(length);
+    const buf = into !== undefined && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafeSlow(length);
     let got = 0;
     try {
       while (got < length) {

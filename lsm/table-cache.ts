@@ -18,7 +18,7 @@ export interface TableCacheOptions {
   fs: FileSystem;
   dir: string;
   comparator: Comparator;
-  filterKey: (key: Uint8Array) => Uint8Array;
+  filterKeyLength: (key: Uint8Array) => number;
   maxOpenFiles: number;
   blockCacheSize: number;
   verifyChecksums: boolean;
@@ -91,7 +91,7 @@ export class TableCache {
     try {
       return await Table.open(file, path, {
         comparator: this.o.comparator,
-        filterKey: this.o.filterKey,
+        filterKeyLength: this.o.filterKeyLength,
         blockCache: this.blockCache,
         cacheId: number,
         verifyChecksums: this.o.verifyChecksums,

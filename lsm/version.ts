@@ -26,8 +26,11 @@ export interface NeedsOpen {
   number: number;
 }
 
+/** Compares the user key of internal key `a` with user key `b`, in place when the comparator can. */
 function userKeyCompare(ucmp: Comparator, a: Uint8Array, b: Uint8Array): number {
-  return ucmp.compare(a.subarray(0, a.length - TRAILER_SIZE), b);
+  const end = a.length - TRAILER_SIZE;
+  if (ucmp.compareRange !== undefined) return ucmp.compareRange(a, 0, end, b, 0, b.length);
+  return ucmp.compare(a.subarray(0, end), b);
 }
 
 export class Version {

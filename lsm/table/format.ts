@@ -164,13 +164,32 @@ export interface ReadBlockOptions {
  */
 export function readBlock(file: RandomAccessFile, handle: BlockHandle, opts: ReadBlockOptions): Buffer {
   checkHandle(file, handle, opts);
+  const length = handle.size + BLOCK_TRAILER_SIZE;
+  const into = length <= MAX_SCRATCH_READ ? scratchFor(length) : undefined;
   let buf: Buffer;
   try {
-    buf = file.readSync(handle.offset, handle.size + BLOCK_TRAILER_SIZE);
+    buf = file.readSync(handle.offset, length, into);
   } catch (e) {
     throw rethrowShortRead(e, handle, opts);
   }
-  return checkBlock(buf, handle, opts);
+  const contents = checkBlock(buf, handle, opts);
+  // A stored block is still a view of the shared scratch buffer: it gets memory of its own (it may go
+  // into the block cache). A compressed one was decoded into a new buffer already.
+  if (into === undefined || contents.buffer !== into.buffer) return contents;
+  const own = Buffer.allocUnsafeSlow(contents.length);
+  own.set(contents);
+  return own;
+}
+
+/**
+ * Synchronous block reads land in one reused buffer per thread: most blocks are compressed, and
+ * their stored bytes are garbage once decoded and checked, so allocating them was pure GC work.
+ */
+const MAX_SCRATCH_READ = 256 << 10;
+let scratch = Buffer.allocUnsafeSlow(16 << 10);
+function scratchFor(length: number): Buffer {
+  if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.min(MAX_SCRATCH_READ, 2 * length));
+  return scratch;
 }
 
 /** readBlock() with an asynchronous read: for big reads off the hot path (index and filter at open). */

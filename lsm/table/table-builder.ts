@@ -39,8 +39,11 @@ export interface TableBuilderOptions {
   restartInterval?: number;
   /** Bloom filter bits per key (default 10); 0 writes no filter. */
   bitsPerKey?: number;
-  /** The part of a key the filter holds, e.g. the user key of an internal key (default: the whole key). */
-  filterKey?: (key: Uint8Array) => Uint8Array;
+  /**
+   * The filter holds key[0, filterKeyLength(key)): e.g. the user key of an internal key (default: the
+   * whole key). A length, not a view, so that adding a key allocates nothing.
+   */
+  filterKeyLength?: (key: Uint8Array) => number;
   /** Codec of data, index and metaindex blocks (default CompressionType.Snappy; None stores all raw). */
   compression?: CompressionType;
 }
@@ -51,7 +54,7 @@ export const FILTER_BLOCK_NAME = `filter.${BLOOM_POLICY_NAME}`;
 export class TableBuilder {
   private readonly comparator: Comparator;
   private readonly blockSize: number;
-  private readonly filterKey: ((key: Uint8Array) => Uint8Array) | undefined;
+  private readonly filterKeyLength: ((key: Uint8Array) => number) | undefined;
   private readonly policy: BloomFilterPolicy | undefined;
   private readonly dataBlock: BlockBuilder;
   private readonly indexBlock = new BlockBuilder(1);
@@ -80,7 +83,7 @@ export class TableBuilder {
     if (!(this.blockSize >= 1)) throw new InvalidArgumentError(`bad blockSize ${this.blockSize}`);
     if (!(bitsPerKey >= 0)) throw new InvalidArgumentError(`bad bitsPerKey ${bitsPerKey}`);
     this.policy = bitsPerKey > 0 ? new BloomFilterPolicy(bitsPerKey) : undefined;
-    this.filterKey = options.filterKey;
+    this.filterKeyLength = options.filterKeyLength;
     const compression = options.compression ?? CompressionType.Snappy;
     if (compression !== CompressionType.None && compression !== CompressionType.Snappy) {
       throw new InvalidArgumentError(`bad compression type ${String(compression)}`);
@@ -101,7 +104,7 @@ export class TableBuilder {
       this.firstKey = Buffer.from(key);
     }
     if (this.policy !== undefined) {
-      const h = bloomHash(this.filterKey === undefined ? key : this.filterKey(key));
+      const h = bloomHash(key, 0, this.filterKeyLength === undefined ? key.length : this.filterKeyLength(key));
       // Equal consecutive hashes set the same bits: skipping them makes n count distinct filter keys
       // (the versions of one user key), so the filter is not oversized.
       if (this.hashCount === 0 || this.hashes[this.hashCount - 1] !== h) {

@@ -31,7 +31,7 @@ export interface TableOptions {
    * Must be the function the table was built with (the DB always passes the same one): probing a
    * filter of user keys with whole keys would answer "absent" for keys that are there.
    */
-  filterKey?: (key: Uint8Array) => Uint8Array;
+  filterKeyLength?: (key: Uint8Array) => number;
   /** Shared block cache, charged in bytes. */
   blockCache?: LRUCache<Block>;
   /**
@@ -66,7 +66,7 @@ export interface TableEntry {
 export class Table implements DataBlockSource {
   readonly stats: TableStats = { filterChecks: 0, filterNegatives: 0, blockReads: 0, blockCacheHits: 0 };
   private readonly comparator: Comparator;
-  private readonly filterKey: ((key: Uint8Array) => Uint8Array) | undefined;
+  private readonly filterKeyLength: ((key: Uint8Array) => number) | undefined;
   private readonly cache: LRUCache<Block> | undefined;
   private readonly cacheId: number;
   private readonly verifyChecksums: boolean;
@@ -83,7 +83,7 @@ export class Table implements DataBlockSource {
     options: TableOptions,
   ) {
     this.comparator = options.comparator;
-    this.filterKey = options.filterKey;
+    this.filterKeyLength = options.filterKeyLength;
     this.cache = options.blockCache;
     this.cacheId = options.cacheId ?? this.cache?.newId() ?? 0;
     this.verifyChecksums = options.verifyChecksums ?? true;
@@ -136,7 +136,7 @@ export class Table implements DataBlockSource {
 
   /**
    * The first entry with key >= target, or undefined if there is none or the filter rules out
-   * filterKey(target). The caller checks whether the entry's key is the one it wants.
+   * target's filter key. The caller checks whether the entry's key is the one it wants.
    */
   get(target: Uint8Array): TableEntry | undefined {
     if (!this.mayContain(target)) return undefined;
@@ -153,8 +153,8 @@ export class Table implements DataBlockSource {
   mayContain(target: Uint8Array): boolean {
     if (this.filter === undefined) return true;
     this.stats.filterChecks++;
-    const fk = this.filterKey === undefined ? target : this.filterKey(target);
-    if (bloomMayContainHash(this.filter, bloomHash(fk))) return true;
+    const end = this.filterKeyLength === undefined ? target.length : this.filterKeyLength(target);
+    if (bloomMayContainHash(this.filter, bloomHash(target, 0, end))) return true;
     this.stats.filterNegatives++;
     return false;
   }

@@ -43,12 +43,17 @@ export class MemRandomAccessFile implements RandomAccessFile {
     return this.data.length;
   }
 
-  readSync(offset: number, length: number): Buffer {
+  readSync(offset: number, length: number, into?: Buffer): Buffer {
     this.reads++;
     if (offset < 0 || offset + length > this.data.length) {
       throw new CorruptionError(`short read: ${length} bytes at ${offset} of ${this.data.length}`);
     }
-    // A copy, as a real read would be: tests mutate `data` to simulate corruption.
+    // A copy, as a real read would be: tests mutate `data` to simulate corruption. Into the caller's
+    // buffer when it offers one, as NodeFileSystem does, so that table tests see a reused buffer.
+    if (into !== undefined && into.length >= length) {
+      this.data.copy(into, 0, offset, offset + length);
+      return into.subarray(0, length);
+    }
     return Buffer.from(this.data.subarray(offset, offset + length));
   }
 

@@ -90,7 +90,7 @@ t.test('get() finds every key, the next key for a missing one, and the filter sa
   t.ok(first === undefined || first.key.equals(entries[0]!.key), 'before the first key (if the filter lets it through)');
 });
 
-t.test('filterKey: the filter holds a part of the key', async (t) => {
+t.test('filterKeyLength: the filter holds a prefix of the key', async (t) => {
   // Keys are user key + 8-byte suffix, like internal keys; the filter holds user keys only.
   const suffix = (n: number): Buffer => {
     const b = Buffer.alloc(8);
@@ -102,7 +102,8 @@ t.test('filterKey: the filter holds a part of the key', async (t) => {
   for (let i = 0; i < 1000; i++) {
     entries.push({ key: Buffer.concat([Buffer.from(`u${String(i).padStart(5, '0')}`), suffix(7)]), value: Buffer.from(`${i}`) });
   }
-  const table = await openTable(await tableBytes(entries, { filterKey: userKey, bitsPerKey: 10 }), { filterKey: userKey });
+  const userKeyLength = (k: Uint8Array): number => k.length - 8;
+  const table = await openTable(await tableBytes(entries, { filterKeyLength: userKeyLength, bitsPerKey: 10 }), { filterKeyLength: userKeyLength });
   let found = 0;
   for (let i = 0; i < 1000; i++) {
     const probe = Buffer.concat([Buffer.from(`u${String(i).padStart(5, '0')}`), suffix(3)]);
