@@ -171,24 +171,52 @@ export class IndexedDB {
     try {
       const olds = await Promise.all(plans.map((p) => this.db.get(encodePrimaryKey(p.key))));
       const batch = new WriteBatch();
-      plans.forEach((p, i) => {
-        const old = olds[i];
-        const before = old === undefined ? undefined : this.indexKeysOf(p.key, old);
-        let j = 0;
-        for (const index of this.indexes.values()) {
-          const was = before?.[j];
-          const now = p.next?.[j];
-          j++;
-          if (was !== undefined) for (const [k, ik] of was) if (now?.has(k) !== true) batch.del(encodeIndexEntryKey(index.prefix, ik, p.key));
-          if (now !== undefined) for (const [k, ik] of now) if (was?.has(k) !== true) batch.put(encodeIndexEntryKey(index.prefix, ik, p.key), EMPTY);
-        }
-        if (p.value === undefined) batch.del(encodePrimaryKey(p.key));
-        else batch.put(encodePrimaryKey(p.key), p.value);
-      });
+      plans.forEach((p, i) => this.addChanges(batch, p.key, olds[i], p.value, p.next));
       await this.db.write(batch, { sync });
     } finally {
       release();
     }
+  }
+
+  /**
+   * Read-modify-write of one key under its lock, with one read: `decide` gets the stored value
+   * (undefined if none) and returns the value to store, or undefined to leave the key as it is.
+   * Resolves true if it stored one. `decide` runs synchronously between the read and the write, and
+   * may throw (nothing is written). The value it returns is copied before the write is awaited.
+   */
+  async update(key: Uint8Array, decide: (old: Buffer | undefined) => Uint8Array | undefined, options?: WriteOptions): Promise<boolean> {
+    if (this.closed) throw new ClosedError('database is closed');
+    if (typeof decide !== 'function') throw new InvalidArgumentError('update() takes a function deciding the new value');
+    const sync = checkSync(options);
+    const k = Buffer.from(checkBytes('key', key));
+    const release = await this.locks.acquire([k]);
+    try {
+      const old = await this.db.get(encodePrimaryKey(k));
+      const decided = decide(old);
+      if (decided === undefined) return false;
+      const value = Buffer.from(checkBytes('value', decided).buffer, decided.byteOffset, decided.length);
+      const batch = new WriteBatch(k.length + value.length + 64);
+      this.addChanges(batch, k, old, value, this.indexKeysOf(k, value));
+      await this.db.write(batch, { sync });
+      return true;
+    } finally {
+      release();
+    }
+  }
+
+  /** Adds to `batch` the primary record of key (value, or a delete) and its index entries' changes. */
+  private addChanges(batch: WriteBatch, key: Buffer, old: Buffer | undefined, value: Buffer | undefined, next: Map<string, Buffer>[] | undefined): void {
+    const before = old === undefined ? undefined : this.indexKeysOf(key, old);
+    let j = 0;
+    for (const index of this.indexes.values()) {
+      const was = before?.[j];
+      const now = next?.[j];
+      j++;
+      if (was !== undefined) for (const [k, ik] of was) if (now?.has(k) !== true) batch.del(encodeIndexEntryKey(index.prefix, ik, key));
+      if (now !== undefined) for (const [k, ik] of now) if (was?.has(k) !== true) batch.put(encodeIndexEntryKey(index.prefix, ik, key), EMPTY);
+    }
+    if (value === undefined) batch.del(encodePrimaryKey(key));
+    else batch.put(encodePrimaryKey(key), value);
   }
 
   /** Per index (declaration order), the record's distinct index keys by their latin1 id. */

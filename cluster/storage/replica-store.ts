@@ -175,11 +175,17 @@ export class ReplicaStore {
       const bytes = encodeRecord(record); // validates the record before anything is locked
       const release = await this.locks.acquire([key]);
       try {
-        const old = await this.db.get(key);
-        const current = old === undefined ? undefined : decodeRecord(old);
-        if (current !== undefined && compareRecords(record, current) <= 0) return { applied: false, current };
-        await this.db.put(key, bytes, { sync: this.sync });
-        return { applied: true, current: record };
+        let current: StoredRecord | undefined;
+        // One read: the stored version decides LWW and, in the same step, which index entries change.
+        const applied = await this.db.update(
+          key,
+          (old) => {
+            current = old === undefined ? undefined : decodeRecord(old);
+            return current !== undefined && compareRecords(record, current) <= 0 ? undefined : bytes;
+          },
+          { sync: this.sync },
+        );
+        return applied ? { applied: true, current: record } : { applied: false, current: current! };
       } finally {
         release();
       }

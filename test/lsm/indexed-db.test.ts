@@ -169,6 +169,38 @@ t.test('concurrent writers of one key leave exactly the last value indexed', asy
   t.equal(locks.size, 0, 'released locks leave nothing behind');
 });
 
+t.test('update: one read decides; the index follows; nothing is written when it declines or throws', async (t) => {
+  const fs = new MemFileSystem();
+  const store = await openMem(fs, { ep: byEpochPartition });
+  t.teardown(() => store.close());
+  const seen: (string | undefined)[] = [];
+  // Keep the larger second byte (a last-write-wins of sorts), as the replica store does with timestamps.
+  const newer = (v: Buffer) => (old: Buffer | undefined) => {
+    seen.push(old?.toString('hex'));
+    return old !== undefined && old[1]! >= v[1]! ? undefined : v;
+  };
+  t.equal(await store.update(b('k'), newer(hex('0105aa'))), true, 'stored: there was nothing');
+  t.equal(await store.update(b('k'), newer(hex('0103bb'))), false, 'declined: older');
+  t.equal(await store.update(b('k'), newer(hex('0207cc'))), true, 'stored: newer, in another (epoch, partition)');
+  t.same(seen, [undefined, '0105aa', '0105aa'], 'decide saw the stored value each time');
+  t.same(await scanIndex(store, 'ep'), [['0207', b('k').toString('hex'), '0207cc']], 'the index entry moved with the record');
+  const records = store.stats().walRecords;
+  await t.rejects(
+    store.update(b('k'), () => {
+      throw new Error('no');
+    }),
+    /no/,
+  );
+  await t.rejects(store.update(b('k'), () => 'x' as unknown as Buffer), InvalidArgumentError);
+  await t.rejects(store.update(b('k'), 'x' as never), InvalidArgumentError);
+  t.equal(store.stats().walRecords, records, 'a throwing or misbehaving decide writes nothing');
+  t.same((await store.get(b('k')))?.toString('hex'), '0207cc');
+  // Concurrent updates of one key each read the value the previous one stored.
+  const counter = (old: Buffer | undefined): Buffer => Buffer.from([3, (old?.[1] ?? 0) + 1]);
+  await Promise.all(Array.from({ length: 20 }, () => store.update(b('n'), counter)));
+  t.same((await store.get(b('n')))?.toString('hex'), '0314', 'twenty increments, none lost');
+});
+
 t.test('a snapshot scan sees the records and entries of its time', async (t) => {
   const fs = new MemFileSystem();
   const store = await openMem(fs, { ep: byEpochPartition });
