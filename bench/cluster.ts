@@ -2,7 +2,7 @@
  * YCSB-style benchmark of a 3-node MyDataStore cluster (issue 7, "Figures"):
  *
  *   npm run bench:cluster [-- --quick | --keys 100000 --value-size 1024 --concurrency 64 --duration 20
- *                           --nodes-from 127.0.0.1:7001,127.0.0.1:7002 --seed 1 --no-save]
+ *                           --nodes-from 127.0.0.1:7001,127.0.0.1:7002 --seed 1 --no-save --profile-dir DIR]
  *
  * Starts its own cluster (bench/lib/local-cluster.ts: 3 server processes on 127.0.0.1, temp data dirs)
  * unless --nodes-from names a running one; loads every key with puts at W=2; then runs YCSB A, B and C
@@ -11,6 +11,7 @@
  * nodes are always stopped: at the end, on errors, and on Ctrl-C / SIGTERM.
  */
 import os from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
 import { fetchStatus } from '../tools/commands/status.js';
@@ -34,6 +35,8 @@ interface Options {
   nodesFrom: string[] | undefined;
   workloads: string[];
   save: boolean;
+  /** Each node writes V8 CPU profiles (main thread and worker) to DIR/<node id>/ (profile:cluster). */
+  profileDir: string | undefined;
 }
 
 function options(): Options {
@@ -49,6 +52,7 @@ function options(): Options {
       'nodes-from': { type: 'string' },
       workloads: { type: 'string' },
       'no-save': { type: 'boolean', default: false },
+      'profile-dir': { type: 'string' },
     },
   });
   const num = (name: keyof typeof values, dflt: number, min = 1): number => {
@@ -73,6 +77,7 @@ function options(): Options {
     nodesFrom,
     workloads,
     save: values['no-save'] !== true,
+    profileDir: values['profile-dir'],
   };
 }
 
@@ -92,7 +97,8 @@ async function main(): Promise<void> {
   if (opts.nodesFrom === undefined) {
     process.stderr.write('starting a local 3-node cluster ...\n');
     const t0 = Date.now();
-    cluster = await startLocalCluster(3);
+    const nodeFlags = opts.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.profileDir, '{id}')}`];
+    cluster = await startLocalCluster(3, 60_000, [], nodeFlags);
     addresses = cluster.nodes.map((n) => n.address);
     process.stderr.write(`cluster ready in ${Date.now() - t0} ms: ${addresses.join(', ')} (data in ${cluster.dir})\n`);
   } else {

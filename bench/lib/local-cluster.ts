@@ -38,7 +38,12 @@ export interface LocalCluster {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startLocalCluster(n: number, readyTimeoutMs = 60_000, extraArgs: string[] = []): Promise<LocalCluster> {
+/**
+ * @param extraArgs more `mydatastore server` flags for every node
+ * @param nodeFlags flags for node itself, before the script (profile:cluster's --cpu-prof); `{id}` in a flag
+ *   becomes the node's id
+ */
+export async function startLocalCluster(n: number, readyTimeoutMs = 60_000, extraArgs: string[] = [], nodeFlags: string[] = []): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'mydatastore-bench-cluster-'));
   const nodes: LocalNode[] = [];
   let stopping: Promise<void> | undefined;
@@ -49,9 +54,9 @@ export async function startLocalCluster(n: number, readyTimeoutMs = 60_000, extr
     logTails: (lines = 15) => nodes.map((node) => `---- ${node.id} (${node.address}) ${node.log} ----\n${tail(node.log, lines)}`).join('\n'),
   };
   try {
-    const first = await startNode('node1', [], dir, extraArgs);
+    const first = await startNode('node1', [], dir, extraArgs, nodeFlags);
     nodes.push(first);
-    const rest = Array.from({ length: n - 1 }, (_, i) => startNode(`node${i + 2}`, [first.address], dir, extraArgs));
+    const rest = Array.from({ length: n - 1 }, (_, i) => startNode(`node${i + 2}`, [first.address], dir, extraArgs, nodeFlags));
     for (const p of await Promise.allSettled(rest)) {
       if (p.status === 'fulfilled') nodes.push(p.value);
       else throw p.reason;
@@ -65,9 +70,9 @@ export async function startLocalCluster(n: number, readyTimeoutMs = 60_000, extr
   }
 }
 
-function startNode(id: string, seeds: string[], dir: string, extraArgs: string[]): Promise<LocalNode> {
+function startNode(id: string, seeds: string[], dir: string, extraArgs: string[], nodeFlags: string[]): Promise<LocalNode> {
   const log = join(dir, `${id}.log`);
-  const args = ['--import', PRELOAD, CLI, 'server', '--node-id', id, '--listen', '127.0.0.1:0', '--data', join(dir, id), '--cluster-id', 'bench', ...extraArgs];
+  const args = [...nodeFlags.map((f) => f.replaceAll('{id}', id)), '--import', PRELOAD, CLI, 'server', '--node-id', id, '--listen', '127.0.0.1:0', '--data', join(dir, id), '--cluster-id', 'bench', ...extraArgs];
   if (seeds.length > 0) args.push('--seeds', seeds.join(','));
   else args.push('--bootstrap');
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
