@@ -534,7 +534,7 @@ export class DB {
           if (sync) {
             // Inline only for a lone writer: while a pooled fdatasync runs, other writers' next
             // writes queue up and share the next one (group commit); an inline sync would stop them.
-            if (group.length === 1 && this.writers.length === 0 && this.log!.canSyncSync && this.syncPolicy.inline()) {
+            if (group.length === 1 && this.writers.length === 0 && this.log!.canSyncSync && this.o.inlineSync && this.syncPolicy.inline()) {
               const t0 = performance.now();
               this.log!.syncSync();
               this.syncPolicy.record(performance.now() - t0);

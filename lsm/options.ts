@@ -66,6 +66,13 @@ export interface DBOptions {
    * runs on the caller's thread in slices. See lsm/THREADS.md.
    */
   backgroundThread?: boolean;
+  /**
+   * Let a lone sync writer's fdatasync run on the calling thread while the disk syncs fast (default
+   * true; lsm/sync-policy.ts). A server should say false: its next requests wait unread in socket
+   * buffers the DB cannot see, and a loop blocked in fdatasync keeps them from joining the next group
+   * commit (measured on a 3-node cluster: 1,425 -> 1,726 loading puts/s with false).
+   */
+  inlineSync?: boolean;
   logger?: Logger;
 }
 
@@ -91,6 +98,7 @@ export interface ResolvedOptions {
   maxQueuedWriteBytes: number;
   autoCompact: boolean;
   backgroundThread: boolean;
+  inlineSync: boolean;
   logger: Logger;
 }
 
@@ -143,6 +151,7 @@ export function resolveOptions(o: DBOptions = {}): ResolvedOptions {
     maxQueuedWriteBytes: int('maxQueuedWriteBytes', o.maxQueuedWriteBytes, 16 << 20, 1024),
     autoCompact: bool('autoCompact', o.autoCompact, true),
     backgroundThread: bool('backgroundThread', o.backgroundThread, true),
+    inlineSync: bool('inlineSync', o.inlineSync, true),
     logger: o.logger ?? silentLogger,
   };
 }

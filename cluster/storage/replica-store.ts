@@ -141,6 +141,8 @@ export class ReplicaStore {
     if (typeof sync !== 'boolean') throw new ReplicaStoreArgumentError('sync must be a boolean');
     const db = await IndexedDB.open(dir, {
       ...(options.fs !== undefined ? { fs: options.fs } : {}),
+      // Applies come from many connections at once: fdatasync on the pool, so they share group commits.
+      inlineSync: false,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       indexes: {
         [PLACEMENT_INDEX]: (key, value) => {

@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { DB, MemFileSystem, WriteBatch } from '../../lsm/index.js';
+import type { WritableFile } from '../../lsm/env.js';
 import { LoopTurns } from '../../lsm/loop-turns.js';
 
 const key = (i: number): Buffer => Buffer.from(String(i).padStart(8, '0'));
@@ -109,4 +110,41 @@ t.test('a get at a snapshot released right after the call still reads that snaps
   }
   t.equal(wrong, 0, 'every read saw the value at its snapshot');
   await db.close();
+});
+
+t.test('a lone sync writer fdatasyncs on the calling thread, unless inlineSync is false', async (t) => {
+  /** Counts the WAL's fdatasyncs by where they run. */
+  class CountingFs extends MemFileSystem {
+    inline = 0;
+    pooled = 0;
+    override async openWritable(path: string): Promise<WritableFile> {
+      const f = await super.openWritable(path);
+      const syncSync = f.syncSync!.bind(f);
+      const sync = f.sync.bind(f);
+      let inSync = false; // MemFileSystem's sync() calls syncSync(): that one is not inline
+      f.syncSync = () => {
+        if (path.endsWith('.log') && !inSync) this.inline++;
+        syncSync();
+      };
+      f.sync = async () => {
+        if (path.endsWith('.log')) this.pooled++;
+        inSync = true;
+        try {
+          await sync();
+        } finally {
+          inSync = false;
+        }
+      };
+      return f;
+    }
+  }
+  for (const inlineSync of [true, false]) {
+    const fs = new CountingFs();
+    const db = await DB.open('/db', { fs, inlineSync });
+    for (let i = 0; i < 10; i++) await db.put(key(i), Buffer.from('v'), { sync: true });
+    t.equal(inlineSync ? fs.inline : fs.pooled, 10, `inlineSync ${inlineSync}: 10 syncs ${inlineSync ? 'inline' : 'on the pool'}`);
+    t.equal(inlineSync ? fs.pooled : fs.inline, 0, 'none the other way');
+    await db.close();
+  }
+  await t.rejects(DB.open('/db', { fs: new MemFileSystem(), inlineSync: 'yes' as never }), { code: 'LSM_INVALID_ARGUMENT' });
 });
