@@ -70,9 +70,14 @@ export class RequestGate {
   }
 }
 
+/**
+ * The request's consistency and what is left of its deadline. Not the call's AbortSignal: the deadline
+ * already bounds the coordinator, and a signal costs an AbortController and a timer per request, to
+ * save only the wait for a client that cancelled (its replica sends go on regardless).
+ */
 function requestOptions(ctx: CallContext, consistency: mydatastore.client.IConsistency | null | undefined): RequestOptions {
   const left = ctx.deadline === Infinity ? undefined : Math.max(0, ctx.deadline - performance.now());
-  return { consistency: consistency ?? undefined, signal: ctx.signal, ...(left === undefined ? {} : { deadlineMs: left }) };
+  return left === undefined ? { consistency: consistency ?? undefined } : { consistency: consistency ?? undefined, deadlineMs: left };
 }
 
 const ts = (r: WriteResult) => Long.fromNumber(r.timestamp.physicalMs, true);

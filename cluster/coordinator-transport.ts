@@ -26,9 +26,20 @@ export interface RpcTransportOptions {
 
 /** Replicas over the RPC client; errors are the RPC layer's typed errors (WrongOwnerError carries the epoch). */
 export class RpcReplicaTransport implements ReplicaTransport {
+  /** Endpoints depend only on (view, node): made once per ring view, not per request. */
+  private readonly endpoints = new WeakMap<RingView, Map<string, ReplicaEndpoint>>();
+
   constructor(private readonly opts: RpcTransportOptions) {}
 
   endpoint(node: string, view: RingView): ReplicaEndpoint {
+    let byNode = this.endpoints.get(view);
+    if (byNode === undefined) this.endpoints.set(view, (byNode = new Map<string, ReplicaEndpoint>()));
+    let e = byNode.get(node);
+    if (e === undefined) byNode.set(node, (e = this.makeEndpoint(node, view)));
+    return e;
+  }
+
+  private makeEndpoint(node: string, view: RingView): ReplicaEndpoint {
     const address = view.addressOf(node);
     const from = { clusterId: this.opts.clusterId, nodeId: this.opts.nodeId, epoch: Long.fromNumber(view.epoch, true) };
     const client = this.opts.client;

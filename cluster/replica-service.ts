@@ -21,7 +21,7 @@ import type { RpcServer } from '../rpc/server.js';
 import type { RingView } from './coordinator-ring.js';
 import type { HintStore } from './hints/hint-store.js';
 import { HlcClockDriftError, HlcTimestampError, MAX_LOGICAL, type HybridClock, type Timestamp } from './hlc.js';
-import { RecordInvalidError, encodeRecord, type StoredRecord } from './storage/record.js';
+import { RecordInvalidError, checkRecord, encodeRecord, type StoredRecord } from './storage/record.js';
 import { MAX_KEY_BYTES, type ReplicaStore } from './storage/replica-store.js';
 
 type PbRecord = mydatastore.cluster.IRecord;
@@ -90,7 +90,7 @@ export function recordFromPb(pb: PbRecord | null | undefined, key?: Uint8Array):
     tombstone: pb.tombstone ?? false,
   };
   try {
-    encodeRecord(record); // the store's own validation: node id, value size, tombstone without value
+    checkRecord(record); // the store's own validation: node id, value size, tombstone without value
   } catch (err) {
     if (err instanceof RecordInvalidError || err instanceof HlcTimestampError) throw new ReplicaRequestError(`bad record: ${err.message}`);
     throw err;

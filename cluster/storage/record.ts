@@ -70,8 +70,11 @@ function checkU(what: string, v: unknown, max: number): number {
   return v;
 }
 
-/** The record's bytes; RecordInvalidError if a field is out of range. */
-export function encodeRecord(r: StoredRecord): Buffer {
+/**
+ * encodeRecord's checks without building the bytes (a replica validates what it receives before it
+ * stores it): RecordInvalidError if the record cannot be stored. Returns the checked timestamp.
+ */
+export function checkRecord(r: StoredRecord): Timestamp {
   if (r === null || typeof r !== 'object') throw new RecordInvalidError('record must be an object');
   let ts: Timestamp;
   try {
@@ -85,6 +88,12 @@ export function encodeRecord(r: StoredRecord): Buffer {
   if (!(r.value instanceof Uint8Array)) throw new RecordInvalidError('value must be a Uint8Array');
   if (r.tombstone && r.value.length !== 0) throw new RecordInvalidError('a tombstone has an empty value');
   if (r.value.length > MAX_VALUE_BYTES) throw new RecordInvalidError(`value of ${r.value.length} bytes is over the ${MAX_VALUE_BYTES}-byte limit`);
+  return ts;
+}
+
+/** The record's bytes; RecordInvalidError if a field is out of range. */
+export function encodeRecord(r: StoredRecord): Buffer {
+  const ts = checkRecord(r);
   const node = utf8.encode(ts.node);
   const n = node.length;
   const out = Buffer.allocUnsafe(HEADER_BYTES + n + 4 + r.value.length + 4);
