@@ -91,10 +91,21 @@ export function checkRecord(r: StoredRecord): Timestamp {
   return ts;
 }
 
+// Most records a node encodes carry one of a few node ids (its own, as coordinator): one encoding each.
+let lastNode = '';
+let lastNodeBytes = new Uint8Array(0);
+function nodeBytes(node: string): Uint8Array {
+  if (node !== lastNode) {
+    lastNodeBytes = utf8.encode(node);
+    lastNode = node;
+  }
+  return lastNodeBytes;
+}
+
 /** The record's bytes; RecordInvalidError if a field is out of range. */
 export function encodeRecord(r: StoredRecord): Buffer {
   const ts = checkRecord(r);
-  const node = utf8.encode(ts.node);
+  const node = nodeBytes(ts.node);
   const n = node.length;
   const out = Buffer.allocUnsafe(HEADER_BYTES + n + 4 + r.value.length + 4);
   out.writeUInt16BE(RECORD_MAGIC, 0);
