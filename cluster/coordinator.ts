@@ -14,7 +14,7 @@
  *     owners (write ring only, streaming it in) get every write too, but their acks do not count toward
  *     W; a pending owner that is down or fails gets a hint kept here.
  *   - Reads: all live owners are asked, ReadQuorum answers after R (newest version; a tombstone is
- *     not-found). Read repair sends the newest version to the owners that answered with an older one or
+ *     not-found). Except R=1 at an owner: its own replica answers alone (readLocal). Read repair sends the newest version to the owners that answered with an older one or
  *     none, in the background once every owner answered (or at the deadline), or before the answer with
  *     `blockingRepair`.
  */
@@ -111,6 +111,10 @@ export class Coordinator {
     const partition = view.ring.partitionOf(key);
     const owners = view.ring.preferenceList(partition);
     const r = resolveRead(opts.consistency, owners.length, { r: view.state.config.readQuorum });
+    if (r === 1 && opts.blockingRepair !== true && owners.includes(this.opts.nodeId)) {
+      const local = await this.readLocal(key);
+      if (local !== undefined) return local;
+    }
     const quorum = new ReadQuorum<StoredRecord>({ replicas: owners, r, compare: compareRecords });
     let decided: (o: ReadOutcome<StoredRecord>) => void = () => undefined;
     let planDone: () => void = () => undefined;
@@ -146,6 +150,22 @@ export class Coordinator {
     }
     const record = outcome.newest;
     return { record, found: record !== undefined && !record.tombstone };
+  }
+
+  /**
+   * R=1 at an owner: this node's own replica is as good an answer as any other's, so it answers alone —
+   * no remote reads, and so no read repair (anti-entropy and hints still bring every replica up to
+   * date). The client routes reads to owners, so this is most R=1 gets. Undefined if the local store
+   * fails: then every owner is asked as usual.
+   */
+  private async readLocal(key: Uint8Array): Promise<ReadResult | undefined> {
+    try {
+      const record = await this.opts.local.read(key);
+      return { record, found: record !== undefined && !record.tombstone };
+    } catch (err) {
+      this.opts.logger.debug('local read failed; asking every owner', { error: String(err) });
+      return undefined;
+    }
   }
 
   /**

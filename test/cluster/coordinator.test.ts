@@ -119,6 +119,25 @@ t.test('read repair: blocking and in the background, counted in stats', async (t
   t.equal(f.node('b').coordinator.stats.readRepairs, 1, 'b counted one background repair');
 });
 
+t.test('R=1 at an owner answers from its own replica alone; without one it asks the others', async (t) => {
+  const f = await makeFixture(t, ['a', 'b', 'c']);
+  const a = f.node('a');
+  await a.coordinator.put(enc('k'), enc('old'), { consistency: 'ALL' });
+  const part = ringOf(f.state()).partitionOf(enc('k'));
+  await f.node('b').service.write([{ key: enc('k'), record: { value: enc('new'), timestamp: { physicalMs: Date.now() + 1000, logical: 0, node: 'z' }, epoch: 5, partition: part, tombstone: false } }], undefined);
+  t.equal(text((await a.coordinator.get(enc('k'), { consistency: 1 })).record), 'old', 'its own copy (b was not asked)');
+  await a.coordinator.drain();
+  t.equal(a.coordinator.stats.readRepairs, 0, 'no read repair: nobody else answered');
+  t.equal(text(await a.store.get(enc('k'))), 'old');
+  t.equal(text((await a.coordinator.get(enc('k'), { consistency: 2 })).record), 'new', 'R=2 asks the others and sees the newer version');
+  await a.coordinator.get(enc('k'), { consistency: 1, blockingRepair: true });
+  t.same(await storedEverywhere(f, enc('k'), ['a', 'b', 'c']), ['new', 'new', 'new'], 'blocking repair asks (and repairs) every owner even at R=1');
+  // A local store that fails: the read goes to the other owners.
+  await f.node('c').coordinator.put(enc('k3'), enc('v3'), { consistency: 'ALL' });
+  await a.store.close();
+  t.equal(text((await a.coordinator.get(enc('k3'), { consistency: 1 })).record), 'v3', 'answered by another owner');
+});
+
 async function collectSeqs(f: Fixture, on: string, owner: string): Promise<number[]> {
   await f.node(on).coordinator.drain();
   const seqs: number[] = [];
