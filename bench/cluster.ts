@@ -2,13 +2,19 @@
  * YCSB-style benchmark of a 3-node MyDataStore cluster (issue 7, "Figures"):
  *
  *   npm run bench:cluster [-- --quick | --keys 100000 --value-size 1024 --concurrency 64 --duration 20
- *                           --nodes-from 127.0.0.1:7001,127.0.0.1:7002 --seed 1 --no-save --profile-dir DIR]
+ *                           --nodes-from 127.0.0.1:7001,127.0.0.1:7002 --seed 1 --no-save --profile-dir DIR
+ *                           --peers]
  *
  * Starts its own cluster (bench/lib/local-cluster.ts: 3 server processes on 127.0.0.1, temp data dirs)
  * unless --nodes-from names a running one; loads every key with puts at W=2; then runs YCSB A, B and C
  * (bench/lib/ycsb.ts) at R=W=2 and at R=W=1 through the TypeScript client, `--concurrency` requests in
  * flight. Prints a table, writes bench/results/cluster-<date>-<commit>.json and a .md beside it. The
  * nodes are always stopped: at the end, on errors, and on Ctrl-C / SIGTERM.
+ *
+ * --peers: afterwards (our nodes stopped first), the same load and workloads against each installed peer
+ * (bench/lib/peers/peers.ts: a 3-member etcd cluster, a Redis primary with 2 replicas), started and
+ * stopped one after the other; their rows join the same table, grouped by workload. A peer whose
+ * binary is missing is skipped with the package to install.
  */
 import os from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +25,8 @@ import { errorLines, HEADERS, markdownReport, rowOf, writeMarkdown } from './lib
 import { SETTINGS, mydatastoreTarget } from './lib/kv-target.js';
 import { startLocalCluster, waitReady } from './lib/local-cluster.js';
 import type { LocalCluster } from './lib/local-cluster.js';
+import type { RunningPeer } from './lib/peers/peer-process.js';
+import { locate, PEERS } from './lib/peers/peers.js';
 import { Progress } from './lib/progress.js';
 import { printTable, writeResults } from './lib/report.js';
 import { seededRandom } from './lib/rng.js';
@@ -37,6 +45,8 @@ interface Options {
   save: boolean;
   /** Each node writes V8 CPU profiles (main thread and worker) to DIR/<node id>/ (profile:cluster). */
   profileDir: string | undefined;
+  /** Also measure etcd and Redis (those installed) with the same load. */
+  peers: boolean;
 }
 
 function options(): Options {
@@ -53,6 +63,7 @@ function options(): Options {
       workloads: { type: 'string' },
       'no-save': { type: 'boolean', default: false },
       'profile-dir': { type: 'string' },
+      peers: { type: 'boolean', default: false },
     },
   });
   const num = (name: keyof typeof values, dflt: number, min = 1): number => {
@@ -78,15 +89,21 @@ function options(): Options {
     workloads,
     save: values['no-save'] !== true,
     profileDir: values['profile-dir'],
+    peers: values.peers === true,
   };
 }
 
 let cluster: LocalCluster | undefined;
+/** The peer being measured (--peers), stopped like the cluster. */
+let peer: RunningPeer | undefined;
+/** Set by a signal: start no further peer while the running one stops. */
+let signalled = false;
 
 /** Ctrl-C, SIGTERM, SIGHUP: stop the nodes we started, then exit. */
 function onSignal(signal: NodeJS.Signals): void {
+  signalled = true;
   process.stderr.write(`\n${signal}: stopping the bench cluster\n`);
-  void (cluster?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  void Promise.allSettled([cluster?.stop(), peer?.stop()]).finally(() => process.exit(130));
 }
 
 async function main(): Promise<void> {
@@ -133,11 +150,14 @@ async function main(): Promise<void> {
   } finally {
     await client.close();
   }
+  const peerNotes = opts.peers ? await benchPeers(opts, common, report) : [];
 
-  const title = `MyDataStore cluster bench: YCSB A/B/C, ${addresses.length} nodes (N=${cfg.replicas}, default R=${cfg.readQuorum}, W=${cfg.writeQuorum}, ${cfg.partitions} partitions)`;
+  const peersTitle = opts.peers ? ', beside etcd (3 members) and Redis (primary + 2 replicas)' : '';
+  const title = `MyDataStore cluster bench: YCSB A/B/C, ${addresses.length} nodes (N=${cfg.replicas}, default R=${cfg.readQuorum}, W=${cfg.writeQuorum}, ${cfg.partitions} partitions)${peersTitle}`;
   console.log(`\n${title}`);
   console.log(`${opts.keys.toLocaleString('en-US')} keys of 16 B, values of ${opts.valueSize} B, ${opts.concurrency} requests in flight, ${opts.durationS} s per workload, scrambled zipfian (0.99)\n`);
-  printTable(HEADERS, results.map(rowOf));
+  printTable(HEADERS, (opts.peers ? byWorkload(results) : results).map(rowOf));
+  if (peerNotes.length > 0) console.log(`\npeers:\n${peerNotes.map((n) => `  ${n}`).join('\n')}`);
   const errs = errorLines(results);
   console.log(errs.length === 0 ? '\nerrors: none' : `\nerrors:\n${errs.map((e) => `  ${e}`).join('\n')}`);
   console.log(`machine load (1-minute average): ${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end, on ${os.cpus().length} cores`);
@@ -150,6 +170,7 @@ async function main(): Promise<void> {
     keys: `${opts.keys} keys of 16 B, values ${opts.valueSize} B`,
     load: `${opts.concurrency} requests in flight, scrambled zipfian key choice (theta 0.99, YCSB's), seed ${opts.seed}`,
     duration: `${opts.durationS} s per workload; load = one put at W=2 (QUORUM) per key`,
+    ...(opts.peers ? { peers: peerNotes.join('; ') } : {}),
     'machine load': `1-minute load average ${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (other work on the machine skews ops/s and latency; CPU µs/op less so)`,
   };
   const date = new Date().toISOString();
@@ -159,8 +180,60 @@ async function main(): Promise<void> {
     'ops/s counts successful operations; failed ones are in "errors" (by code above) and not in the latency figures.',
     'CPU µs/op: CPU time of every server process (from /proc) and of the client process during the phase, divided by its successful operations.',
   ];
-  const md = writeMarkdown(json, markdownReport({ title, commandLine, date, settings, results, notes }));
+  if (opts.peers) notes.push('Peers: etcd puts are Raft commits fsynced on a majority (compare with our W=2 puts); its linearizable gets with our R=2 gets. Redis SET+WAIT 1 waits for one replica (compare with our W=2 puts); its GETs on the primary with our R=1 gets; its async SETs with our W=1 puts. A peer\'s load row writes every key with its first setting\'s put (etcd put; Redis SET+WAIT 1).');
+  const md = writeMarkdown(json, markdownReport({ title, commandLine, date, settings, results: opts.peers ? byWorkload(results) : results, notes }));
   console.log(`\nresults: ${json}\n         ${md}`);
+}
+
+type PhaseCommon = Omit<Parameters<typeof runPhase>[0], 'workload' | 'target'>;
+
+/**
+ * --peers: stops our cluster (so the peers get the cores), then for each peer in turn: start it, load
+ * every key through its first target, run the selected workloads against each of its targets, stop it.
+ * Returns one line per peer: what ran, or why it was skipped or failed (a failure does not stop the bench).
+ */
+async function benchPeers(opts: Options, common: PhaseCommon, report: (r: PhaseResult) => void): Promise<string[]> {
+  await cluster?.stop();
+  const notes: string[] = [];
+  for (const spec of PEERS) {
+    if (signalled) break;
+    const found = locate(spec);
+    if ('missing' in found) {
+      process.stderr.write(`${found.missing}\n`);
+      notes.push(found.missing);
+      continue;
+    }
+    process.stderr.write(`starting ${spec.system} ...\n`);
+    try {
+      const t0 = Date.now();
+      peer = await spec.start(found.path, { concurrency: opts.concurrency, deadlineMs: opts.deadlineMs });
+      process.stderr.write(`${spec.system} ready in ${Date.now() - t0} ms: ${peer.description}\n`);
+      const peerCommon = { ...common, serverPids: peer.pids };
+      report(await runPhase({ ...peerCommon, workload: 'load', target: peer.targets[0]! }));
+      for (const target of peer.targets) {
+        for (const w of WORKLOADS.filter((x) => opts.workloads.includes(x.name))) {
+          report(await runPhase({ ...peerCommon, workload: w.name, target, durationMs: opts.durationS * 1000, readFraction: w.readFraction }));
+        }
+      }
+      notes.push(`${spec.system}: ${peer.description}`);
+    } catch (err) {
+      process.exitCode = 1;
+      const message = err instanceof Error ? err.message : String(err);
+      console.error(`${spec.system} failed: ${err instanceof Error ? (err.stack ?? message) : message}`);
+      if (peer !== undefined) console.error(`${spec.system} logs:\n${peer.logTails()}`);
+      notes.push(`${spec.system}: failed (${message.split('\n')[0]})`);
+    } finally {
+      await peer?.stop();
+      peer = undefined;
+    }
+  }
+  return notes;
+}
+
+/** Rows grouped by workload (load, A, B, C), keeping each system's order within a group: side by side. */
+function byWorkload(results: readonly PhaseResult[]): PhaseResult[] {
+  const order = ['load', ...WORKLOADS.map((w) => w.name)];
+  return [...results].sort((a, b) => order.indexOf(a.workload) - order.indexOf(b.workload));
 }
 
 async function run(): Promise<void> {
@@ -172,6 +245,7 @@ async function run(): Promise<void> {
     if (cluster !== undefined) console.error(`node logs:\n${cluster.logTails()}`);
   } finally {
     await cluster?.stop();
+    await peer?.stop();
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, onSignal);
   }
 }

@@ -33,7 +33,7 @@ export function errorLines(results: readonly PhaseResult[]): string[] {
   const lines: string[] = [];
   for (const r of results) {
     for (const [code, n] of Object.entries(r.errorsByCode)) {
-      lines.push(`${r.workload} ${r.setting}: ${n} × ${code} (first: ${r.errorExamples[code] ?? ''})`);
+      lines.push(`${r.workload} ${r.system} ${r.setting}: ${n} × ${code} (first: ${r.errorExamples[code] ?? ''})`);
     }
   }
   return lines;
