@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
 import { fetchStatus } from '../tools/commands/status.js';
 import { errorLines, HEADERS, markdownReport, rowOf, writeMarkdown } from './lib/cluster-report.js';
+import { clusterVerdicts, verdictWord, type ClusterVerdict } from './lib/cluster-targets.js';
 import { SETTINGS, mydatastoreTarget } from './lib/kv-target.js';
 import { startLocalCluster, waitReady } from './lib/local-cluster.js';
 import type { LocalCluster } from './lib/local-cluster.js';
@@ -158,6 +159,11 @@ async function main(): Promise<void> {
   console.log(`${opts.keys.toLocaleString('en-US')} keys of 16 B, values of ${opts.valueSize} B, ${opts.concurrency} requests in flight, ${opts.durationS} s per workload, scrambled zipfian (0.99)\n`);
   printTable(HEADERS, (opts.peers ? byWorkload(results) : results).map(rowOf));
   if (peerNotes.length > 0) console.log(`\npeers:\n${peerNotes.map((n) => `  ${n}`).join('\n')}`);
+  const verdicts = clusterVerdicts(results);
+  if (opts.peers) {
+    console.log("\nissue 13's targets (a MISS says by how much; n/a: the run lacks the rows)");
+    printTable(VERDICT_HEADERS, verdicts.map(verdictRow));
+  }
   const errs = errorLines(results);
   console.log(errs.length === 0 ? '\nerrors: none' : `\nerrors:\n${errs.map((e) => `  ${e}`).join('\n')}`);
   console.log(`machine load (1-minute average): ${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end, on ${os.cpus().length} cores`);
@@ -174,16 +180,23 @@ async function main(): Promise<void> {
     'machine load': `1-minute load average ${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (other work on the machine skews ops/s and latency; CPU µs/op less so)`,
   };
   const date = new Date().toISOString();
-  const json = writeResults('cluster', { commandLine, options: opts, clusterStatus: status, settings, results });
+  const json = writeResults('cluster', { commandLine, options: opts, clusterStatus: status, settings, results, ...(opts.peers ? { verdicts } : {}) });
   const notes = [
     'Workloads (YCSB core): A = 50% read / 50% update, B = 95% read / 5% update, C = 100% read; an update is a put of the whole value.',
     'ops/s counts successful operations; failed ones are in "errors" (by code above) and not in the latency figures.',
     'CPU µs/op: CPU time of every server process (from /proc) and of the client process during the phase, divided by its successful operations.',
   ];
   if (opts.peers) notes.push('Peers: etcd puts are Raft commits fsynced on a majority (compare with our W=2 puts); its linearizable gets with our R=2 gets. Redis SET+WAIT 1 waits for one replica (compare with our W=2 puts); its GETs on the primary with our R=1 gets; its async SETs with our W=1 puts. A peer\'s load row writes every key with its first setting\'s put (etcd put; Redis SET+WAIT 1).');
+  if (opts.peers) {
+    notes.push('', "Issue 13's targets:", '', `| ${VERDICT_HEADERS.join(' | ')} |`, `|${VERDICT_HEADERS.map(() => '---').join('|')}|`);
+    for (const v of verdicts) notes.push(`| ${verdictRow(v).join(' | ')} |`);
+  }
   const md = writeMarkdown(json, markdownReport({ title, commandLine, date, settings, results: opts.peers ? byWorkload(results) : results, notes }));
   console.log(`\nresults: ${json}\n         ${md}`);
 }
+
+const VERDICT_HEADERS = ['target', 'compared', 'measured', 'result'];
+const verdictRow = (v: ClusterVerdict): string[] => [v.target, v.what, v.detail, verdictWord(v)];
 
 type PhaseCommon = Omit<Parameters<typeof runPhase>[0], 'workload' | 'target'>;
 

@@ -16,6 +16,9 @@ import { freePorts } from './free-port.js';
 import { exitedEarly, killOnExit, logTails, sleep, spawnLogged, stopProcesses } from './peer-process.js';
 import type { PeerProcess, RunningPeer } from './peer-process.js';
 
+/** The setting whose gets are linearizable (etcd's default): the one issue 13's targets compare with. */
+export const ETCD_LINEARIZABLE = 'put, linearizable get';
+
 /** How long the members get to exit on SIGTERM before SIGKILL. */
 const STOP_GRACE_MS = 2000;
 
@@ -95,7 +98,7 @@ export async function startEtcd(opts: EtcdOptions): Promise<RunningPeer> {
     await client.put(key).value(value);
   };
   const targets: KvTarget[] = [
-    { system: 'etcd', setting: 'put, linearizable get', put, get: async (key) => (await client.get(key).buffer()) !== null },
+    { system: 'etcd', setting: ETCD_LINEARIZABLE, put, get: async (key) => (await client.get(key).buffer()) !== null },
     { system: 'etcd', setting: 'put, serializable get', put, get: async (key) => (await client.get(key).serializable(true).buffer()) !== null },
   ];
   return {

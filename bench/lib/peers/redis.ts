@@ -32,6 +32,8 @@ export interface RedisOptions {
 /** WAIT's timeout in ms, and how many replicas a put waits for. */
 export const WAIT_TIMEOUT_MS = 100;
 export const WAIT_REPLICAS = 1;
+/** The setting whose SET waits for one replica (WAIT 1): the one issue 13's targets compare with. */
+export const REDIS_WAIT = `SET+WAIT ${WAIT_REPLICAS} ${WAIT_TIMEOUT_MS}, GET`;
 
 /** A put whose WAIT saw no replica acknowledge it in time. */
 export class WaitNoReplicaError extends Error {
@@ -142,7 +144,7 @@ export async function startRedis(opts: RedisOptions): Promise<RunningPeer> {
   const targets: KvTarget[] = [
     {
       system: 'redis',
-      setting: `SET+WAIT ${WAIT_REPLICAS} ${WAIT_TIMEOUT_MS}, GET`,
+      setting: REDIS_WAIT,
       get,
       put: (key, value) =>
         pool.with(async (c) => {

@@ -1,0 +1,50 @@
+/** Issue 13's verdicts (bench/lib/cluster-targets.ts) on made-up bench rows. */
+import t from 'tap';
+import { clusterVerdicts, verdictWord } from '../../bench/lib/cluster-targets.js';
+import { ETCD_LINEARIZABLE } from '../../bench/lib/peers/etcd.js';
+import { REDIS_WAIT } from '../../bench/lib/peers/redis.js';
+import type { PhaseResult } from '../../bench/lib/ycsb.js';
+
+function row(system: string, setting: string, workload: string, opsPerSec: number, p99 = 5, serverCpuUsPerOp?: number): PhaseResult {
+  const latencyMs = { count: 1, min: 1, mean: 1, max: p99, p50: 1, p90: 1, p99, p999: p99 };
+  return { system, setting, workload, ops: opsPerSec, seconds: 1, opsPerSec, latencyMs, errors: 0, errorsByCode: {}, errorExamples: {}, clientCpuUsPerOp: 1, ...(serverCpuUsPerOp === undefined ? {} : { serverCpuUsPerOp }) };
+}
+
+const byId = (rows: PhaseResult[]) => new Map(clusterVerdicts(rows).map((v) => [v.id, v]));
+
+t.test('each target compares the right rows; equal to the threshold passes', (t) => {
+  const rows = [
+    row('mydatastore', 'R=W=2 (QUORUM)', 'load', 3000, 12, 600),
+    row('mydatastore', 'R=W=2 (QUORUM)', 'C', 4500),
+    row('mydatastore', 'R=W=1 (ONE)', 'C', 20_000),
+    row('mydatastore', 'R=W=2 (QUORUM)', 'A', 2999),
+    row('redis', REDIS_WAIT, 'load', 15_000),
+    row('redis', REDIS_WAIT, 'C', 40_000),
+    row('redis', 'SET (async), GET', 'load', 99_999), // not the setting the targets use
+    row('etcd', ETCD_LINEARIZABLE, 'load', 1000, 50),
+    row('etcd', ETCD_LINEARIZABLE, 'C', 901),
+  ];
+  const v = byId(rows);
+  t.equal(v.get('w2-put-vs-redis')?.measured, 0.2);
+  t.equal(verdictWord(v.get('w2-put-vs-redis')!), 'MISS');
+  t.match(v.get('w2-put-vs-redis')?.detail, /0\.20x \(3,000 vs 15,000 ops\/s\)/);
+  t.equal(verdictWord(v.get('w2-put-p99')!), 'MISS', 'p99 12 ms > 10 ms');
+  t.equal(verdictWord(v.get('durable-put-vs-etcd')!), 'pass', '3× etcd exactly');
+  t.equal(verdictWord(v.get('durable-put-p99-vs-etcd')!), 'pass', '12 ms < 50 ms');
+  t.equal(verdictWord(v.get('r2-get-vs-w2-put')!), 'pass', '4,500 = 1.5 × 3,000');
+  t.equal(verdictWord(v.get('r2-get-vs-etcd')!), 'MISS', '4,500 < 5 × 901');
+  t.equal(verdictWord(v.get('r1-get-vs-redis')!), 'pass', '20,000 = 0.5 × 40,000');
+  t.equal(verdictWord(v.get('ycsb-A-R=W=2')!), 'MISS', '2,999 < 3,000');
+  t.equal(verdictWord(v.get('ycsb-B-R=W=2')!), 'n/a', 'workload B not run');
+  t.equal(verdictWord(v.get('cpu-per-w2-put')!), 'MISS');
+  t.equal(v.get('cpu-per-w2-put')?.detail, '600 µs');
+  t.equal(verdictWord(v.get('p99-at-half-peak')!), 'n/a', 'not measured by the closed-loop bench');
+  t.end();
+});
+
+t.test('without peers, every comparison with a peer is n/a, never a pass', (t) => {
+  const v = clusterVerdicts([row('mydatastore', 'R=W=2 (QUORUM)', 'load', 3000, 5, 90)]);
+  for (const x of v.filter((x) => /redis|etcd/i.test(x.what))) t.equal(x.pass, undefined, x.id);
+  t.equal(verdictWord(v.find((x) => x.id === 'cpu-per-w2-put')!), 'pass', '90 µs');
+  t.end();
+});
