@@ -13,10 +13,13 @@
  *   - Membership transitions (cluster/STREAMING.md): owners are the *read* ring's; a partition's pending
  *     owners (write ring only, streaming it in) get every write too, but their acks do not count toward
  *     W; a pending owner that is down or fails gets a hint kept here.
- *   - Reads: all live owners are asked, ReadQuorum answers after R (newest version; a tombstone is
- *     not-found). Except R=1 at an owner: its own replica answers alone (readLocal). Read repair sends the newest version to the owners that answered with an older one or
- *     none, in the background once every owner answered (or at the deadline), or before the answer with
- *     `blockingRepair`.
+ *   - Reads: R live owners are asked (this node first when it is one), ReadQuorum answers after R
+ *     (newest version; a tombstone is not-found). The other owners are asked when one of those fails or
+ *     answers slowly (speculativeReadMs), and all of them for blocking repair. R=1 at an owner is its own
+ *     replica's answer (readLocal). Read repair sends the newest version to the asked owners that
+ *     answered with an older one or none, in the background once every asked owner answered (or at the
+ *     deadline), or before the answer with `blockingRepair` (which asks every owner). An owner a read
+ *     did not ask is left to anti-entropy and hinted handoff.
  */
 import { resolveRead, resolveWrite, type ConsistencyInput } from './consistency.js';
 import type { RingView } from './coordinator-ring.js';
@@ -82,15 +85,22 @@ export interface CoordinatorOptions {
   readonly deadlineMs?: number;
   /** Whether a stand-in's ack counts toward W (sloppy quorum); default false. */
   readonly sloppyQuorum?: boolean;
+  /**
+   * A get asks R owners; if they have not all answered after this long, it asks the other live owners
+   * too (default 20 ms): a paused or overloaded replica then costs a read this much, not its deadline.
+   */
+  readonly speculativeReadMs?: number;
 }
 
 export class Coordinator {
   readonly stats: CoordinatorStats = { puts: 0, deletes: 0, gets: 0, unavailable: 0, readRepairs: 0, readRepairFailures: 0, hintsStored: 0 };
   private readonly background = new Set<Promise<unknown>>();
   private readonly deadlineMs: number;
+  private readonly speculativeReadMs: number;
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.deadlineMs = opts.deadlineMs ?? 5000;
+    this.speculativeReadMs = opts.speculativeReadMs ?? 20;
   }
 
   put(key: Uint8Array, value: Uint8Array, opts: RequestOptions = {}): Promise<WriteResult> {
@@ -120,23 +130,50 @@ export class Coordinator {
     let planDone: () => void = () => undefined;
     const decision = new Promise<ReadOutcome<StoredRecord>>((resolve) => (decided = resolve));
     const planComplete = new Promise<void>((resolve) => (planDone = resolve));
+    // R live owners are asked first, this node first when it is one; the spares only when an asked one
+    // fails, once the first answers are slow (speculativeReadMs: a paused replica is masked), or all at
+    // once for blocking repair. Spares never asked leave the quorum once it decided (not asked, not
+    // repaired), so the repair plan completes with the answers it has.
+    const live: string[] = [];
+    for (const node of owners) {
+      if (this.opts.isAlive(node)) live.push(node);
+      else quorum.fail(node, new Error(`${node} is down per gossip`));
+    }
+    const self = live.indexOf(this.opts.nodeId);
+    if (self > 0) live.unshift(...live.splice(self, 1));
+    let spares = opts.blockingRepair === true ? [] : live.splice(r);
+    let speculation: NodeJS.Timeout | undefined;
     const check = (o: ReadOutcome<StoredRecord>): void => {
-      if (o.done !== 'pending') decided(o);
+      if (o.done !== 'pending') {
+        decided(o);
+        clearTimeout(speculation);
+        for (const node of spares) quorum.fail(node, NOT_ASKED);
+        spares = [];
+      }
       if (quorum.repairPlan().complete) planDone();
     };
-    const stopTimer = this.onDeadline(opts, () => check(quorum.deadline()));
-    for (const node of owners) {
-      if (!this.opts.isAlive(node)) {
-        check(quorum.fail(node, new Error(`${node} is down per gossip`)));
-        continue;
-      }
+    const ask = (node: string): void => {
       this.endpoint(node, view)
         .read(key)
         .then(
           (v) => check(quorum.response(node, v)),
-          (err: unknown) => check(quorum.fail(node, err)),
+          (err: unknown) => {
+            const spare = spares.shift();
+            if (spare !== undefined) ask(spare);
+            check(quorum.fail(node, err));
+          },
         );
+    };
+    const stopTimer = this.onDeadline(opts, () => check(quorum.deadline()));
+    for (const node of live) ask(node);
+    if (spares.length > 0) {
+      speculation = setTimeout(() => {
+        const late = spares;
+        spares = [];
+        for (const node of late) ask(node);
+      }, this.speculativeReadMs);
     }
+    check(quorum.result);
     const repaired = planComplete.then(() => {
       stopTimer();
       return this.repair(key, quorum, view);
@@ -324,6 +361,9 @@ export class Coordinator {
     this.background.add(tracked);
   }
 }
+
+/** Marks, in a decided read's quorum, the spare owners it never needed to ask. */
+const NOT_ASKED = new Error('not asked: the read had its answers');
 
 /** A failure after which the owner may lack the write (down, timed out), not one where it refused it. */
 function isDeliveryFailure(err: unknown): boolean {

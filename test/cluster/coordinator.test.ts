@@ -138,6 +138,35 @@ t.test('R=1 at an owner answers from its own replica alone; without one it asks 
   t.equal(text((await a.coordinator.get(enc('k3'), { consistency: 1 })).record), 'v3', 'answered by another owner');
 });
 
+t.test('R=2 asks two owners, this one first; the third only when one fails or is slow', async (t) => {
+  const check = async (speculativeReadMs: number, trouble: 'none' | 'silent' | 'failing'): Promise<{ value: string | undefined; ms: number; thirdAsked: number }> => {
+    const f = await makeFixture(t, ['a', 'b', 'c'], undefined, { speculativeReadMs });
+    const key = enc(`k-${trouble}`);
+    const [first, second, third] = ringOf(f.state()).preferenceList(ringOf(f.state()).partitionOf(key)) as [string, string, string];
+    await f.node(first).coordinator.put(key, enc('v'), { consistency: 'ALL' });
+    // The third owner alone holds a newer version: only a read that asks it can see it.
+    const part = ringOf(f.state()).partitionOf(key);
+    await f.node(third).service.write([{ key, record: { value: enc('newest'), timestamp: { physicalMs: Date.now() + 1000, logical: 0, node: 'z' }, epoch: 5, partition: part, tombstone: false } }], undefined);
+    if (trouble === 'silent') f.silent.add(second);
+    if (trouble === 'failing') await f.node(second).store.close();
+    const t0 = Date.now();
+    const got = await f.node(first).coordinator.get(key, { consistency: 2 });
+    const ms = Date.now() - t0;
+    await f.node(first).coordinator.drain();
+    f.silent.clear();
+    return { value: text(got.record), ms, thirdAsked: f.remoteReads.get(third) ?? 0 };
+  };
+  const healthy = await check(60_000, 'none');
+  t.equal(healthy.value, 'v', 'two healthy owners answered; the third was not asked (its newer version unseen)');
+  t.equal(healthy.thirdAsked, 0, 'no read was sent to the third owner');
+  const slow = await check(20, 'silent');
+  t.equal(slow.value, 'newest', 'a silent second owner: the third was asked after the speculative delay');
+  t.ok(slow.ms < 1500, `answered in ${slow.ms} ms, before the 2 s deadline`);
+  t.equal(slow.thirdAsked, 1);
+  const failing = await check(60_000, 'failing');
+  t.equal(failing.value, 'newest', 'a failing second owner: the third was asked at once (no speculation in this run)');
+});
+
 async function collectSeqs(f: Fixture, on: string, owner: string): Promise<number[]> {
   await f.node(on).coordinator.drain();
   const seqs: number[] = [];

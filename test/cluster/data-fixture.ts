@@ -34,6 +34,8 @@ export interface Fixture {
   readonly down: Set<string>;
   /** Silent: calls never answer (gossip still believes it alive). */
   readonly silent: Set<string>;
+  /** ReplicaReads each node was sent through the transport (a coordinator's own replica is not counted). */
+  readonly remoteReads: Map<string, number>;
   /** Replaces the committed state every node sees. */
   setState(s: ClusterState): void;
   state(): ClusterState;
@@ -52,12 +54,15 @@ export function clusterState(ids: readonly string[], opts: { epoch?: number; rep
 export interface FixtureOptions {
   /** Each node's wall clock in ms (default Date.now): a skewed clock for a node. */
   readonly wall?: (id: string) => () => number;
+  /** The coordinators' speculativeReadMs (default theirs). */
+  readonly speculativeReadMs?: number;
 }
 
 export async function makeFixture(t: Test, ids: readonly string[], state: ClusterState = clusterState(ids), options: FixtureOptions = {}): Promise<Fixture> {
   let current = state;
   const down = new Set<string>();
   const silent = new Set<string>();
+  const remoteReads = new Map<string, number>();
   const nodes = new Map<string, FixtureNode>();
   const isUp = (n: string) => !down.has(n);
   const remote = (node: string): ReplicaEndpoint => {
@@ -74,7 +79,10 @@ export async function makeFixture(t: Test, ids: readonly string[], state: Cluste
     };
     return {
       write: (records: readonly KeyedRecord[], hintFor: string | undefined) => call((s) => s.write(records, hintFor)),
-      read: (key: Uint8Array) => call((s) => s.read(key)),
+      read: (key: Uint8Array) => {
+        remoteReads.set(node, (remoteReads.get(node) ?? 0) + 1);
+        return call((s) => s.read(key));
+      },
     };
   };
   const transport: ReplicaTransport = { endpoint: (node: string, view: RingView) => (view.addressOf(node) === undefined ? remote('?') : remote(node)) };
@@ -86,7 +94,8 @@ export async function makeFixture(t: Test, ids: readonly string[], state: Cluste
     const clock = new HybridClock(id, options.wall?.(id) ?? Date.now);
     const service = new ReplicaService({ nodeId: id, clusterId: 'c', store, hints, view: () => rings.current(), clock });
     const common = { nodeId: id, transport, rings, hints, logger: silentLogger };
-    const coordinator = new Coordinator({ ...common, local: service, isAlive: isUp, clock, deadlineMs: 2000 });
+    const speculation = options.speculativeReadMs === undefined ? {} : { speculativeReadMs: options.speculativeReadMs };
+    const coordinator = new Coordinator({ ...common, local: service, isAlive: isUp, clock, deadlineMs: 2000, ...speculation });
     const replayer = new HintReplayer({ ...common, isAlive: isUp, intervalMs: 10 });
     nodes.set(id, { id, store, hints, service, coordinator, replayer });
     t.teardown(async () => {
@@ -101,6 +110,7 @@ export async function makeFixture(t: Test, ids: readonly string[], state: Cluste
     node: (id) => nodes.get(id)!,
     down,
     silent,
+    remoteReads,
     setState: (s) => (current = s),
     state: () => current,
   };
