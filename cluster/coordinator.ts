@@ -121,9 +121,14 @@ export class Coordinator {
     const partition = view.ring.partitionOf(key);
     const owners = view.ring.preferenceList(partition);
     const r = resolveRead(opts.consistency, owners.length, { r: view.state.config.readQuorum });
+    let localFailure: unknown;
     if (r === 1 && opts.blockingRepair !== true && owners.includes(this.opts.nodeId)) {
+      const started = performance.now();
       const local = await this.readLocal(key);
-      if (local !== undefined) return local;
+      if (local.ok) return local.result;
+      // The other owners are asked as below, within what is left of the deadline.
+      localFailure = local.error;
+      opts = { ...opts, deadlineMs: Math.max(0, (opts.deadlineMs ?? this.deadlineMs) - (performance.now() - started)) };
     }
     const quorum = new ReadQuorum<StoredRecord>({ replicas: owners, r, compare: compareRecords });
     let decided: (o: ReadOutcome<StoredRecord>) => void = () => undefined;
@@ -136,8 +141,9 @@ export class Coordinator {
     // repaired), so the repair plan completes with the answers it has.
     const live: string[] = [];
     for (const node of owners) {
-      if (this.opts.isAlive(node)) live.push(node);
-      else quorum.fail(node, new Error(`${node} is down per gossip`));
+      if (!this.opts.isAlive(node)) quorum.fail(node, new Error(`${node} is down per gossip`));
+      else if (node === this.opts.nodeId && localFailure !== undefined) quorum.fail(node, localFailure);
+      else live.push(node);
     }
     const self = live.indexOf(this.opts.nodeId);
     if (self > 0) live.unshift(...live.splice(self, 1));
@@ -192,16 +198,16 @@ export class Coordinator {
   /**
    * R=1 at an owner: this node's own replica is as good an answer as any other's, so it answers alone —
    * no remote reads, and so no read repair (anti-entropy and hints still bring every replica up to
-   * date). The client routes reads to owners, so this is most R=1 gets. Undefined if the local store
-   * fails: then every owner is asked as usual.
+   * date). The client routes reads to owners, so this is most R=1 gets. If the local store fails, the
+   * caller asks the other owners. A slow local read is not cut short: it is bounded by this node's I/O.
    */
-  private async readLocal(key: Uint8Array): Promise<ReadResult | undefined> {
+  private async readLocal(key: Uint8Array): Promise<{ ok: true; result: ReadResult } | { ok: false; error: unknown }> {
     try {
       const record = await this.opts.local.read(key);
-      return { record, found: record !== undefined && !record.tombstone };
-    } catch (err) {
-      this.opts.logger.debug('local read failed; asking every owner', { error: String(err) });
-      return undefined;
+      return { ok: true, result: { record, found: record !== undefined && !record.tombstone } };
+    } catch (error) {
+      this.opts.logger.debug('local read failed; asking the other owners', { error: String(error) });
+      return { ok: false, error };
     }
   }
 

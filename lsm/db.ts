@@ -960,12 +960,12 @@ export class DB {
     };
   }
 
-  /** Counters and the level layout, for tests and monitoring. */
   /** A memtable whose key filter is 1/64 of the write buffer (~15 bits per key at db_bench sizes). */
   private newMemtable(): Memtable {
     return new Memtable(this.icmp, { filterBytes: this.o.writeBufferSize >>> 6 });
   }
 
+  /** Counters and the level layout, for tests and monitoring. */
   stats(): DBStats {
     const v = this.versions.current;
     const c = this.counters;

@@ -29,7 +29,7 @@ const INPUT_MARGIN = 15;
 const MIN_MATCHABLE = 1 + 1 + INPUT_MARGIN;
 /** Past this, table entries are cleared and the generation restarts (entries stay below 2^31). */
 const GENERATION_LIMIT = 0x7fff0000 - FRAGMENT_SIZE;
-/** Literals up to this long are copied byte by byte; longer ones with set() (measured faster past 16). */
+/** The compressor copies literals up to this long byte by byte, longer ones with set() (faster past 16). */
 const SHORT_COPY = 16;
 /** Decoded literals longer than this are copied with set(); shorter ones a word at a time. */
 const LONG_LITERAL = 256;
