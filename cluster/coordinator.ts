@@ -198,8 +198,10 @@ export class Coordinator {
   /**
    * R=1 at an owner: this node's own replica is as good an answer as any other's, so it answers alone —
    * no remote reads, and so no read repair (anti-entropy and hints still bring every replica up to
-   * date). The client routes reads to owners, so this is most R=1 gets. If the local store fails, the
-   * caller asks the other owners. A slow local read is not cut short: it is bounded by this node's I/O.
+   * date). The quorum path would ask the same single replica; this skips its bookkeeping (a quorum, two
+   * timers, the repair plan) on what is most R=1 gets, as the client routes reads to owners. If the
+   * local store fails, the caller asks the other owners. A slow local read is not cut short: it is
+   * bounded by this node's I/O.
    */
   private async readLocal(key: Uint8Array): Promise<{ ok: true; result: ReadResult } | { ok: false; error: unknown }> {
     try {
