@@ -64,6 +64,15 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+export interface WriteOptions extends RequestOptions {
+  /**
+   * Each replica fdatasyncs the write before it acknowledges (survives power loss once acknowledged).
+   * Default: the server's setting (by default, acknowledged once in each replica's write-ahead log
+   * file and fdatasynced within the replica's sync interval).
+   */
+  durable?: boolean;
+}
+
 export interface GetOptions extends RequestOptions {
   /** Return only after stale replicas were repaired. */
   blockingReadRepair?: boolean;
@@ -106,6 +115,11 @@ export type BatchOp = { type: 'put'; key: Bytes; value: Bytes } | { type: 'del';
 export type BatchItemResult = ({ ok: true } & WriteResult) | { ok: false; error: RpcError };
 
 const Kind = mydatastore.client.Mutation.Kind;
+
+function durable(opts: WriteOptions): boolean {
+  if (opts.durable !== undefined && typeof opts.durable !== 'boolean') throw new InvalidArgumentError('durable must be a boolean');
+  return opts.durable === true;
+}
 
 export class Client {
   private readonly rpc: RpcClient;
@@ -163,21 +177,21 @@ export class Client {
     return Buffer.from(res.value); // a copy: the decoded bytes may share the connection's read buffer
   }
 
-  async put(key: Bytes, value: Bytes, opts: RequestOptions = {}): Promise<WriteResult> {
-    const request = { key: bytes(key, 'key'), value: bytes(value, 'value', true), w: this.consistency(opts), after: this.after() };
+  async put(key: Bytes, value: Bytes, opts: WriteOptions = {}): Promise<WriteResult> {
+    const request = { key: bytes(key, 'key'), value: bytes(value, 'value', true), w: this.consistency(opts), after: this.after(), durable: durable(opts) };
     const res = await this.run(Methods.Put, request, opts, false, request.key);
     return { timestamp: toBigInt(res.timestamp), acks: res.acks, version: this.observeWrite(res.version, res.timestamp) };
   }
 
   /** Deletes `key` (a tombstone is written; deleting a missing key succeeds). */
-  async del(key: Bytes, opts: RequestOptions = {}): Promise<WriteResult> {
-    const request = { key: bytes(key, 'key'), w: this.consistency(opts), after: this.after() };
+  async del(key: Bytes, opts: WriteOptions = {}): Promise<WriteResult> {
+    const request = { key: bytes(key, 'key'), w: this.consistency(opts), after: this.after(), durable: durable(opts) };
     const res = await this.run(Methods.Delete, request, opts, false, request.key);
     return { timestamp: toBigInt(res.timestamp), acks: res.acks, version: this.observeWrite(res.version, res.timestamp) };
   }
 
   /** Puts and deletes with one round trip; each succeeds or fails on its own (no atomicity across keys). */
-  async batch(ops: readonly BatchOp[], opts: RequestOptions = {}): Promise<BatchItemResult[]> {
+  async batch(ops: readonly BatchOp[], opts: WriteOptions = {}): Promise<BatchItemResult[]> {
     if (!Array.isArray(ops)) throw new InvalidArgumentError('batch(ops): ops must be an array');
     const mutations = ops.map((op: BatchOp | undefined, i) => {
       if (op?.type === 'put') return { kind: Kind.PUT, key: bytes(op.key, `ops[${i}].key`), value: bytes(op.value, `ops[${i}].value`, true) };
@@ -186,7 +200,7 @@ export class Client {
     });
     if (mutations.length === 0) return [];
     // Routed to a replica of the first key: any node coordinates a batch, and that one saves a hop for it.
-    const res = await this.run(Methods.Batch, { mutations, w: this.consistency(opts), after: this.after() }, opts, false, mutations[0]?.key);
+    const res = await this.run(Methods.Batch, { mutations, w: this.consistency(opts), after: this.after(), durable: durable(opts) }, opts, false, mutations[0]?.key);
     if (res.results.length !== mutations.length) {
       throw new InternalError(`Batch answered ${res.results.length} results for ${mutations.length} mutations`);
     }

@@ -1,6 +1,6 @@
 /** MyDataStore's TypeScript client: the package's main entry (`import { Client } from 'mydatastore'`). */
 export { Client } from './client.js';
-export type { ClientOptions, ClientStats, RequestOptions, GetOptions, WriteResult, Version, BatchOp, BatchItemResult, Bytes } from './client.js';
+export type { ClientOptions, ClientStats, RequestOptions, GetOptions, WriteOptions, WriteResult, Version, BatchOp, BatchItemResult, Bytes } from './client.js';
 export type { Consistency, LevelName } from './consistency.js';
 export {
   RpcError,

@@ -80,6 +80,11 @@ function requestOptions(ctx: CallContext, consistency: mydatastore.client.IConsi
   return left === undefined ? { consistency: consistency ?? undefined } : { consistency: consistency ?? undefined, deadlineMs: left };
 }
 
+/** A request's `durable: true` overrides the node's default; false (the wire's default) leaves it. */
+function durably(opts: RequestOptions, durable: boolean | null | undefined): RequestOptions {
+  return durable === true ? { ...opts, durable: true } : opts;
+}
+
 const ts = (r: WriteResult) => Long.fromNumber(r.timestamp.physicalMs, true);
 
 type WireVersion = mydatastore.client.IVersion;
@@ -137,14 +142,14 @@ export function registerClientApi(server: RpcServer, coordinator: Coordinator, g
   server.handle(Methods.Put, (req, ctx) =>
     serve('put', req.w, async () => {
       observeAfter(coordinator, req.after);
-      const res = await coordinator.put(req.key, req.value, requestOptions(ctx, req.w));
+      const res = await coordinator.put(req.key, req.value, durably(requestOptions(ctx, req.w), req.durable));
       return { status: Status.OK, timestamp: ts(res), acks: res.acks, version: versionToWire(res.timestamp) };
     }),
   );
   server.handle(Methods.Delete, (req, ctx) =>
     serve('del', req.w, async () => {
       observeAfter(coordinator, req.after);
-      const res = await coordinator.del(req.key, requestOptions(ctx, req.w));
+      const res = await coordinator.del(req.key, durably(requestOptions(ctx, req.w), req.durable));
       return { status: Status.OK, timestamp: ts(res), acks: res.acks, version: versionToWire(res.timestamp) };
     }),
   );
@@ -156,7 +161,7 @@ export function registerClientApi(server: RpcServer, coordinator: Coordinator, g
       observeAfter(coordinator, req.after);
       const results: mydatastore.client.IMutationResult[] = [];
       for (const m of req.mutations) {
-        const opts = requestOptions(ctx, req.w);
+        const opts = durably(requestOptions(ctx, req.w), req.durable);
         try {
           const kind: number = m.kind ?? 0;
           if (kind !== 0 && kind !== 1) throw new InvalidArgumentError(`unknown mutation kind ${String(kind)}`);

@@ -106,13 +106,14 @@ export class HintReplayer {
         continue;
       }
       try {
-        await endpoint.write(batch.map(toKeyed), undefined);
+        // Synced: the hint is deleted next, and it must not be the last copy lost in a power loss.
+        await endpoint.write(batch.map(toKeyed), undefined, true);
       } catch (err) {
         if (!isRefusal(err)) throw err;
         // Some records' partitions moved away from the owner: send them one by one, drop only the refused.
         for (const h of batch) {
           try {
-            await endpoint.write([toKeyed(h)], undefined);
+            await endpoint.write([toKeyed(h)], undefined, true);
             await this.opts.hints.remove(owner, h.seq);
             this.stats.replayed++;
           } catch (e) {

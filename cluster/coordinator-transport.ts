@@ -47,10 +47,10 @@ export class RpcReplicaTransport implements ReplicaTransport {
     const opts = (signal?: AbortSignal) => (signal === undefined ? { timeoutMs } : { timeoutMs, signal });
     const unknown = () => Promise.reject(new ConnectionError(`node ${node} has no committed address`));
     return {
-      async write(records: readonly KeyedRecord[], hintFor: string | undefined, signal?: AbortSignal): Promise<number> {
+      async write(records: readonly KeyedRecord[], hintFor: string | undefined, sync = false): Promise<number> {
         if (address === undefined) return unknown();
-        const req = { from, records: records.map((r) => recordToPb(r.record, r.key)), hintForNodeId: hintFor ?? '' };
-        return (await client.call(address, Methods.ReplicaWrite, req, opts(signal))).applied;
+        const req = { from, records: records.map((r) => recordToPb(r.record, r.key)), hintForNodeId: hintFor ?? '', sync };
+        return (await client.call(address, Methods.ReplicaWrite, req, { timeoutMs })).applied;
       },
       async read(key: Uint8Array, signal?: AbortSignal): Promise<StoredRecord | undefined> {
         if (address === undefined) return unknown();

@@ -6,7 +6,8 @@
  *     every target of the key's preference list (live owners, a stand-in with a hint per down owner; the
  *     local node directly) and WriteQuorum decides: success at W owner acks, UnavailableError as soon as
  *     W cannot be reached or at the deadline. Sends are not cancelled by the decision: every replica
- *     reached keeps the write.
+ *     reached keeps the write. A durable write asks each replica to fdatasync before it acknowledges;
+ *     otherwise an ack means "in the replica's WAL file", synced within its sync interval.
  *   - Hinted handoff: a stand-in keeps a hinted write in its hint store. When no stand-in is left (every
  *     member is already an owner, e.g. 3 nodes with N=3) or a target fails, the coordinator keeps the hint
  *     itself, so the write still reaches the owner once it is back (coordinator-hints.ts replays hints).
@@ -43,6 +44,12 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
   /** Get only: answer after stale replicas were repaired. */
   readonly blockingRepair?: boolean;
+  /**
+   * Put or delete only: a durable write, acknowledged by a replica only once fdatasynced there
+   * (default: the coordinator's durableWrites). Otherwise a replica acknowledges once the write is in
+   * its WAL file and fdatasyncs it within its sync interval.
+   */
+  readonly durable?: boolean;
 }
 
 export interface WriteResult {
@@ -90,6 +97,8 @@ export interface CoordinatorOptions {
    * too (default 20 ms): a paused or overloaded replica then costs a read this much, not its deadline.
    */
   readonly speculativeReadMs?: number;
+  /** Whether writes that do not say are durable (RequestOptions.durable); default false. */
+  readonly durableWrites?: boolean;
 }
 
 export class Coordinator {
@@ -265,9 +274,10 @@ export class Coordinator {
       check(quorum.fail(owner, new Error(`${owner} is down per gossip and no stand-in is left`)));
     }
     this.sendToPending(view, partition, key, record, bytes);
+    const sync = opts.durable ?? this.opts.durableWrites ?? false;
     for (const t of targets.targets) {
       this.endpoint(t.node, view)
-        .write([{ key, record }], t.hintFor)
+        .write([{ key, record }], t.hintFor, sync)
         .then(
           () => check(quorum.ack(t.node)),
           (err: unknown) => {

@@ -113,7 +113,8 @@ export function recordToPb(r: StoredRecord, key?: Uint8Array): PbRecord {
 
 /** The local replica as a coordinator target; the RPC transport offers the same shape for the others. */
 export interface ReplicaEndpoint {
-  write(records: readonly KeyedRecord[], hintFor: string | undefined, signal?: AbortSignal): Promise<number>;
+  /** `sync`: a durable write, acknowledged only once fdatasynced (hints always are). */
+  write(records: readonly KeyedRecord[], hintFor: string | undefined, sync?: boolean): Promise<number>;
   read(key: Uint8Array, signal?: AbortSignal): Promise<StoredRecord | undefined>;
 }
 
@@ -138,7 +139,7 @@ export class ReplicaService implements ReplicaEndpoint {
   constructor(private readonly opts: ReplicaServiceOptions) {}
 
   /** Stores records (LWW) or, for a hinted write, keeps them as hints; resolves with how many took. */
-  async write(records: readonly KeyedRecord[], hintFor: string | undefined): Promise<number> {
+  async write(records: readonly KeyedRecord[], hintFor: string | undefined, sync = false): Promise<number> {
     if (hintFor !== undefined && hintFor !== '' && hintFor !== this.opts.nodeId) {
       let stored = 0;
       for (const { key, record } of records) {
@@ -152,7 +153,7 @@ export class ReplicaService implements ReplicaEndpoint {
     let applied = 0;
     for (const { key, record } of records) {
       this.observe(record.timestamp);
-      if (!(await this.opts.store.apply(key, record)).applied) continue;
+      if (!(await this.opts.store.apply(key, record, { sync })).applied) continue;
       applied++;
       this.opts.onApplied?.(key, record);
     }
@@ -173,7 +174,7 @@ export class ReplicaService implements ReplicaEndpoint {
         this.checkEnvelope(req.from);
         if (req.records.length === 0) throw new ReplicaRequestError('no records');
         const records = req.records.map((r) => recordFromPb(r));
-        return { applied: await this.write(records, req.hintForNodeId === '' ? undefined : req.hintForNodeId) };
+        return { applied: await this.write(records, req.hintForNodeId === '' ? undefined : req.hintForNodeId, req.sync) };
       } catch (err) {
         throw toReplicaRpcError(err);
       }

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badRequest, keyNotFound, methodNotAllowed, toErrorAnswer } from './http-errors.js';
 import type { KvOptions, KvService } from './kv-service.js';
-import { parseConsistency, percentDecode, readBody, requireKey, single } from './request.js';
+import { parseConsistency, parseDurable, percentDecode, readBody, requireKey, single } from './request.js';
 import type { Target } from './request.js';
 
 export type Op = 'get' | 'put' | 'del';
@@ -31,6 +31,8 @@ export async function handleKv(req: IncomingMessage, res: ServerResponse, target
   const opts: KvOptions = { signal: ctx.signal };
   const consistency = parseConsistency(target.query);
   if (consistency !== undefined) opts.consistency = consistency;
+  const durable = parseDurable(target.query);
+  if (durable !== undefined) opts.durable = durable;
   switch (req.method) {
     case 'GET':
     case 'HEAD': {
@@ -64,6 +66,8 @@ function legacyOptions(target: Target, ctx: KvContext): { key: string; opts: KvO
   const opts: KvOptions = { signal: ctx.signal };
   const consistency = parseConsistency(target.query);
   if (consistency !== undefined) opts.consistency = consistency;
+  const durable = parseDurable(target.query);
+  if (durable !== undefined) opts.durable = durable;
   return { key: key!, opts };
 }
 

@@ -4,6 +4,8 @@ import type { ConsistencyParam } from './request.js';
 export interface KvOptions {
   /** A level name or a replica count; undefined = the cluster's configured default. */
   consistency?: ConsistencyParam;
+  /** Writes: each replica fdatasyncs before it acknowledges; undefined = the node's --durable-writes. */
+  durable?: boolean;
   /** Aborted when the HTTP client goes away or the gateway's request timeout passes. */
   signal?: AbortSignal;
 }

@@ -55,6 +55,19 @@ export function parseConsistency(query: URLSearchParams): ConsistencyParam | und
   throw badRequest(`bad consistency ${JSON.stringify(v)} (expected ONE, QUORUM, ALL, DEFAULT or a count >= 1)`);
 }
 
+/**
+ * `?durable=true|false|1|0` (any case): true asks for a durable write; false or absent leaves it to the
+ * node's --durable-writes (as the client API's `durable` flag: it can ask for durability, not opt out).
+ */
+export function parseDurable(query: URLSearchParams): true | undefined {
+  const v = single(query, 'durable');
+  if (v === undefined) return undefined;
+  const name = v.trim().toLowerCase();
+  if (name === 'true' || name === '1') return true;
+  if (name === 'false' || name === '0') return undefined;
+  throw badRequest(`bad durable ${JSON.stringify(v)} (expected true or false)`);
+}
+
 export function requireKey(key: Buffer | string | undefined | null): Buffer {
   if (key === undefined || key === null) throw badRequest('the key is missing');
   const b = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;

@@ -147,6 +147,12 @@ export class IndexedDB {
     return this.write([{ type: 'del', key }], options);
   }
 
+  /** Makes every write acknowledged so far durable (one WAL fdatasync; none if nothing is unsynced). */
+  sync(): Promise<void> {
+    if (this.closed) return Promise.reject(new ClosedError('database is closed'));
+    return this.db.sync();
+  }
+
   /**
    * Applies the operations atomically, with their index changes, in one WAL record. A later operation
    * on a key overrides an earlier one in the same call. Throws IndexFunctionError (nothing written) if

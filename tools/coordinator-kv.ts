@@ -62,5 +62,9 @@ export class CoordinatorKv implements KvService {
 }
 
 function options(opts: KvOptions): RequestOptions {
-  return { ...(opts.consistency === undefined ? {} : { consistency: opts.consistency }), ...(opts.signal === undefined ? {} : { signal: opts.signal }) };
+  return {
+    ...(opts.consistency === undefined ? {} : { consistency: opts.consistency }),
+    ...(opts.durable === undefined ? {} : { durable: opts.durable }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  };
 }

@@ -113,7 +113,9 @@ function kvOptions(cmd: Command): Command {
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 }
 
-kvOptions(program.command('put').description('store VALUE under KEY (both as UTF-8 text)').argument('<key>').argument('<value>')).action(
+const DURABLE_HELP = 'each replica fdatasyncs the write before it acknowledges (default: the server\'s --durable-writes)';
+
+kvOptions(program.command('put').description('store VALUE under KEY (both as UTF-8 text)').argument('<key>').argument('<value>')).option('--durable', DURABLE_HELP).action(
   async (key: string, value: string, opts: KvCommandOptions) => {
     process.exitCode = await kvCommand({ kind: 'put', key, value }, opts);
   },
@@ -123,7 +125,7 @@ kvOptions(program.command('get').description('print the value of KEY').argument(
   process.exitCode = await kvCommand({ kind: 'get', key }, opts);
 });
 
-kvOptions(program.command('del').description('delete KEY (deleting a missing key succeeds)').argument('<key>')).action(async (key: string, opts: KvCommandOptions) => {
+kvOptions(program.command('del').description('delete KEY (deleting a missing key succeeds)').argument('<key>')).option('--durable', DURABLE_HELP).action(async (key: string, opts: KvCommandOptions) => {
   process.exitCode = await kvCommand({ kind: 'del', key }, opts);
 });
 

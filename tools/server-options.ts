@@ -37,6 +37,10 @@ export interface ServerCommandOptions {
   requestTimeout: number;
   /** Whether a stand-in's hinted ack counts toward W. */
   sloppyQuorum: boolean;
+  /** Whether writes this node coordinates are durable unless the request says (each replica fdatasyncs before acking). */
+  durableWrites: boolean;
+  /** Period of the WAL fdatasync covering writes that were not durable, in ms. */
+  syncInterval: number;
   /** How long tombstones are kept before they may be purged, in ms. */
   tombstoneGrace: number;
   /** Bound on the stored hints, in bytes (oldest dropped beyond it, with a log line). */

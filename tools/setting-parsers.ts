@@ -41,8 +41,8 @@ export function nonEmpty(name: string) {
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Milliseconds: a plain integer, or an integer with a unit (500ms, 30s, 10m, 2h, 10d). */
-export function durationMs(name: string, { allowZero = false } = {}) {
+/** Milliseconds: a plain integer, or an integer with a unit (500ms, 30s, 10m, 2h, 10d), at most `max`. */
+export function durationMs(name: string, { allowZero = false, max = Number.MAX_SAFE_INTEGER } = {}) {
   return (value: string): number => {
     const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(value.trim());
     const n = m === null ? NaN : Number(m[1]) * (DURATION_UNITS[m[2] ?? 'ms'] ?? NaN);
@@ -50,6 +50,7 @@ export function durationMs(name: string, { allowZero = false } = {}) {
       const least = allowZero ? 'a non-negative' : 'a positive';
       throw new InvalidArgumentError(`${name} must be ${least} number of milliseconds, optionally with a unit: 500, 500ms, 30s, 10m, 2h, 10d (got "${value}").`);
     }
+    if (n > max) throw new InvalidArgumentError(`${name} must be at most ${max} ms (got "${value}").`);
     return n;
   };
 }

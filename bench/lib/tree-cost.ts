@@ -204,7 +204,7 @@ export async function measureTreeCost(storeDir: string, opts: TreeCostOptions): 
   if (!Number.isSafeInteger(warmUpRecords) || warmUpRecords < 0) throw new RangeError(`warmUpRecords must be a non-negative integer, got ${warmUpRecords}`);
   if (!existsSync(join(storeDir, 'CURRENT'))) throw new Error(`${storeDir}: no replica store here (no CURRENT file); pass a node's <data>/store directory`);
 
-  const store = await ReplicaStore.open(storeDir, { sync: false });
+  const store = await ReplicaStore.open(storeDir);
   try {
     const levelFiles = store.stats().levelFiles;
     let epochs: number[];

@@ -11,9 +11,12 @@
  * comparison, hence a lock of our own; writers of different keys still share the engine's group commit.
  * The record and its index change go into one WAL record (IndexedDB), so they never diverge.
  *
- * Durability: writes are synced by default. A replica's ack (apply resolving) counts toward the write
- * quorum, so it must mean the version is on disk; group commit amortises the fsync over concurrent
- * applies. `sync: false` is for tests and bulk loads that can be redone.
+ * Durability (the README's "Durability" section). apply() resolves once the version is in the WAL file,
+ * which survives a crash of this process (kill -9) but, until an fdatasync, not of the machine. A timer
+ * fdatasyncs the WAL every syncIntervalMs (default 100 ms) when something was written, so a power loss
+ * loses at most that window of this replica's applies (Cassandra's periodic commit log, Redis's
+ * everysec). apply(..., { sync: true }) — a durable write — resolves only after an fdatasync covering
+ * it; concurrent durable applies share one (the engine's group commit).
  *
  * Tombstones are kept for a grace period (default 10 days) before purgeTombstones() removes them. A
  * delete is a version like any other: a replica that missed it (down, partitioned) still holds the old
@@ -33,6 +36,8 @@ export const DEFAULT_TOMBSTONE_GRACE_MS = 10 * 24 * 60 * 60 * 1000;
 export const MAX_KEY_BYTES = 64 * 1024;
 /** Name of the (epoch, partition, key) index in the IndexedDB. */
 export const PLACEMENT_INDEX = 'by-epoch-partition';
+/** The default period of the background fdatasync of unsynced applies. */
+export const DEFAULT_SYNC_INTERVAL_MS = 100;
 const PREFIX_BYTES = 12; // epoch u64 ‖ partition u32
 
 export interface ReplicaStoreOptions {
@@ -42,8 +47,8 @@ export interface ReplicaStoreOptions {
   tombstoneGraceMs?: number;
   /** Wall clock in ms, for tombstone ages (default Date.now). */
   now?: () => number;
-  /** Sync each apply() to disk before it resolves (default true: an ack means durable). */
-  sync?: boolean;
+  /** Longest time an unsynced apply waits for the periodic fdatasync, in ms (default 100; 0: no timer). */
+  syncIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -124,21 +129,29 @@ export class ReplicaStore {
   private readonly locks = new KeyLocks();
   private readonly inflight = new Set<Promise<unknown>>();
   private closed = false;
+  private readonly syncTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly db: IndexedDB,
     private readonly graceMs: number,
     private readonly now: () => number,
-    private readonly sync: boolean,
-  ) {}
+    syncIntervalMs: number,
+    logger: Logger | undefined,
+  ) {
+    if (syncIntervalMs > 0) {
+      this.syncTimer = setInterval(() => {
+        this.db.sync().catch((err: unknown) => logger?.error(`periodic WAL sync failed: ${(err as Error).message}`));
+      }, syncIntervalMs);
+      this.syncTimer.unref();
+    }
+  }
 
   static async open(dir: string, options: ReplicaStoreOptions = {}): Promise<ReplicaStore> {
     const graceMs = options.tombstoneGraceMs ?? DEFAULT_TOMBSTONE_GRACE_MS;
     checkInt('tombstoneGraceMs', graceMs, Number.MAX_SAFE_INTEGER);
     const now = options.now ?? Date.now;
     if (typeof now !== 'function') throw new ReplicaStoreArgumentError('now must be a function');
-    const sync = options.sync ?? true;
-    if (typeof sync !== 'boolean') throw new ReplicaStoreArgumentError('sync must be a boolean');
+    const syncIntervalMs = checkInt('syncIntervalMs', options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS, 3_600_000);
     const db = await IndexedDB.open(dir, {
       ...(options.fs !== undefined ? { fs: options.fs } : {}),
       // Applies come from many connections at once: fdatasync on the pool, so they share group commits.
@@ -151,7 +164,12 @@ export class ReplicaStore {
         },
       },
     });
-    return new ReplicaStore(db, graceMs, now, sync);
+    return new ReplicaStore(db, graceMs, now, syncIntervalMs, options.logger);
+  }
+
+  /** Makes every apply so far durable (one WAL fdatasync, none if nothing is unsynced). */
+  sync(): Promise<void> {
+    return this.track(() => this.db.sync());
   }
 
   /** The engine's counters (levels, compactions, stalls), for the node's metrics. */
@@ -169,11 +187,15 @@ export class ReplicaStore {
 
   /**
    * Stores `record` as key's version if it is newer (LWW) than the stored one. `applied`: it was
-   * written; `current`: the version stored afterwards. Resolves once written (synced unless sync: false).
+   * written; `current`: the version stored afterwards. Resolves once in the WAL, or with `sync` once
+   * fdatasynced too (a durable write; also when the record was older and nothing was written, so that
+   * the ack still means the stored version is on disk).
    */
-  apply(key: Uint8Array, record: StoredRecord): Promise<{ applied: boolean; current: StoredRecord }> {
+  apply(key: Uint8Array, record: StoredRecord, options: { sync?: boolean } = {}): Promise<{ applied: boolean; current: StoredRecord }> {
     return this.track(async () => {
       checkKey(key);
+      const sync = options.sync ?? false;
+      if (typeof sync !== 'boolean') throw new ReplicaStoreArgumentError('sync must be a boolean');
       const bytes = encodeRecord(record); // validates the record before anything is locked
       const release = await this.locks.acquire([key]);
       try {
@@ -185,8 +207,10 @@ export class ReplicaStore {
             current = old === undefined ? undefined : decodeRecord(old);
             return current !== undefined && compareRecords(record, current) <= 0 ? undefined : bytes;
           },
-          { sync: this.sync },
+          { sync },
         );
+        // Not written (older than the stored version): the stored one may still be unsynced.
+        if (!applied && sync) await this.db.sync();
         return applied ? { applied: true, current: record } : { applied: false, current: current! };
       } finally {
         release();
@@ -315,6 +339,7 @@ export class ReplicaStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.syncTimer);
     await Promise.allSettled([...this.inflight]);
     await this.db.close();
   }

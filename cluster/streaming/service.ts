@@ -230,6 +230,9 @@ export class StreamingService {
     }
     if (this.stale(transition)) return { keys, bytes };
     if (from.length === 0) throw new StreamFailedError(`partition ${g.partition}: no source answered`);
+    // Streamed records are applied unsynced (as default writes are); the partition counts as streamed
+    // only once they are on disk, since its old owners may drop their copies after that.
+    await this.opts.store.sync();
     this.streamed.add(g.partition);
     this.stats.partitionsStreamed++;
     this.stats.keysStreamed += keys;

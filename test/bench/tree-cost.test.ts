@@ -24,7 +24,7 @@ function rec(i: number, epoch: number, physicalMs: number, tombstone = false): S
 
 /** Writes KEYS keys over EPOCHS × PARTITIONS; every 10th is deleted and every 7th rewritten in a newer epoch. */
 async function fill(dir: string): Promise<Map<number, number>> {
-  const store = await ReplicaStore.open(dir, { sync: false });
+  const store = await ReplicaStore.open(dir);
   const keyOf = (i: number) => Buffer.from(`key-${String(i).padStart(12, '0')}`); // 16 bytes
   const perEpoch = new Map<number, number>();
   const epochOf = new Map<number, number>();
@@ -80,7 +80,7 @@ t.test('measures every record of every epoch and partition, once, with positive 
 
   // Fewer partitions than the store holds: only those partitions' records.
   const two = await measureTreeCost(dir, { partitions: 2, fromEpoch: EPOCHS[1], toEpoch: EPOCHS[2], warmUpRecords: 0 });
-  const store = await ReplicaStore.open(dir, { sync: false });
+  const store = await ReplicaStore.open(dir);
   let want = 0;
   for (const e of [EPOCHS[1]!, EPOCHS[2]!]) for (let p = 0; p < 2; p++) for await (const _ of store.scanPartition(e, p)) want++;
   t.same(await epochsWithRecords(store, PARTITIONS), EPOCHS, 'epochsWithRecords finds exactly the epochs written');
@@ -92,7 +92,7 @@ t.test('measures every record of every epoch and partition, once, with positive 
 t.test('discovery finds an epoch whose only record of a partition has the empty key', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tree-cost-emptykey-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const store = await ReplicaStore.open(dir, { sync: false });
+  const store = await ReplicaStore.open(dir);
   await store.apply(Buffer.from('a'), rec(1, 3, 1000));
   await store.apply(Buffer.alloc(0), { ...rec(1, 4, 1000), partition: 1 });
   t.same(await epochsWithRecords(store, PARTITIONS), [3, 4]);
@@ -118,7 +118,7 @@ t.test('bad input: a clear error, and no store created where there was none', as
 t.test('an empty store: zero records, NaN per-100k figures, no per-epoch summary', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tree-cost-none-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  await (await ReplicaStore.open(dir, { sync: false })).close();
+  await (await ReplicaStore.open(dir)).close();
   const r = await measureTreeCost(dir, { partitions: 4 });
   t.equal(r.records, 0);
   t.equal(r.epochs, 0);

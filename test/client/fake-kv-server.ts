@@ -7,7 +7,7 @@
  */
 import Long from 'long';
 import { ConsistencyError, resolveRead, resolveWrite } from '../../cluster/consistency.js';
-import { InvalidArgumentError, UnknownMethodError } from '../../rpc/errors.js';
+import { InvalidArgumentError, TimeoutError, UnknownMethodError } from '../../rpc/errors.js';
 import type { RpcError } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
 import { RpcServer } from '../../rpc/server.js';
@@ -60,7 +60,12 @@ export async function startFakeKvServer(data: Map<string, Buffer> = new Map()): 
   const before = async (name: string, ctx: CallContext, check: () => number, key?: Uint8Array): Promise<void> => {
     fake.calls[name] = (fake.calls[name] ?? 0) + 1;
     if (key !== undefined) fake.received.push(`${name}:${Buffer.from(key).toString('latin1')}`);
-    if (fake.stall !== undefined) await Promise.race([fake.stall, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
+    if (fake.stall !== undefined) {
+      await Promise.race([fake.stall, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
+      // As a real node: a request whose deadline passed while it waited is not answered OK (on a busy
+      // machine that answer could reach the client before its own deadline timer fires).
+      if (ctx.signal.aborted) throw new TimeoutError(`${name}: the deadline passed while the fake stalled`);
+    }
     if (fake.failWith !== undefined) throw fake.failWith;
     try {
       fake.consistency.push(check());

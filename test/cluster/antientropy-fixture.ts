@@ -97,7 +97,7 @@ export async function makeAeFixture(t: Test, ids: readonly string[], state: Clus
   };
   for (const id of ids) {
     const fs = new MemFileSystem();
-    const store = await ReplicaStore.open('/store', { fs, sync: false });
+    const store = await ReplicaStore.open('/store', { fs });
     const hints = await HintStore.open('/hints', { fs });
     const rings = new RingCache(() => current);
     const view = () => rings.current();

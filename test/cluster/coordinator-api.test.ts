@@ -10,6 +10,7 @@ import { InvalidArgumentError, ShuttingDownError, Status, UnavailableError } fro
 import { silentLogger } from '../../rpc/logger.js';
 import { Methods } from '../../rpc/methods.js';
 import { RpcServer } from '../../rpc/server.js';
+import { Client } from '../../client/index.js';
 import { makeFixture } from './data-fixture.js';
 
 const enc = (s: string): Buffer => Buffer.from(s);
@@ -63,4 +64,30 @@ t.test('client methods over RPC and their error statuses', async (t) => {
 
   await gate.drain(1000);
   await t.rejects(client.call(at, Methods.Get, { key: enc('k') }), ShuttingDownError, 'once draining: SHUTTING_DOWN');
+});
+
+t.test('durable: true from the client makes Put, Delete and Batch fdatasync on every replica', async (t) => {
+  const ids = ['a', 'b', 'c'];
+  const f = await makeFixture(t, ids, undefined, { syncIntervalMs: 3_600_000 }); // no periodic sync meanwhile
+  const server = new RpcServer({ logger: silentLogger });
+  registerClientApi(server, f.node('a').coordinator, new RequestGate());
+  const addr = await server.listen(0, '127.0.0.1');
+  t.teardown(() => server.stop());
+  const client = new Client({ seeds: [`127.0.0.1:${addr.port}`], tokenAware: false });
+  t.teardown(() => client.close());
+  const all = { consistency: 'ALL' as const };
+  await client.put('put', 'v', { ...all, durable: true });
+  await client.put('deleted', 'v', all);
+  await client.del('deleted', { ...all, durable: true });
+  await client.batch([{ type: 'put', key: 'batched', value: 'v' }], { ...all, durable: true });
+  await client.put('plain', 'v', all); // last: an fdatasync after it would cover it too
+  await t.rejects(client.put('k', 'v', { durable: 'yes' as unknown as boolean }), { code: 'RPC_INVALID_ARGUMENT' }, 'a non-boolean durable is refused');
+  await f.node('a').coordinator.drain();
+  const seen = { put: 0, batched: 0, deleted: 0, plain: 0 };
+  for (const id of ids) {
+    const store = await f.node(id).crashAndReopen();
+    for (const k of ['put', 'batched', 'plain'] as const) if ((await store.get(enc(k)))?.tombstone === false) seen[k]++;
+    if ((await store.get(enc('deleted')))?.tombstone === true) seen.deleted++;
+  }
+  t.same(seen, { put: 3, batched: 3, deleted: 3, plain: 0 }, 'durable writes survive a power loss of every replica; the default one was not yet synced');
 });

@@ -3,7 +3,8 @@
  * a down owner gets a hint that the replay loop delivers once it is back; two down owners fail with
  * UnavailableError saying how many acked; a hung replica makes the request fail at its deadline; read
  * repair (blocking and background) brings stale replicas up to date; stand-ins keep hints for down owners
- * and their acks do not count toward W; bad R/W and keys are refused; PreferenceLists are cached per ring.
+ * and their acks do not count toward W; a durable write is fdatasynced by every replica before it acks;
+ * bad R/W and keys are refused; PreferenceLists are cached per ring.
  */
 import t from 'tap';
 import { ConsistencyError } from '../../cluster/consistency.js';
@@ -194,6 +195,36 @@ t.test('a stand-in keeps the write for a down owner; its ack counts toward W onl
   f.node(outsider).replayer.start();
   await waitFor(async () => text(await f.node(downOwner).store.get(key)) === 'v2', 5000, 'the stand-in to hand the newest write over');
   t.pass(`${downOwner} got the write from the stand-in once back`);
+});
+
+t.test('a durable write is on every acking replica\'s disk when acknowledged; a default one after the sync interval', async (t) => {
+  const ids = ['a', 'b', 'c'];
+  const survivors = async (f: Fixture, key: Buffer): Promise<number> => {
+    let n = 0;
+    for (const id of ids) if (text(await (await f.node(id).crashAndReopen()).get(key)) === 'v') n++;
+    return n;
+  };
+  // No periodic sync within the test: only a durable write's own fdatasync can save it from a power loss.
+  const lazy = await makeFixture(t, ids, clusterState(ids), { syncIntervalMs: 3_600_000 });
+  await lazy.node('a').coordinator.put(enc('plain'), enc('v'), { consistency: 'ALL' });
+  await lazy.node('a').coordinator.put(enc('durable'), enc('v'), { consistency: 'ALL', durable: true });
+  await lazy.node('a').coordinator.drain();
+  t.equal(await survivors(lazy, enc('durable')), 3, 'durable: true at W=ALL survives a power loss of every replica');
+  const plain = await makeFixture(t, ids, clusterState(ids), { syncIntervalMs: 3_600_000 });
+  await plain.node('b').coordinator.put(enc('plain'), enc('v'), { consistency: 'ALL' });
+  t.equal(await survivors(plain, enc('plain')), 0, 'a default write is acknowledged before its fdatasync (the loss window)');
+
+  const always = await makeFixture(t, ids, clusterState(ids), { syncIntervalMs: 3_600_000, durableWrites: true });
+  await always.node('c').coordinator.del(enc('gone'), { consistency: 'ALL' });
+  await always.node('c').coordinator.put(enc('k'), enc('v'), { consistency: 'ALL' });
+  t.equal(await survivors(always, enc('k')), 3, 'a coordinator with durableWrites makes every write durable');
+
+  const periodic = await makeFixture(t, ids, clusterState(ids), { syncIntervalMs: 20 });
+  const syncs = (id: string): number => periodic.node(id).store.stats().walSyncs;
+  const before = new Map(ids.map((id) => [id, syncs(id)]));
+  await periodic.node('a').coordinator.put(enc('k'), enc('v'), { consistency: 'ALL' });
+  await waitFor(() => ids.every((id) => syncs(id) > before.get(id)!), 20_000, 'every replica\'s periodic sync');
+  t.equal(await survivors(periodic, enc('k')), 3, 'a default write survives once the periodic sync has run');
 });
 
 t.test('bad requests are refused before anything is sent', async (t) => {

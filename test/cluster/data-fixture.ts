@@ -20,11 +20,15 @@ import { silentLogger } from '../../rpc/logger.js';
 
 export interface FixtureNode {
   readonly id: string;
+  /** The node's disk: crash() it, then reopenAfterCrash() to see what survived a power loss. */
+  readonly fs: MemFileSystem;
   readonly store: ReplicaStore;
   readonly hints: HintStore;
   readonly service: ReplicaService;
   readonly coordinator: Coordinator;
   readonly replayer: HintReplayer;
+  /** Power loss of this node's disk; resolves with its store reopened on what survived (closed at teardown). */
+  crashAndReopen(): Promise<ReplicaStore>;
 }
 
 export interface Fixture {
@@ -56,6 +60,10 @@ export interface FixtureOptions {
   readonly wall?: (id: string) => () => number;
   /** The coordinators' speculativeReadMs (default theirs). */
   readonly speculativeReadMs?: number;
+  /** The stores' syncIntervalMs (default theirs). */
+  readonly syncIntervalMs?: number;
+  /** The coordinators' durableWrites (default theirs). */
+  readonly durableWrites?: boolean;
 }
 
 export async function makeFixture(t: Test, ids: readonly string[], state: ClusterState = clusterState(ids), options: FixtureOptions = {}): Promise<Fixture> {
@@ -78,7 +86,7 @@ export async function makeFixture(t: Test, ids: readonly string[], state: Cluste
       }
     };
     return {
-      write: (records: readonly KeyedRecord[], hintFor: string | undefined) => call((s) => s.write(records, hintFor)),
+      write: (records: readonly KeyedRecord[], hintFor: string | undefined, sync?: boolean) => call((s) => s.write(records, hintFor, sync)),
       read: (key: Uint8Array) => {
         remoteReads.set(node, (remoteReads.get(node) ?? 0) + 1);
         return call((s) => s.read(key));
@@ -88,21 +96,35 @@ export async function makeFixture(t: Test, ids: readonly string[], state: Cluste
   const transport: ReplicaTransport = { endpoint: (node: string, view: RingView) => (view.addressOf(node) === undefined ? remote('?') : remote(node)) };
   for (const id of ids) {
     const fs = new MemFileSystem();
-    const store = await ReplicaStore.open('/store', { fs });
+    const storeOptions = { fs, ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }) };
+    const store = await ReplicaStore.open('/store', storeOptions);
     const hints = await HintStore.open('/hints', { fs });
     const rings = new RingCache(() => current);
     const clock = new HybridClock(id, options.wall?.(id) ?? Date.now);
     const service = new ReplicaService({ nodeId: id, clusterId: 'c', store, hints, view: () => rings.current(), clock });
     const common = { nodeId: id, transport, rings, hints, logger: silentLogger };
     const speculation = options.speculativeReadMs === undefined ? {} : { speculativeReadMs: options.speculativeReadMs };
-    const coordinator = new Coordinator({ ...common, local: service, isAlive: isUp, clock, deadlineMs: 2000, ...speculation });
+    const durability = options.durableWrites === undefined ? {} : { durableWrites: options.durableWrites };
+    const coordinator = new Coordinator({ ...common, local: service, isAlive: isUp, clock, deadlineMs: 2000, ...speculation, ...durability });
     const replayer = new HintReplayer({ ...common, isAlive: isUp, intervalMs: 10 });
-    nodes.set(id, { id, store, hints, service, coordinator, replayer });
+    let crashed = false;
+    const reopened: ReplicaStore[] = [];
+    const crashAndReopen = async (): Promise<ReplicaStore> => {
+      crashed = true;
+      fs.crash();
+      const again = await ReplicaStore.open('/store', storeOptions);
+      reopened.push(again);
+      return again;
+    };
+    nodes.set(id, { id, fs, store, hints, service, coordinator, replayer, crashAndReopen });
     t.teardown(async () => {
       await replayer.stop();
       await coordinator.drain();
-      await store.close();
-      await hints.close();
+      // After a crash the old handles are dead: closing them fails, as it would in the lost process.
+      const close = (c: { close(): Promise<void> }) => (crashed ? c.close().catch(() => undefined) : c.close());
+      await close(store);
+      await close(hints);
+      for (const r of reopened) await r.close();
     });
   }
   return {

@@ -4,7 +4,7 @@
  * INVALID_ARGUMENT / PERMISSION_DENIED / UNAVAILABLE for bad or untimely requests.
  */
 import Long from 'long';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ReplicaRequestError, ReplicaWrongOwnerError, NoRingError, recordFromPb, recordToPb } from '../../cluster/replica-service.js';
 import { ReplicaService } from '../../cluster/replica-service.js';
 import { decodeRecord, type StoredRecord } from '../../cluster/storage/record.js';
@@ -14,7 +14,7 @@ import { InvalidArgumentError, PermissionDeniedError, UnavailableError, WrongOwn
 import { silentLogger } from '../../rpc/logger.js';
 import { Methods } from '../../rpc/methods.js';
 import { RpcServer } from '../../rpc/server.js';
-import { clusterState, makeFixture } from './data-fixture.js';
+import { clusterState, makeFixture, type Fixture } from './data-fixture.js';
 
 const IDS = ['a', 'b', 'c', 'd'];
 const state = clusterState(IDS, { epoch: 9 });
@@ -80,14 +80,7 @@ t.test('bad input is refused with a typed error, never a crash', async (t) => {
 
 t.test('over RPC: WRONG_OWNER with epoch, INVALID_ARGUMENT, PERMISSION_DENIED, UNAVAILABLE', async (t) => {
   const f = await makeFixture(t, IDS, state);
-  const server = new RpcServer({ logger: silentLogger });
-  f.node('a').service.register(server);
-  const addr = await server.listen(0, '127.0.0.1');
-  t.teardown(() => server.stop());
-  const client = new RpcClient({ connectTimeoutMs: 1000, defaultTimeoutMs: 2000 });
-  t.teardown(() => client.destroy());
-  const address = `127.0.0.1:${addr.port}`;
-  const from = { clusterId: 'c', nodeId: 'b', epoch: Long.fromNumber(9, true) };
+  const { client, address, from } = await serveA(t, f);
   const own = keyFor('a', true);
   const other = keyFor('a', false);
 
@@ -107,6 +100,29 @@ t.test('over RPC: WRONG_OWNER with epoch, INVALID_ARGUMENT, PERMISSION_DENIED, U
   f.setState({ ...state, created: false });
   await t.rejects(client.call(address, Methods.ReplicaRead, { from, key: own }), UnavailableError, 'no committed ring: UNAVAILABLE');
 });
+
+t.test('over RPC: a ReplicaWrite with sync is on disk when answered; one without waits for the periodic sync', async (t) => {
+  const f = await makeFixture(t, IDS, state, { syncIntervalMs: 3_600_000 });
+  const { client, address, from } = await serveA(t, f);
+  const durable = keyFor('a', true);
+  const plain = keyForMissing(durable);
+  await client.call(address, Methods.ReplicaWrite, { from, records: [recordToPb(rec(durable, 'd', 5), durable)], sync: true });
+  await client.call(address, Methods.ReplicaWrite, { from, records: [recordToPb(rec(plain, 'p', 5), plain)] });
+  const after = await f.node('a').crashAndReopen();
+  t.equal(Buffer.from((await after.get(durable))?.value ?? []).toString(), 'd', 'the write sent with sync survives a power loss');
+  t.equal(await after.get(plain), undefined, 'the one sent without it was only in the page cache');
+});
+
+/** Node a's ReplicaService on a real RPC server; a client and the envelope of a call from node b. */
+async function serveA(t: Test, f: Fixture): Promise<{ client: RpcClient; address: string; from: { clusterId: string; nodeId: string; epoch: Long } }> {
+  const server = new RpcServer({ logger: silentLogger });
+  f.node('a').service.register(server);
+  const addr = await server.listen(0, '127.0.0.1');
+  t.teardown(() => server.stop());
+  const client = new RpcClient({ connectTimeoutMs: 1000, defaultTimeoutMs: 2000 });
+  t.teardown(() => client.destroy());
+  return { client, address: `127.0.0.1:${addr.port}`, from: { clusterId: 'c', nodeId: 'b', epoch: Long.fromNumber(9, true) } };
+}
 
 /** An owned key of node a that nothing wrote. */
 function keyForMissing(written: Buffer): Buffer {

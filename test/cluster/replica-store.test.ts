@@ -6,6 +6,7 @@ import { MemFileSystem } from '../../lsm/index.js';
 import { ReplicaStore, placementKey } from '../../cluster/storage/replica-store.js';
 import { compareRecords, type StoredRecord } from '../../cluster/storage/record.js';
 import { Rng } from '../support/rng.js';
+import { waitFor } from '../support/wait.js';
 
 const DIR = '/replica';
 const DAY = 24 * 60 * 60 * 1000;
@@ -201,7 +202,7 @@ t.test('reopen on the real disk keeps records and both indexes', async (t) => {
   await s.close();
 });
 
-t.test('a crash loses nothing apply() resolved, and leaves record and index in step', async (t) => {
+t.test('a crash loses nothing a durable apply() resolved, and leaves record and index in step', async (t) => {
   for (let seed = 1; seed <= 5; seed++) {
     const rng = new Rng(seed);
     const fs = new MemFileSystem();
@@ -214,7 +215,7 @@ t.test('a crash loses nothing apply() resolved, and leaves record and index in s
     };
     for (let round = 0; round < 5; round++) {
       const batch = Array.from({ length: 40 }, (_, i) => op(round * 100 + i));
-      await Promise.all(batch.map(([key, r]) => s.apply(key, r)));
+      await Promise.all(batch.map(([key, r]) => s.apply(key, r, { sync: true })));
       for (const [key, r] of batch) acked.apply(key, r);
     }
     const unacked = Array.from({ length: 30 }, (_, i) => op(1000 + i));
@@ -237,6 +238,38 @@ t.test('a crash loses nothing apply() resolved, and leaves record and index in s
   }
 });
 
+t.test('applies that are not durable survive a power loss once the periodic sync has run', async (t) => {
+  const fs = new MemFileSystem();
+  const s = await ReplicaStore.open(DIR, { fs, syncIntervalMs: 20 });
+  const synced = s.stats().walSyncs;
+  for (let i = 0; i < 50; i++) await s.apply(k(`key-${i}`), rec(100 + i, 0, 'n1'));
+  await waitFor(() => s.stats().walSyncs > synced, 20_000, 'the periodic WAL sync');
+  fs.crash();
+  await s.close().catch(() => undefined);
+  const after = await ReplicaStore.open(DIR, { fs });
+  let present = 0;
+  for (let i = 0; i < 50; i++) if ((await after.get(k(`key-${i}`)))?.timestamp.physicalMs === 100 + i) present++;
+  t.equal(present, 50, 'every apply before the periodic sync survived');
+  await after.close();
+});
+
+t.test('within the sync interval a power loss takes unsynced applies, never durable ones', async (t) => {
+  const fs = new MemFileSystem();
+  const s = await ReplicaStore.open(DIR, { fs, syncIntervalMs: 3_600_000 }); // no periodic sync during the test
+  await s.apply(k('durable'), rec(10, 0, 'n1'), { sync: true });
+  await s.apply(k('unsynced'), rec(11, 0, 'n1'));
+  // An older version applied durably writes nothing, yet its ack still means the stored one is on disk.
+  t.equal((await s.apply(k('unsynced'), rec(5, 0, 'n1'), { sync: true })).applied, false, 'the older version is not applied');
+  await s.apply(k('lost'), rec(12, 0, 'n1'));
+  fs.crash();
+  await s.close().catch(() => undefined);
+  const after = await ReplicaStore.open(DIR, { fs });
+  t.equal((await after.get(k('durable')))?.timestamp.physicalMs, 10, 'the durable apply survived');
+  t.equal((await after.get(k('unsynced')))?.timestamp.physicalMs, 11, 'the unsynced apply a durable (refused) apply acknowledged survived');
+  t.equal(await after.get(k('lost')), undefined, 'the last unsynced apply was lost: the window the sync interval bounds');
+  await after.close();
+});
+
 t.test('bad arguments and a closed store get typed errors', async (t) => {
   const s = await ReplicaStore.open(DIR, { fs: new MemFileSystem() });
   await t.rejects(s.apply('key' as unknown as Uint8Array, rec(1, 0, 'n1')), { code: 'REPLICA_STORE_BAD_ARGUMENT' });
@@ -247,6 +280,8 @@ t.test('bad arguments and a closed store get typed errors', async (t) => {
   await t.rejects(scan(s, 1, 2 ** 32), { code: 'REPLICA_STORE_BAD_ARGUMENT' });
   await t.rejects(scan(s, 1, 0, { limit: -1 }), { code: 'REPLICA_STORE_BAD_ARGUMENT' });
   await t.rejects(ReplicaStore.open('/other', { fs: new MemFileSystem(), tombstoneGraceMs: -5 }), { code: 'REPLICA_STORE_BAD_ARGUMENT' });
+  await t.rejects(ReplicaStore.open('/other', { fs: new MemFileSystem(), syncIntervalMs: 1.5 }), { code: 'REPLICA_STORE_BAD_ARGUMENT' });
+  await t.rejects(s.apply(k('a'), rec(1, 0, 'n1'), { sync: 'yes' as unknown as boolean }), { code: 'REPLICA_STORE_BAD_ARGUMENT' });
   t.same(await s.get(k('a')), undefined, 'refused writes wrote nothing');
   const pending = s.apply(k('a'), rec(1, 0, 'n1'));
   await s.close();

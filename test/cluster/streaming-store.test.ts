@@ -21,7 +21,7 @@ const rec = (epoch: number, partition: number, value: string, ms = 1000): Stored
 });
 
 async function loaded(t: Test): Promise<{ store: ReplicaStore; model: Map<string, { epoch: number; partition: number }> }> {
-  const store = await ReplicaStore.open('/s', { fs: new MemFileSystem(), sync: false });
+  const store = await ReplicaStore.open('/s', { fs: new MemFileSystem() });
   t.teardown(() => store.close());
   const rng = new Rng(5);
   const model = new Map<string, { epoch: number; partition: number }>();

@@ -12,6 +12,8 @@ export interface KvCommandOptions {
   node: string[];
   consistency?: Consistency;
   timeout: number;
+  /** put and del: each replica fdatasyncs before it acknowledges. */
+  durable?: boolean;
 }
 
 export const EXIT_OK = 0;
@@ -31,11 +33,11 @@ export async function kvCommand(op: Op, opts: KvCommandOptions): Promise<number>
   try {
     switch (op.kind) {
       case 'put':
-        await client.put(op.key, op.value, req);
+        await client.put(op.key, op.value, { ...req, durable: opts.durable === true });
         console.log('OK');
         return EXIT_OK;
       case 'del':
-        await client.del(op.key, req);
+        await client.del(op.key, { ...req, durable: opts.durable === true });
         console.log('OK');
         return EXIT_OK;
       case 'get': {

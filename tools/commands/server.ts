@@ -93,7 +93,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   let store: ReplicaStore;
   let hints: HintStore;
   try {
-    store = await ReplicaStore.open(join(data, 'store'), { logger: log, tombstoneGraceMs: opts.tombstoneGrace });
+    store = await ReplicaStore.open(join(data, 'store'), { logger: log, tombstoneGraceMs: opts.tombstoneGrace, syncIntervalMs: opts.syncInterval });
     hints = await HintStore.open(join(data, 'hints'), { logger: log, maxBytes: opts.hintMaxBytes });
   } catch (err) {
     const e = err as Error & { code?: string };
@@ -207,6 +207,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     logger: log,
     deadlineMs: opts.requestTimeout,
     sloppyQuorum: opts.sloppyQuorum,
+    durableWrites: opts.durableWrites,
   });
   const replayer = new HintReplayer({ nodeId: opts.nodeId, hints, transport, rings, isAlive, logger: log, intervalMs: opts.hintReplayInterval });
   // Partition streaming on membership change (cluster/STREAMING.md): serves StreamPartition (75).
