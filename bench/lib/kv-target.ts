@@ -1,7 +1,8 @@
 /**
  * What the cluster bench drives: one system at one setting. MyDataStore at R=W=2 and at R=W=1 are two
- * targets; peers (etcd, Redis with replicas) become more targets with the same load shape, and their
- * server processes' pids let the bench charge them CPU time per operation.
+ * targets, and R=W=2 with durable puts a third (for a second load only); peers (etcd, Redis with
+ * replicas) become more targets with the same load shape, and their server processes' pids let the
+ * bench charge them CPU time per operation.
  */
 import { RpcError } from '../../client/index.js';
 import type { Client, Consistency } from '../../client/index.js';
@@ -27,6 +28,8 @@ export interface ConsistencySetting {
   name: string;
   read: Consistency;
   write: Consistency;
+  /** Puts ask each replica to fdatasync before it acknowledges (WriteOptions.durable); else the server's default. */
+  durable?: boolean;
 }
 
 export const SETTINGS: readonly ConsistencySetting[] = [
@@ -34,10 +37,17 @@ export const SETTINGS: readonly ConsistencySetting[] = [
   { name: 'R=W=1 (ONE)', read: 'ONE', write: 'ONE' },
 ];
 
+/**
+ * Issue 13's "puts at W=2 with durable writes": QUORUM puts that each replica fdatasyncs before it
+ * acknowledges (group commit), reads at QUORUM. Apart from SETTINGS because only a load runs with it.
+ */
+export const DURABLE_QUORUM: ConsistencySetting = { name: 'R=W=2 (QUORUM), durable', read: 'QUORUM', write: 'QUORUM', durable: true };
+
 /** MyDataStore through the TypeScript client at one consistency setting. */
 export function mydatastoreTarget(client: Client, setting: ConsistencySetting, deadlineMs: number): KvTarget {
   const readOpts = { consistency: setting.read, deadlineMs };
-  const writeOpts = { consistency: setting.write, deadlineMs };
+  // Without `durable` the request leaves it to the server (--durable-writes, off by default).
+  const writeOpts = { consistency: setting.write, deadlineMs, ...(setting.durable === true ? { durable: true } : {}) };
   return {
     system: 'mydatastore',
     setting: setting.name,
