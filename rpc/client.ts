@@ -28,6 +28,11 @@ export interface ClientOptions {
   backoffMaxMs?: number;
   /** Random source in [0, 1) for the jitter (injected in tests). */
   random?: () => number;
+  /**
+   * Where to connect for an address (default: the address itself). The fault-injection harness routes
+   * a node's traffic to each peer through a proxy of its own this way (test/faults/).
+   */
+  dial?: (address: string) => string;
 }
 
 /** Connections to one address and its reconnect state. */
@@ -45,6 +50,7 @@ export class RpcClient {
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
   private readonly random: () => number;
+  private readonly dial: (address: string) => string;
   private closed = false;
 
   constructor(options: ClientOptions = {}) {
@@ -59,6 +65,7 @@ export class RpcClient {
     this.backoffBaseMs = options.backoffBaseMs ?? 50;
     this.backoffMaxMs = options.backoffMaxMs ?? 5000;
     this.random = options.random ?? Math.random;
+    this.dial = options.dial ?? ((a) => a);
   }
 
   call<M extends AnyMethod>(address: string, method: M, request: RequestIn<M>, opts: CallOptions = {}): Promise<ResponseOf<M>> {
@@ -103,7 +110,7 @@ export class RpcClient {
       if (best !== undefined) return best;
       throw ConnectionError.notSent(`${address} is unreachable (${ep.failures} failed attempts); next attempt in ${ep.retryAt - now} ms`);
     }
-    const { host, port } = parseAddress(address);
+    const { host, port } = parseAddress(this.dial(address));
     const endpoint = ep;
     const conn = new ClientConnection(address, host, port, this.connOptions, (c) => this.onStateChange(endpoint, c));
     ep.conns.push(conn);

@@ -14,13 +14,13 @@ export interface Started {
 }
 
 /**
- * Spawns `node script args`, waits (up to timeoutMs) for a stdout or stderr line matching `ready`, and
- * kills the process at teardown if it is still running.
+ * Spawns `node script args` (with `env` added to this process's environment), waits (up to timeoutMs)
+ * for a stdout or stderr line matching `ready`, and kills the process at teardown if it is still running.
  */
-export async function startNode(t: Test, script: string, args: string[], ready: RegExp, timeoutMs = 30_000): Promise<Started> {
+export async function startNode(t: Test, script: string, args: string[], ready: RegExp, timeoutMs = 30_000, env?: NodeJS.ProcessEnv): Promise<Started> {
   // stdin is a pipe the child watches (tools/exit-with-parent.ts, preloaded) to die with this test
   // process: a test killed by tap's timeout before its teardown runs leaves no node behind.
-  const child = spawn(process.execPath, ['--enable-source-maps', '--import', EXIT_WITH_PARENT, script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--enable-source-maps', '--import', EXIT_WITH_PARENT, script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...(env === undefined ? {} : { env: { ...process.env, ...env } }) });
   t.teardown(() => killAndWait(child));
   let out = '';
   const match = await new Promise<string>((resolve, reject) => {

@@ -21,6 +21,8 @@ import { ReplicaStore } from '../../cluster/storage/replica-store.js';
 import { RaftDriver } from '../../cluster/raft/driver.js';
 import type { MembershipConfig } from '../../cluster/membership/types.js';
 import { formatAddress, parseAddress } from '../../rpc/address.js';
+import { DIAL_MAP_VARIABLE, dialMapFrom } from '../dial-map.js';
+import { wallClock } from '../test-clock.js';
 import { RpcClient } from '../../rpc/client.js';
 import { consoleLogger } from '../../rpc/logger.js';
 import { Methods } from '../../rpc/methods.js';
@@ -67,6 +69,18 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  // Test hooks of the fault harness (test/faults/): peer links through its proxies, a skewed clock.
+  let peerDial: { dial?: (address: string) => string };
+  let wall: () => number;
+  try {
+    const dial = dialMapFrom(process.env[DIAL_MAP_VARIABLE]);
+    peerDial = dial === undefined ? {} : { dial };
+    wall = wallClock(log);
+  } catch (err) {
+    log.error((err as Error).message);
+    process.exitCode = 1;
+    return;
+  }
   const data = opts.data ?? join('data', opts.nodeId);
   mkdirSync(data, { recursive: true });
   const server = new RpcServer({ maxFrameSize: opts.maxFrameSize, logger: log });
@@ -104,7 +118,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   }
   const closeStores = () => Promise.allSettled([store.close(), hints.close()]);
   // Anti-entropy (cluster/antientropy/ANTIENTROPY.md): polls the committed ring each second once started.
-  const aeClient = new RpcClient({ connectTimeoutMs: 1000, backoffMaxMs: 500 });
+  const aeClient = new RpcClient({ connectTimeoutMs: 1000, backoffMaxMs: 500, ...peerDial });
   let antiEntropy: AntiEntropyService;
   try {
     antiEntropy = await AntiEntropyService.open({
@@ -142,7 +156,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     meta: opts.zone === undefined || opts.zone === '' ? {} : { zone: opts.zone },
     config,
     server,
-    client: new RpcClient({ connectTimeoutMs: 2000, backoffMaxMs: 1000 }),
+    client: new RpcClient({ connectTimeoutMs: 2000, backoffMaxMs: 1000, ...peerDial }),
     logger: log,
     leaveTimeoutMs: opts.leaveTimeoutMs,
   });
@@ -159,7 +173,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       // The first node (no seeds to join through) creates the cluster, as --seeds' help says.
       bootstrap: opts.bootstrap === true || opts.seeds.every((s) => s === address),
       server,
-      client: new RpcClient({ connectTimeoutMs: 1000, backoffMaxMs: 500 }),
+      client: new RpcClient({ connectTimeoutMs: 1000, backoffMaxMs: 500, ...peerDial }),
       membership,
       logger: log,
       tickMs: opts.raftTick,
@@ -187,11 +201,11 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   const rings = new RingCache(() => raft.clusterState());
   // One hybrid clock per node: the coordinator stamps writes with it, the replica service moves it past
   // every record it stores, so this node never stamps a write older than a version it holds.
-  const clock = new HybridClock(opts.nodeId, Date.now);
+  const clock = new HybridClock(opts.nodeId, wall);
   const replica = new ReplicaService({ nodeId: opts.nodeId, clusterId: opts.clusterId, store, hints, view: () => rings.current(), clock, onApplied: (_key, record) => antiEntropy.noteApplied(record) });
   replica.register(server);
   antiEntropy.register(server);
-  const replicaClient = new RpcClient({ connectTimeoutMs: 1000, backoffMaxMs: 500 });
+  const replicaClient = new RpcClient({ connectTimeoutMs: 1000, backoffMaxMs: 500, ...peerDial });
   // A ReplicaWrite still queued at this timeout is dropped unsent; one sent is applied however late it
   // arrives (replicas do not check deadlines). Coordinators pass no shorter signal to writes.
   const replicaCallTimeoutMs = 5000;
