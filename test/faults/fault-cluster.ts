@@ -11,13 +11,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import type { Test } from 'tap';
 import { Methods } from '../../rpc/methods.js';
 import { RpcClient } from '../../rpc/client.js';
 import { statusFromPb } from '../../tools/commands/status.js';
 import { DIAL_MAP_VARIABLE } from '../../tools/dial-map.js';
 import { CLOCK_OFFSET_VARIABLE } from '../../tools/test-clock.js';
-import { freePorts } from '../../bench/lib/peers/free-port.js';
 import { FAST_FLAGS, cli } from '../cluster/real-cluster.js';
 import { killAndWait, startNode, type Started } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
@@ -30,10 +30,16 @@ export interface FaultNode {
   readonly data: string;
   process: Started | undefined;
   paused: boolean;
+  /** Started at least once (a node of `nodes` beyond `initial` is not until join()). */
+  launched: boolean;
+  /** Decommissioned and stopped for good. */
+  retired: boolean;
 }
 
 export interface FaultClusterOptions {
   nodes: number;
+  /** Nodes started at once (default all); the others wait for join(). */
+  initial?: number;
   clusterId: string;
   /** Flags added to every node's command line (after the fast defaults). */
   extraArgs?: string[];
@@ -45,6 +51,8 @@ export class FaultCluster {
   readonly nodes: FaultNode[] = [];
   private readonly links = new Map<string, LinkProxy>();
   private readonly outputs: { id: string; output: () => string }[] = [];
+  /** Listeners holding the ports of nodes not started yet. */
+  private readonly held = new Map<string, Server>();
 
   private constructor(
     private readonly t: Test,
@@ -61,18 +69,23 @@ export class FaultCluster {
       if (t.passing()) return;
       for (const o of c.outputs) process.stderr.write(`---- ${o.id} ----\n${o.output()}\n`);
     });
-    const ports = await freePorts(opts.nodes);
+    // Each node's port stays held by a listener of ours until the node starts, so that nothing else —
+    // the proxies opened next on port 0 included — can be given it meanwhile.
     for (let i = 0; i < opts.nodes; i++) {
       const id = `n${i + 1}`;
-      c.nodes.push({ id, port: ports[i]!, address: `127.0.0.1:${ports[i]!}`, data: join(dir, id), process: undefined, paused: false });
+      const hold = await holdPort();
+      c.held.set(id, hold.server);
+      t.teardown(() => closeServer(hold.server));
+      c.nodes.push({ id, port: hold.port, address: `127.0.0.1:${hold.port}`, data: join(dir, id), process: undefined, paused: false, launched: false, retired: false });
     }
     for (const from of c.nodes) {
       for (const to of c.nodes) {
         if (from !== to) c.links.set(`${from.id}>${to.id}`, await LinkProxy.start(from.id, to.id, { host: '127.0.0.1', port: to.port }));
       }
     }
-    for (const n of c.nodes) await c.launch(n);
-    await c.waitRing(c.nodes.length);
+    const initial = opts.initial ?? opts.nodes;
+    for (const n of c.nodes.slice(0, initial)) await c.launch(n);
+    await c.waitRing(initial);
     return c;
   }
 
@@ -82,8 +95,26 @@ export class FaultCluster {
     return n;
   }
 
+  /** The nodes that are members: started, not retired (running or not). */
+  get members(): FaultNode[] {
+    return this.nodes.filter((n) => n.launched && !n.retired);
+  }
+
   get addresses(): string[] {
-    return this.nodes.map((n) => n.address);
+    return this.members.map((n) => n.address);
+  }
+
+  /** Starts a node held back at start: it joins through its peers (Raft adds it, it streams in). */
+  async join(id: string): Promise<void> {
+    const n = this.node(id);
+    if (n.launched) throw new Error(`${id} has already been started`);
+    await this.launch(n);
+  }
+
+  /** Stops a decommissioned node for good: it is no longer counted among the members. */
+  async retire(id: string): Promise<void> {
+    await this.kill(id);
+    this.node(id).retired = true;
   }
 
   /** kill -9. */
@@ -165,8 +196,8 @@ export class FaultCluster {
   /** Heals, resumes paused nodes and restarts killed ones. */
   async recoverAll(): Promise<void> {
     this.heal();
-    for (const n of this.nodes) this.resume(n.id);
-    for (const n of this.nodes) if (n.process === undefined) await this.launch(n);
+    for (const n of this.members) this.resume(n.id);
+    for (const n of this.members) if (n.process === undefined) await this.launch(n);
   }
 
   /** Links that never carried a connection (none, once the nodes have talked: the dial maps work). */
@@ -174,19 +205,22 @@ export class FaultCluster {
     return [...this.links.values()].filter((l) => l.accepted === 0).map((l) => `${l.from}>${l.to}`);
   }
 
-  /** Waits until every running node has committed a ring of `members`. */
-  async waitRing(members: number, timeoutMs = 60_000): Promise<void> {
+  /** Waits until every running member has committed a ring of `members` nodes (or exactly these ids). */
+  async waitRing(members: number | readonly string[], timeoutMs = 60_000): Promise<void> {
+    const want = typeof members === 'number' ? undefined : [...members].sort().join(',');
+    const size = typeof members === 'number' ? members : members.length;
     await waitFor(
       async () => {
         try {
-          const ss = await Promise.all(this.nodes.map(async (n) => statusFromPb(await this.rpc.call(n.address, Methods.Status, {}))));
-          return ss.every((s) => s.ringMembers.length === members);
+          const running = this.members.filter((n) => n.process !== undefined);
+          const ss = await Promise.all(running.map(async (n) => statusFromPb(await this.rpc.call(n.address, Methods.Status, {}))));
+          return ss.every((s) => s.ringMembers.length === size && (want === undefined || [...s.ringMembers].sort().join(',') === want));
         } catch {
           return false;
         }
       },
       timeoutMs,
-      `every node to commit a ring of ${members}`,
+      `every member to commit a ring of ${typeof members === 'number' ? members : members.join(',')}`,
     );
   }
 
@@ -201,6 +235,12 @@ export class FaultCluster {
   }
 
   private async launch(n: FaultNode): Promise<void> {
+    n.launched = true;
+    const hold = this.held.get(n.id);
+    if (hold !== undefined) {
+      this.held.delete(n.id);
+      await closeServer(hold);
+    }
     if (!existsSync(this.clockFile(n))) writeFileSync(this.clockFile(n), '0');
     const dial: Record<string, string> = {};
     for (const peer of this.nodes) if (peer !== n) dial[peer.address] = `127.0.0.1:${this.link(n.id, peer.id).port}`;
@@ -228,4 +268,23 @@ export class FaultCluster {
     this.rpc.destroy();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A listener on 127.0.0.1, any free port: the port is ours while it listens. Peers dialling the node
+ * before it starts are reset at once (as by a closed port), and no connection keeps close() waiting.
+ */
+async function holdPort(): Promise<{ server: Server; port: number }> {
+  const server = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const a = server.address();
+  if (a === null || typeof a === 'string') throw new Error('no TCP port from a listener on 127.0.0.1');
+  return { server, port: a.port };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
 }

@@ -42,7 +42,7 @@ export async function readEverywhere(cluster: FaultCluster, keys: readonly strin
     return { via, value: undefined };
   };
   await inBatches(keys, 32, async (key) => {
-    for (const n of cluster.nodes) reads.get(key)!.push(await readAll(n.id, n.address, key));
+    for (const n of cluster.members) reads.get(key)!.push(await readAll(n.id, n.address, key));
   });
   return reads;
 }
@@ -67,7 +67,7 @@ export async function ownerCopies(
   const count = async (key: string): Promise<void> => {
     let owners = 0;
     let holding = 0;
-    for (const n of cluster.nodes) {
+    for (const n of cluster.members) {
       try {
         const res = await cluster.rpc.call(n.address, Methods.ReplicaRead, { from, key: Buffer.from(key) }, { timeoutMs: 3000 });
         owners++;
@@ -100,7 +100,7 @@ export async function ownerCopies(
  */
 export async function merkleConvergence(cluster: FaultCluster, clusterId: string, timeoutMs = 120_000): Promise<{ equal: boolean; ms: number; epochs: number; partitions: number }> {
   const from = { clusterId, nodeId: 'faults-checker' };
-  const status = async () => statusFromPb(await cluster.rpc.call(cluster.nodes[0]!.address, Methods.Status, {}));
+  const status = async () => statusFromPb(await cluster.rpc.call(cluster.members[0]!.address, Methods.Status, {}));
   const s0 = await status();
   const members = s0.members.filter((m) => s0.ringMembers.includes(m.id));
   const ring = buildRing(members.map((m) => (m.zone === '' ? { id: m.id } : { id: m.id, meta: { zone: m.zone } })), { partitions: s0.config.partitions, replicas: s0.config.replicas });

@@ -34,7 +34,7 @@ const now = (undo: () => void) => (): Promise<void> => {
 
 /** Applies one fault; resolves with a description and the function that undoes it. */
 export async function inject(cluster: FaultCluster, kind: FaultKind, random: () => number): Promise<{ what: string; undo: () => Promise<void> }> {
-  const ids = shuffled(cluster.nodes.map((n) => n.id), random);
+  const ids = shuffled(cluster.members.map((n) => n.id), random);
   const victim = ids[0]!;
   switch (kind) {
     case 'kill':
