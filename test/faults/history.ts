@@ -4,7 +4,8 @@
  * may or may not have been applied, e.g. a timeout or an UNAVAILABLE after some replicas took it). Fault
  * windows are entries too, so a report can line operations up with the faults they ran under.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConnectionError, InvalidArgumentError, RpcError } from '../../client/index.js';
 
 export type OpType = 'invoke' | 'ok' | 'fail' | 'info';
@@ -69,4 +70,17 @@ export function writeOutcome(err: unknown): 'fail' | 'info' {
 
 export function errorText(err: unknown): string {
   return err instanceof RpcError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * With FAULTS_REPORT_DIR set (npm run test:faults), writes <scenario>-seed-<seed>.history.jsonl and
+ * .verdict.json there; run.ts reads the verdict's `acknowledged`, `lost`, `missingCopies`, `convergedMs`.
+ */
+export function writeReport(scenario: string, seed: number, history: History, verdict: Record<string, unknown>): void {
+  const dir = process.env.FAULTS_REPORT_DIR;
+  if (dir === undefined || dir === '') return;
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `${scenario}-seed-${seed}`);
+  history.write(`${base}.history.jsonl`);
+  writeFileSync(`${base}.verdict.json`, JSON.stringify({ scenario, seed, ...verdict }, null, 2));
 }

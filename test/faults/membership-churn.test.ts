@@ -7,22 +7,18 @@
  * every member, every owner under the new ring must hold it (streaming, hints, anti-entropy), and the
  * Merkle roots must agree (README, "Guarantees" 1).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import { Client, TimeoutError, UnavailableError } from '../../client/index.js';
 import { Methods } from '../../rpc/methods.js';
 import { statusFromPb } from '../../tools/commands/status.js';
 import { waitFor } from '../support/wait.js';
 import { FaultCluster } from './fault-cluster.js';
-import { merkleConvergence, ownerCopies, readEverywhere } from './final-reads.js';
-import { History, errorText, writeOutcome } from './history.js';
+import { History, writeReport } from './history.js';
 import { seeded } from './nemesis.js';
-import { checkUniqueWrites } from './unique-writes-checker.js';
+import { judgeUniqueWrites, writeUniqueKeys } from './unique-writes-workload.js';
 
 const SEED = Number(process.env.FAULTS_SEED ?? Date.now() % 1_000_000);
 const WRITERS = 4;
-const WRITE_GAP_MS = 40;
 const CLUSTER_ID = 'faults-churn';
 
 t.test(`a join and a decommission while the Raft leader is partitioned (seed ${SEED}): nothing acknowledged is lost`, async (t) => {
@@ -34,20 +30,7 @@ t.test(`a join and a decommission while the Raft leader is partitioned (seed ${S
 
   let stop = false;
   t.teardown(() => void (stop = true)); // a failing step must not leave the writers looping
-  const writer = async (p: number): Promise<void> => {
-    for (let i = 0; !stop; i++) {
-      const key = `c-${p}-${i}`;
-      history.invoke(p, 'write', key, `v-${key}`);
-      try {
-        await client.put(key, `v-${key}`, { consistency: 'QUORUM' });
-        history.complete(p, 'ok', 'write', key);
-      } catch (err) {
-        history.complete(p, writeOutcome(err), 'write', key, { error: errorText(err) });
-      }
-      await new Promise((r) => setTimeout(r, WRITE_GAP_MS));
-    }
-  };
-  const writing = Promise.all(Array.from({ length: WRITERS }, (_, p) => writer(p)));
+  const writing = writeUniqueKeys(client, history, 'c', WRITERS, () => stop);
 
   const status = async (address: string) => statusFromPb(await cluster.rpc.call(address, Methods.Status, {}));
   // Raft adds voters one at a time: isolating the leader before every node has applied the config with
@@ -119,21 +102,10 @@ t.test(`a join and a decommission while the Raft leader is partitioned (seed ${S
   stop = true;
   await writing;
 
-  const keys = [...new Set(history.ops.filter((o) => o.f === 'write').map((o) => o.key))];
-  const reads = await readEverywhere(cluster, keys);
-  const present = keys.filter((k) => reads.get(k)!.some((r) => typeof r.value === 'string'));
-  const { copies, convergedMs } = await ownerCopies(cluster, CLUSTER_ID, present, (key, c) => c !== undefined && !c.tombstone && c.value === `v-${key}`);
-  const merkle = await merkleConvergence(cluster, CLUSTER_ID);
-  const verdict = checkUniqueWrites(history.ops, reads, copies);
+  const { verdict, convergedMs, merkle } = await judgeUniqueWrites(cluster, CLUSTER_ID, history);
   const summary = { leader, newLeader, joined: joiner.id, decommissioned: leaving.id, convergedMs, merkle };
   t.comment(JSON.stringify({ ...verdict, lost: verdict.lost.slice(0, 20), neverRead: verdict.neverRead.slice(0, 20), ...summary }));
-  const reportDir = process.env.FAULTS_REPORT_DIR;
-  if (reportDir !== undefined && reportDir !== '') {
-    mkdirSync(reportDir, { recursive: true });
-    const base = join(reportDir, `membership-churn-seed-${SEED}`); // run.ts reads <scenario>-seed-<seed>.verdict.json
-    history.write(`${base}.history.jsonl`);
-    writeFileSync(`${base}.verdict.json`, JSON.stringify({ scenario: 'membership-churn', seed: SEED, ...summary, ...verdict }, null, 2));
-  }
+  writeReport('membership-churn', SEED, history, { ...summary, ...verdict });
 
   t.ok(verdict.acknowledged >= verdict.attempted / 4, `the cluster kept taking writes: ${verdict.acknowledged} of ${verdict.attempted} acknowledged`);
   t.same(verdict.lost, [], 'no acknowledged write is lost');

@@ -6,15 +6,13 @@
  * hints), and no read at R=ALL through any node may find a deleted value again: a delete is never undone
  * by a replica that missed it (README, "Guarantees" 4).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import { Client } from '../../client/index.js';
 import { WrongOwnerError } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
 import { FaultCluster } from './fault-cluster.js';
 import { ownerCopies, readEverywhere } from './final-reads.js';
-import { History, errorText, writeOutcome } from './history.js';
+import { History, errorText, writeOutcome, writeReport } from './history.js';
 import { seeded } from './nemesis.js';
 
 const SEED = Number(process.env.FAULTS_SEED ?? Date.now() % 1_000_000);
@@ -77,13 +75,7 @@ t.test(`deletes while a replica is partitioned (seed ${SEED}): no deleted key co
   const unread = acked.filter((k) => reads.get(k)!.every((r) => r.value === undefined));
   const verdict = { scenario: 'partitioned-deletes', seed: SEED, victim: victim.id, deleted: acked.length, resurrected, unread, missingTombstones, convergedMs };
   t.comment(JSON.stringify({ ...verdict, resurrected: resurrected.slice(0, 20), unread: unread.slice(0, 20) }));
-  const reportDir = process.env.FAULTS_REPORT_DIR;
-  if (reportDir !== undefined && reportDir !== '') {
-    mkdirSync(reportDir, { recursive: true });
-    const base = join(reportDir, `partitioned-deletes-seed-${SEED}`); // run.ts reads <scenario>-seed-<seed>.verdict.json
-    history.write(`${base}.history.jsonl`);
-    writeFileSync(`${base}.verdict.json`, JSON.stringify({ ...verdict, acknowledged: acked.length, lost: resurrected, missingCopies: missingTombstones }, null, 2));
-  }
+  writeReport('partitioned-deletes', SEED, history, { ...verdict, acknowledged: acked.length, lost: resurrected, missingCopies: missingTombstones });
 
   t.equal(acked.length, KEYS, 'the majority side took every delete at W=2');
   t.equal(missingTombstones, 0, `every owner, the isolated one too, holds the tombstones after heal (${convergedMs} ms)`);

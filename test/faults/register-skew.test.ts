@@ -8,15 +8,13 @@
  * A second, scripted test shows what the client's causality token (`after`) buys: without it a
  * coordinator whose clock is behind stamps a later write earlier, and last-write-wins drops it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import { Client } from '../../client/index.js';
 import { mydatastore } from '../../proto/gen/messages.js';
 import { WrongOwnerError } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
 import { FaultCluster } from './fault-cluster.js';
-import { History, errorText, writeOutcome } from './history.js';
+import { History, errorText, writeOutcome, writeReport } from './history.js';
 import { runNemesis, seeded, type FaultKind } from './nemesis.js';
 import { checkRegisters } from './register-checker.js';
 
@@ -77,13 +75,7 @@ t.test(`single-writer registers under clock skew (${SECONDS} s, seed ${SEED}): n
   const verdict = checkRegisters(history.ops);
   t.comment(`faults: ${faults.join(', ')}`);
   t.comment(JSON.stringify({ ...verdict, stale: verdict.stale.slice(0, 10), phantoms: verdict.phantoms.slice(0, 10) }));
-  const reportDir = process.env.FAULTS_REPORT_DIR;
-  if (reportDir !== undefined && reportDir !== '') {
-    mkdirSync(reportDir, { recursive: true });
-    const base = join(reportDir, `register-skew-seed-${SEED}`); // run.ts reads <scenario>-seed-<seed>.verdict.json
-    history.write(`${base}.history.jsonl`);
-    writeFileSync(`${base}.verdict.json`, JSON.stringify({ scenario: 'register-skew', seed: SEED, seconds: SECONDS, faults, ...verdict, acknowledged: verdict.writesAcknowledged, lost: verdict.stale }, null, 2));
-  }
+  writeReport('register-skew', SEED, history, { seconds: SECONDS, faults, ...verdict, acknowledged: verdict.writesAcknowledged, lost: verdict.stale });
 
   t.ok(faults.includes('skew'), 'clocks were skewed');
   t.ok(verdict.writesAcknowledged > KEYS * 5 && verdict.reads > READERS * 5, `the cluster kept working: ${verdict.writesAcknowledged} writes acknowledged, ${verdict.reads} reads answered`);
