@@ -37,7 +37,16 @@ for (let s = 0; s < seeds; s++) {
     if (!ok) failed++;
     const verdictFile = join(dir, `${file.replace(/\.test\.js$/, '')}-seed-${seed}.verdict.json`);
     const verdict = existsSync(verdictFile) ? (JSON.parse(readFileSync(verdictFile, 'utf8')) as Record<string, unknown>) : undefined;
-    const summary = verdict === undefined ? 'no verdict written' : `acknowledged ${String(verdict.acknowledged)}, lost ${(verdict.lost as unknown[]).length}, missing copies ${String(verdict.missingCopies)}, converged in ${String(verdict.convergedMs)} ms`;
+    const parts =
+      verdict === undefined
+        ? ['no verdict written']
+        : [
+            `acknowledged ${String(verdict.acknowledged)}`,
+            `lost ${Array.isArray(verdict.lost) ? verdict.lost.length : '?'}`,
+            ...(verdict.missingCopies === undefined ? [] : [`missing copies ${JSON.stringify(verdict.missingCopies)}`]),
+            ...(verdict.convergedMs === undefined ? [] : [`converged in ${JSON.stringify(verdict.convergedMs)} ms`]),
+          ];
+    const summary = parts.join(', ');
     console.log(`${ok ? 'pass' : 'FAIL'}  ${file}  seed ${seed}: ${summary}`);
   }
 }
