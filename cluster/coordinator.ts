@@ -273,8 +273,8 @@ export class Coordinator {
       this.keepHint(owner, key, bytes);
       check(quorum.fail(owner, new Error(`${owner} is down per gossip and no stand-in is left`)));
     }
-    this.sendToPending(view, partition, key, record, bytes);
     const sync = opts.durable ?? this.opts.durableWrites ?? false;
+    this.sendToPending(view, partition, key, record, bytes, sync);
     for (const t of targets.targets) {
       this.endpoint(t.node, view)
         .write([{ key, record }], t.hintFor, sync)
@@ -347,7 +347,7 @@ export class Coordinator {
   }
 
   /** A transition's pending owners get the write in the background; a failed or down one gets a hint. */
-  private sendToPending(view: RingView, partition: number, key: Uint8Array, record: StoredRecord, bytes: Uint8Array): void {
+  private sendToPending(view: RingView, partition: number, key: Uint8Array, record: StoredRecord, bytes: Uint8Array, sync: boolean): void {
     for (const node of view.pendingOwners(partition)) {
       if (!this.opts.isAlive(node)) {
         this.keepHint(node, key, bytes);
@@ -355,7 +355,7 @@ export class Coordinator {
       }
       this.track(
         this.endpoint(node, view)
-          .write([{ key, record }], undefined)
+          .write([{ key, record }], undefined, sync)
           .catch((err: unknown) => {
             if (isDeliveryFailure(err)) this.keepHint(node, key, bytes);
           }),

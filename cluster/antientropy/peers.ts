@@ -61,7 +61,8 @@ export class RpcAntiEntropyTransport implements AntiEntropyTransport {
         return n === null || n === undefined ? { records } : { records, next: { epoch: Long.fromValue(n.epoch ?? 0).toNumber(), afterKey: n.afterKey ?? new Uint8Array(0) } };
       },
       async write(records, signal) {
-        const req = { from, records: records.map((r) => recordToPb(r.record, r.key)), hintForNodeId: '' };
+        // Synced: this push's ack lets the range be marked verified (ANTIENTROPY.md).
+        const req = { from, records: records.map((r) => recordToPb(r.record, r.key)), hintForNodeId: '', sync: true };
         return (await client.call(where(), Methods.ReplicaWrite, req, opts(signal))).applied;
       },
     };

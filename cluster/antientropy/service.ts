@@ -291,6 +291,8 @@ export class AntiEntropyService {
       const markers = this.schedule.takeChanged();
       if (markers === undefined) return;
       try {
+        // Repairs were applied unsynced (as default writes are): on disk before the marker that says so.
+        await this.opts.store.sync();
         await this.opts.verified.save(markers);
       } catch (err) {
         this.schedule.markUnsaved();

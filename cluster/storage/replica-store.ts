@@ -139,8 +139,12 @@ export class ReplicaStore {
     logger: Logger | undefined,
   ) {
     if (syncIntervalMs > 0) {
+      let failed = false; // the engine refuses writes after a WAL failure and says why: log it once here
       this.syncTimer = setInterval(() => {
-        this.db.sync().catch((err: unknown) => logger?.error(`periodic WAL sync failed: ${(err as Error).message}`));
+        this.db.sync().catch((err: unknown) => {
+          if (!failed) logger?.error(`periodic WAL sync failed (later failures not logged): ${(err as Error).message}`);
+          failed = true;
+        });
       }, syncIntervalMs);
       this.syncTimer.unref();
     }

@@ -65,6 +65,13 @@ export class FaultCluster {
     const dir = mkdtempSync(join(tmpdir(), `mydatastore-faults-${opts.clusterId}-`));
     const c = new FaultCluster(t, opts, dir);
     t.teardown(() => c.stopAll());
+    // A stopped (SIGSTOP) node cannot notice its parent dying (tools/exit-with-parent.ts): kill them
+    // if this process exits without its teardown (tap's timeout).
+    const killPaused = (): void => {
+      for (const n of c.nodes) if (n.paused) n.process?.child.kill('SIGKILL');
+    };
+    process.once('exit', killPaused);
+    t.teardown(() => void process.removeListener('exit', killPaused));
     t.teardown(() => {
       if (t.passing()) return;
       for (const o of c.outputs) process.stderr.write(`---- ${o.id} ----\n${o.output()}\n`);
@@ -144,6 +151,7 @@ export class FaultCluster {
     const n = this.node(id);
     if (n.process === undefined || !n.paused) return;
     n.process.child.kill('SIGCONT');
+    n.process.child.kill('SIGUSR2'); // a skew set while it was stopped takes effect now
     n.paused = false;
   }
 

@@ -110,13 +110,15 @@ export async function merkleConvergence(cluster: FaultCluster, clusterId: string
   let equal = false;
   await waitFor(
     async () => {
-      const epoch = Long.fromNumber((await status()).epoch, true);
+      const s = await status().catch(() => undefined);
+      if (s === undefined) return false; // a node busy or restarting: poll again
+      const epoch = Long.fromNumber(s.epoch, true);
       const epochs = { fromEpoch: Long.UZERO, toEpoch: epoch };
       const unequal: number[] = [];
       await inBatches(pending, 8, async (p) => {
         const req = { from, partition: p, epochs, treeVersion: TREE_VERSION, level: 0, indices: [0] };
-        const roots = await Promise.all(ring.preferenceList(p).map(async (id) => Buffer.from((await cluster.rpc.call(addressOf.get(id)!, Methods.TreeHashes, req)).hashes).toString('hex')));
-        if (new Set(roots).size !== 1) unequal.push(p);
+        const roots = await Promise.all(ring.preferenceList(p).map(async (id) => Buffer.from((await cluster.rpc.call(addressOf.get(id)!, Methods.TreeHashes, req)).hashes).toString('hex'))).catch(() => undefined);
+        if (roots === undefined || new Set(roots).size !== 1) unequal.push(p);
       });
       pending = unequal;
       return pending.length === 0;
@@ -127,6 +129,6 @@ export async function merkleConvergence(cluster: FaultCluster, clusterId: string
     () => (equal = true),
     () => undefined,
   );
-  const s1 = await status();
+  const s1 = await status().catch(() => s0);
   return { equal, ms: Date.now() - start, epochs: s1.epoch - s0.epoch, partitions: s0.config.partitions };
 }

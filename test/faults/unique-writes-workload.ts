@@ -39,12 +39,14 @@ export interface UniqueWritesOutcome {
   merkle: Awaited<ReturnType<typeof merkleConvergence>>;
 }
 
-/** After heal: every written key at R=ALL through every member, each owner's copy, then the Merkle roots. */
+/** After heal: each owner's copy of every acknowledged key, the Merkle roots, then every key at R=ALL through every member. */
 export async function judgeUniqueWrites(cluster: FaultCluster, clusterId: string, history: History): Promise<UniqueWritesOutcome> {
   const keys = [...new Set(history.ops.filter((o) => o.f === 'write').map((o) => o.key))];
-  const reads = await readEverywhere(cluster, keys);
-  const present = keys.filter((k) => reads.get(k)!.some((r) => typeof r.value === 'string'));
-  const { copies, convergedMs } = await ownerCopies(cluster, clusterId, present, (key, c) => c !== undefined && !c.tombstone && c.value === `v-${key}`);
+  // Copies and roots first: the R=ALL reads below repair stale owners, and would hide a broken hinted
+  // handoff, anti-entropy or streaming. Only acknowledged keys must be everywhere.
+  const acked = new Set(history.ops.filter((o) => o.f === 'write' && o.type === 'ok').map((o) => o.key));
+  const { copies, convergedMs } = await ownerCopies(cluster, clusterId, [...acked], (key, c) => c !== undefined && !c.tombstone && c.value === `v-${key}`);
   const merkle = await merkleConvergence(cluster, clusterId);
+  const reads = await readEverywhere(cluster, keys);
   return { verdict: checkUniqueWrites(history.ops, reads, copies), convergedMs, merkle };
 }
