@@ -3,8 +3,9 @@
  * a down owner gets a hint that the replay loop delivers once it is back; two down owners fail with
  * UnavailableError saying how many acked; a hung replica makes the request fail at its deadline; read
  * repair (blocking and background) brings stale replicas up to date; stand-ins keep hints for down owners
- * and their acks do not count toward W; a durable write is fdatasynced by every replica before it acks;
- * bad R/W and keys are refused; PreferenceLists are cached per ring.
+ * and their acks do not count toward W; a durable write is fdatasynced by every replica before it acks
+ * (and by a pending owner, whose copy goes in the background); bad R/W and keys are refused;
+ * PreferenceLists are cached per ring.
  */
 import t from 'tap';
 import { ConsistencyError } from '../../cluster/consistency.js';
@@ -225,6 +226,40 @@ t.test('a durable write is on every acking replica\'s disk when acknowledged; a 
   await periodic.node('a').coordinator.put(enc('k'), enc('v'), { consistency: 'ALL' });
   await waitFor(() => ids.every((id) => syncs(id) > before.get(id)!), 20_000, 'every replica\'s periodic sync');
   t.equal(await survivors(periodic, enc('k')), 3, 'a default write survives once the periodic sync has run');
+});
+
+t.test('a durable write reaches a pending owner (a joiner streaming the partition in) fdatasynced', async (t) => {
+  const ids = ['a', 'b', 'c', 'd'];
+  const base = clusterState(ids);
+  // d is joining: the partitions it gains have it as a pending owner, sent each write in the background.
+  const joining = { ...base, members: base.members.map((m) => (m.id === 'd' ? { ...m, status: 'joining' as const } : m)) };
+  const view = new RingCache(() => joining).current()!;
+  const pendingOnD = (prefix: string): Buffer => {
+    for (let i = 0; ; i++) {
+      const key = enc(`${prefix}-${i}`);
+      if (view.pendingOwners(view.ring.partitionOf(key)).includes('d')) return key;
+    }
+  };
+  const onDAfterPowerLoss = async (f: Fixture, key: Buffer): Promise<string | undefined> => text(await (await f.node('d').crashAndReopen()).get(key));
+
+  // No periodic sync within the test: only the write's own fdatasync can save it from a power loss.
+  const f = await makeFixture(t, ids, joining, { syncIntervalMs: 3_600_000 });
+  const durable = pendingOnD('durable');
+  const plain = pendingOnD('plain');
+  await f.node('a').coordinator.put(durable, enc('v'), { consistency: 'ALL', durable: true });
+  await f.node('a').coordinator.drain(); // d's copy is stored (and synced) before the plain write arrives
+  await f.node('a').coordinator.put(plain, enc('v'), { consistency: 'ALL' });
+  await f.node('a').coordinator.drain();
+  t.equal(text(await f.node('d').store.get(plain)), 'v', 'd stores the default write too');
+  const after = await f.node('d').crashAndReopen();
+  t.equal(text(await after.get(durable)), 'v', 'durable: true survives a power loss of the pending owner');
+  t.equal(await after.get(plain), undefined, 'a default write to it is in the loss window, as on any replica');
+
+  const always = await makeFixture(t, ids, joining, { syncIntervalMs: 3_600_000, durableWrites: true });
+  const key = pendingOnD('always');
+  await always.node('b').coordinator.put(key, enc('v'), { consistency: 'ALL' });
+  await always.node('b').coordinator.drain();
+  t.equal(await onDAfterPowerLoss(always, key), 'v', 'a coordinator with durableWrites syncs its writes to pending owners too');
 });
 
 t.test('bad requests are refused before anything is sent', async (t) => {

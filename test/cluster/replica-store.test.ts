@@ -2,9 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { MemFileSystem } from '../../lsm/index.js';
+import { MemFileSystem, type FileSystem, type Logger } from '../../lsm/index.js';
 import { ReplicaStore, placementKey } from '../../cluster/storage/replica-store.js';
 import { compareRecords, type StoredRecord } from '../../cluster/storage/record.js';
+import { FailingFs } from '../support/fault-fs.js';
 import { Rng } from '../support/rng.js';
 import { waitFor } from '../support/wait.js';
 
@@ -268,6 +269,52 @@ t.test('within the sync interval a power loss takes unsynced applies, never dura
   t.equal((await after.get(k('unsynced')))?.timestamp.physicalMs, 11, 'the unsynced apply a durable (refused) apply acknowledged survived');
   t.equal(await after.get(k('lost')), undefined, 'the last unsynced apply was lost: the window the sync interval bounds');
   await after.close();
+});
+
+/** A syncIntervalMs no other timer uses: the one setInterval call openWithManualSyncTimer takes over. */
+const MANUAL_SYNC_MS = 4_321;
+
+/**
+ * Opens a store whose periodic-sync timer the test fires by hand, one tick at a time, rather than
+ * waiting for real ones: setInterval is swapped for the duration of the open only.
+ */
+async function openWithManualSyncTimer(fs: FileSystem, logger: Logger): Promise<{ store: ReplicaStore; tick: () => void }> {
+  const real = globalThis.setInterval;
+  let tick: (() => void) | undefined;
+  globalThis.setInterval = (fn: () => void, ms?: number) => {
+    if (ms !== MANUAL_SYNC_MS) return real(fn, ms);
+    tick = fn;
+    return real(() => undefined, 3_600_000); // a timer the store can unref and clear, that never fires here
+  };
+  try {
+    const store = await ReplicaStore.open(DIR, { fs, syncIntervalMs: MANUAL_SYNC_MS, logger });
+    if (tick === undefined) throw new Error('the store started no periodic-sync timer');
+    return { store, tick };
+  } finally {
+    globalThis.setInterval = real;
+  }
+}
+
+t.test('a failing periodic sync is logged once, not on every tick', async (t) => {
+  const fs = new FailingFs();
+  const errors: string[] = [];
+  const logger: Logger = { info: () => undefined, warn: () => undefined, error: (msg) => void errors.push(msg) };
+  const periodic = (): string[] => errors.filter((m) => m.startsWith('periodic WAL sync failed'));
+  const { store, tick } = await openWithManualSyncTimer(fs, logger);
+  await store.apply(k('unsynced'), rec(1, 0, 'n1'));
+  fs.failing = true;
+  tick();
+  await waitFor(() => periodic().length > 0, 20_000, 'the first failed periodic sync to be logged');
+  // Later ticks find the engine refusing (its WAL failed): each sync rejects at once, in a microtask.
+  for (let i = 0; i < 5; i++) {
+    tick();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  t.equal(periodic().length, 1, `the timer logged its failure once in 6 ticks: ${JSON.stringify(periodic())}`);
+  t.match(periodic()[0], /injected fsync failure/, 'with the reason');
+  t.equal(errors.filter((m) => m.startsWith('WAL write failed')).length, 1, 'and the engine said once that it takes no more writes');
+  await t.rejects(store.apply(k('later'), rec(2, 0, 'n1')), /injected fsync failure/, 'as later applies are told');
+  await store.close().catch(() => undefined);
 });
 
 t.test('bad arguments and a closed store get typed errors', async (t) => {
