@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConnectionError, InvalidArgumentError, RpcError } from '../../client/index.js';
+import { latencyChartSvg } from './latency-chart.js';
 
 export type OpType = 'invoke' | 'ok' | 'fail' | 'info';
 
@@ -73,8 +74,9 @@ export function errorText(err: unknown): string {
 }
 
 /**
- * With FAULTS_REPORT_DIR set (npm run test:faults), writes <scenario>-seed-<seed>.history.jsonl and
- * .verdict.json there; run.ts reads the verdict's `acknowledged`, `lost`, `missingCopies`, `convergedMs`.
+ * With FAULTS_REPORT_DIR set (npm run test:faults), writes <scenario>-seed-<seed>.history.jsonl,
+ * .verdict.json and .latency.svg (latency over time, fault windows shaded: latency-chart.ts) there;
+ * run.ts reads the verdict's `acknowledged`, `lost`, `missingCopies`, `convergedMs`.
  */
 export function writeReport(scenario: string, seed: number, history: History, verdict: Record<string, unknown>): void {
   const dir = process.env.FAULTS_REPORT_DIR;
@@ -83,4 +85,5 @@ export function writeReport(scenario: string, seed: number, history: History, ve
   const base = join(dir, `${scenario}-seed-${seed}`);
   history.write(`${base}.history.jsonl`);
   writeFileSync(`${base}.verdict.json`, JSON.stringify({ scenario, seed, ...verdict }, null, 2));
+  writeFileSync(`${base}.latency.svg`, latencyChartSvg(history, `${scenario}, seed ${seed}: operation latency over time`));
 }

@@ -1,8 +1,8 @@
 /**
  * `npm run test:faults [-- --seconds S --seeds K --seed FIRST]`: runs every fault scenario K times (seeds
  * FIRST, FIRST+1, ...) for S seconds of faults each (defaults 120 s, 3 seeds, a clock-based first seed),
- * through tap, with the history and verdict of each run written to bench/results/faults-<date>/. Prints
- * one line per run and exits non-zero if any run failed. CI runs the same scenarios briefly in `npm test`.
+ * through tap, with the history, verdict and latency chart of each run written to bench/results/faults-<date>/.
+ * Prints one line per run and exits non-zero if any run failed. CI runs the same scenarios briefly in `npm test`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
@@ -24,7 +24,9 @@ const seconds = arg('seconds', 120);
 const seeds = arg('seeds', 3);
 const first = arg('seed', Date.now() % 1_000_000);
 const here = fileURLToPath(new URL('.', import.meta.url));
-const scenarios = readdirSync(here).filter((f) => f.endsWith('.test.js') && !f.includes('checker') && !f.includes('link-proxy'));
+// The unit tests beside the scenarios (checkers, the proxy, the chart) take no faults and write no report.
+const UNIT_TESTS = ['checker', 'link-proxy', 'latency-chart'];
+const scenarios = readdirSync(here).filter((f) => f.endsWith('.test.js') && !UNIT_TESTS.some((u) => f.includes(u)));
 const dir = join('bench', 'results', `faults-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 mkdirSync(dir, { recursive: true });
 let failed = 0;
@@ -50,5 +52,5 @@ for (let s = 0; s < seeds; s++) {
     console.log(`${ok ? 'pass' : 'FAIL'}  ${file}  seed ${seed}: ${summary}`);
   }
 }
-console.log(`histories and verdicts in ${dir}`);
+console.log(`histories, verdicts and latency charts (<scenario>-seed-<seed>.latency.svg) in ${dir}`);
 process.exit(failed === 0 ? 0 : 1);
