@@ -15,6 +15,7 @@ import Long from 'long';
 import { RpcClient } from '../rpc/client.js';
 import { CancelledError, ConnectionError, errorFromStatus, InternalError, InvalidArgumentError, RpcError, Status, TimeoutError, WrongOwnerError } from '../rpc/errors.js';
 import type { AnyMethod, RequestIn, ResponseOf } from '../rpc/methods.js';
+import type { TlsMaterial } from '../rpc/security.js';
 import { Methods } from '../rpc/methods.js';
 import { mydatastore } from '../proto/gen/messages.js';
 import type { Consistency } from './consistency.js';
@@ -55,6 +56,10 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Random source in [0, 1) for backoff jitter (tests inject one). */
   random?: () => number;
+  /** TLS (rpc/SECURITY.md): the cluster's CA, and this client's certificate and key if it has one. */
+  tls?: TlsMaterial;
+  /** A client token from the nodes' tokens file (needs `tls`: a token is a password). */
+  token?: string;
 }
 
 export interface RequestOptions {
@@ -159,6 +164,9 @@ export class Client {
     this.router = new Router(this.health);
     const rpcOptions: ConstructorParameters<typeof RpcClient>[0] = { poolSize: options.poolSize ?? 1, random, defaultTimeoutMs: 0 };
     if (options.connectTimeoutMs !== undefined) rpcOptions.connectTimeoutMs = options.connectTimeoutMs;
+    if (options.token !== undefined && options.tls === undefined) throw new InvalidArgumentError('a token needs tls: without it the token would cross the network in clear text');
+    if (options.tls !== undefined) rpcOptions.tls = options.tls;
+    if (options.token !== undefined) rpcOptions.token = options.token;
     this.rpc = new RpcClient(rpcOptions);
     if (options.tokenAware !== false) {
       const intervalMs = positive(options.ringRefreshMs ?? 5000, 'ringRefreshMs');

@@ -2,6 +2,7 @@
 export { Client } from './client.js';
 export type { ClientOptions, ClientStats, RequestOptions, GetOptions, WriteOptions, WriteResult, Version, BatchOp, BatchItemResult, Bytes } from './client.js';
 export type { Consistency, LevelName } from './consistency.js';
+export type { TlsMaterial } from '../rpc/security.js';
 export {
   RpcError,
   InvalidArgumentError,

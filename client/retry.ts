@@ -12,11 +12,13 @@ import { ConnectionError, OverloadedError, RpcError, ShuttingDownError, TimeoutE
 /**
  * Whether a failed request certainly never reached a server's data path: the RPC layer's ConnectionError
  * says so in its `sent` flag (false = refused or timed-out connect, address in backoff, still queued when
- * the connection failed); a draining node refuses with SHUTTING_DOWN, and a node without a committed ring
- * with UNAVAILABLE carrying no quorum detail, both before any replica is written.
+ * the connection failed); a draining node refuses with SHUTTING_DOWN, an overloaded one with OVERLOADED
+ * (rpc/PROTOCOL.md §6), and a node without a committed ring with UNAVAILABLE carrying no quorum detail, all
+ * before any replica is written.
  */
 export function neverSent(err: unknown): boolean {
-  if (err instanceof ShuttingDownError || notReady(err)) return true;
+  // OVERLOADED: the client's own queue was full, or a node shed the request before decoding it.
+  if (err instanceof ShuttingDownError || err instanceof OverloadedError || notReady(err)) return true;
   return err instanceof ConnectionError && !err.sent;
 }
 

@@ -6,11 +6,14 @@
  */
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Counter, Histogram, MetricsRegistry } from '../tools/metrics.js';
 import { METRICS_CONTENT_TYPE } from '../tools/metrics.js';
-import { gatewayTimeout, methodNotAllowed, noRoute, toErrorAnswer } from './http-errors.js';
+import type { TlsMaterial, TokenTable } from '../rpc/security.js';
+import { callerProblem } from './credentials.js';
+import { gatewayTimeout, methodNotAllowed, noRoute, toErrorAnswer, unauthenticated } from './http-errors.js';
 import { allowHeader, handleKv, handleLegacyGet, handleLegacySet, sendJson } from './kv-routes.js';
 import type { KvContext } from './kv-routes.js';
 import type { KvService } from './kv-service.js';
@@ -36,6 +39,12 @@ export interface HttpGatewayOptions {
   requestTimeoutMs?: number;
   /** close() waits this long for requests in flight before cutting connections (default 5 s). */
   shutdownTimeoutMs?: number;
+  /** HTTPS with this certificate and key; clients may show a certificate `ca` signed (rpc/SECURITY.md). */
+  tls?: TlsMaterial & { cert: string | Buffer; key: string | Buffer };
+  /** Bearer tokens accepted in `Authorization`. With `tls` or `tokens`, all but /health and /ready need credentials. */
+  tokens?: TokenTable;
+  /** Told of each refused request, for the node's log. */
+  onRefused?: (remote: string, reason: string) => void;
 }
 
 export interface HttpGateway {
@@ -61,6 +70,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   const maxValueBytes = options.maxValueBytes ?? 1024 * 1024;
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   const m = gatewayMetrics(options.metrics);
+  const checksCredentials = options.tls !== undefined || options.tokens !== undefined;
 
   const current = new WeakMap<object, ServerResponse>();
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -74,6 +84,13 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       const target = parseTarget(req.url);
       // Only PUT /kv/ reads a body; any other body is drained so the connection stays in step.
       if (!(req.method === 'PUT' && target.path.startsWith('/kv/'))) req.resume();
+      if (checksCredentials && target.path !== '/health' && target.path !== '/ready') {
+        const problem = callerProblem(req, options.tokens);
+        if (problem !== undefined) {
+          options.onRefused?.(`${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, problem);
+          throw unauthenticated(problem);
+        }
+      }
       if (target.path === '/health' || target.path === '/ready' || target.path === '/metrics') {
         op = target.path.slice(1);
         if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req.method ?? '?', 'GET, HEAD');
@@ -103,9 +120,16 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     }
   };
 
-  const server = http.createServer({ requestTimeout: requestTimeoutMs + 5000 }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch(() => res.destroy());
-  });
+  };
+  const server =
+    options.tls === undefined
+      ? http.createServer({ requestTimeout: requestTimeoutMs + 5000 }, onRequest)
+      : https.createServer(
+          { ...options.tls, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', handshakeTimeout: 10_000, requestTimeout: requestTimeoutMs + 5000 },
+          onRequest,
+        );
   // Unparseable HTTP: answer 400 when the socket can still take it, never throw.
   server.on('clientError', (_err, socket) => {
     if (socket.writable && current.get(socket)?.headersSent !== true) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');

@@ -21,10 +21,11 @@ export const keyNotFound = () => new HttpError(404, 'HTTP_KEY_NOT_FOUND', 'the k
 export const noRoute = (path: string) => new HttpError(404, 'HTTP_NO_ROUTE', `no endpoint at ${path}`);
 export const methodNotAllowed = (method: string, allow: string) => new HttpError(405, 'HTTP_METHOD_NOT_ALLOWED', `${method} is not allowed here (allowed: ${allow})`);
 export const tooLarge = (limit: number) => new HttpError(413, 'HTTP_PAYLOAD_TOO_LARGE', `the value exceeds the limit of ${limit} bytes`);
+export const unauthenticated = (message: string) => new HttpError(401, 'HTTP_UNAUTHENTICATED', message);
 export const gatewayTimeout = (ms: number) => new HttpError(504, 'HTTP_TIMEOUT', `the request did not complete within ${ms} ms`);
 
 /** Every code the gateway itself raises; test/tools/http-gateway.test.ts checks each is documented. */
-export const HTTP_ERROR_CODES = ['HTTP_BAD_REQUEST', 'HTTP_KEY_NOT_FOUND', 'HTTP_NO_ROUTE', 'HTTP_METHOD_NOT_ALLOWED', 'HTTP_PAYLOAD_TOO_LARGE', 'HTTP_TIMEOUT', 'HTTP_INTERNAL'] as const;
+export const HTTP_ERROR_CODES = ['HTTP_BAD_REQUEST', 'HTTP_KEY_NOT_FOUND', 'HTTP_NO_ROUTE', 'HTTP_METHOD_NOT_ALLOWED', 'HTTP_PAYLOAD_TOO_LARGE', 'HTTP_UNAUTHENTICATED', 'HTTP_TIMEOUT', 'HTTP_INTERNAL'] as const;
 
 /** HTTP status of an RPC status (rpc/errors.ts classes carry `status`). */
 const BY_RPC_STATUS = new Map<number, number>([

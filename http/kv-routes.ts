@@ -111,5 +111,6 @@ export async function handleLegacyGet(req: IncomingMessage, res: ServerResponse,
 }
 
 export function allowHeader(code: string, allow: string): Record<string, string> {
+  if (code === 'HTTP_UNAUTHENTICATED') return { 'www-authenticate': 'Bearer realm="mydatastore"' };
   return code === 'HTTP_METHOD_NOT_ALLOWED' ? { allow } : {};
 }

@@ -4,18 +4,26 @@
  * queue is full a call fails at once with OVERLOADED rather than growing memory.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { CancelledError, ConnectionError, decodeErrorDetail, OverloadedError, ProtocolError, TimeoutError } from './errors.js';
 import type { RpcError } from './errors.js';
 import type { Frame , FrameFormatError } from './frame.js';
 import { encodeFrame, encodePreface, Flag, FrameDecoder } from './frame.js';
 import { FrameWriter } from './frame-writer.js';
+import { Methods } from './methods.js';
 import type { AnyMethod, RequestIn, ResponseOf } from './methods.js';
+import { checkNodeServer } from './security.js';
+import type { TlsMaterial } from './security.js';
 
 export interface ConnectionOptions {
   maxFrameSize: number;
   maxInFlight: number;
   maxQueued: number;
   connectTimeoutMs: number;
+  /** Connect with TLS: trust servers whose node certificate `ca` signed; show `cert` if given. */
+  tls?: TlsMaterial | undefined;
+  /** A client token, presented (Authenticate) before anything else on the connection. */
+  token?: string | undefined;
 }
 
 export interface CallOptions {
@@ -46,7 +54,7 @@ export class ClientConnection {
   opened = false;
   /** Set when the connection closed; why. */
   closeReason: RpcError | undefined;
-  private readonly socket: net.Socket;
+  private readonly socket: net.Socket | tls.TLSSocket;
   private readonly decoder: FrameDecoder;
   private readonly writer: FrameWriter;
   private readonly inFlight = new Map<number, Pending>();
@@ -72,7 +80,21 @@ export class ClientConnection {
     private readonly onStateChange: (conn: ClientConnection) => void,
   ) {
     this.decoder = new FrameDecoder(options.maxFrameSize);
-    this.socket = net.connect({ host, port, noDelay: true });
+    const t = options.tls;
+    this.socket =
+      t === undefined
+        ? net.connect({ host, port, noDelay: true })
+        : tls.connect({
+            host,
+            port,
+            ca: t.ca,
+            ...(t.cert === undefined ? {} : { cert: t.cert }),
+            ...(t.key === undefined ? {} : { key: t.key }),
+            ...(net.isIP(host) === 0 ? { servername: host } : {}),
+            minVersion: 'TLSv1.2',
+            checkServerIdentity: checkNodeServer,
+          });
+    if (t !== undefined) this.socket.setNoDelay(true);
     this.writer = new FrameWriter(this.socket, () => {
       if (this.queue.length > 0) this.sendQueued();
     });
@@ -82,14 +104,19 @@ export class ClientConnection {
     );
     this.connectTimer.unref();
     this.socket.write(encodePreface());
-    this.socket.on('connect', () => {
+    // First on the wire, so the server knows who we are before any request it has to check.
+    if (options.token !== undefined) this.call(Methods.Authenticate, { token: options.token }).catch(() => {});
+    this.socket.on(t === undefined ? 'connect' : 'secureConnect', () => {
       clearTimeout(this.connectTimer);
       this.opened = true;
       if (this.state === 'connecting') this.state = 'open';
       this.onStateChange(this);
     });
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('error', (err) => this.fail(new ConnectionError(`connection to ${address} failed: ${err.message}`)));
+    this.socket.on('error', (err: Error) => {
+      if (t !== undefined && !this.opened) this.fail(new ConnectionError(`TLS handshake with ${address} failed: ${err.message}`, { tlsRefused: true }));
+      else this.fail(new ConnectionError(`connection to ${address} failed: ${err.message}`));
+    });
     this.socket.on('close', () => this.fail(new ConnectionError(`connection to ${address} closed`)));
   }
 
@@ -307,7 +334,7 @@ export class ClientConnection {
     this.inFlight.clear();
     // Frames written before the TCP handshake completed never reached the server; queued calls were never
     // written at all. Only in-flight calls of a connection that opened may have been received.
-    const unsent = err instanceof ConnectionError ? ConnectionError.notSent(err.message) : err;
+    const unsent = err instanceof ConnectionError ? ConnectionError.notSent(err.message, err.tlsRefused) : err;
     const inFlightErr = err instanceof ConnectionError && !this.opened ? unsent : err;
     for (const p of inFlight) {
       if (p.onAbort !== undefined) p.signal?.removeEventListener('abort', p.onAbort);

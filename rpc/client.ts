@@ -9,6 +9,7 @@ import { ClientConnection } from './client-connection.js';
 import { ConnectionError } from './errors.js';
 import { DEFAULT_MAX_FRAME_SIZE } from './frame.js';
 import type { AnyMethod, RequestIn, ResponseOf } from './methods.js';
+import type { TlsMaterial } from './security.js';
 
 export type { CallOptions } from './client-connection.js';
 
@@ -33,6 +34,10 @@ export interface ClientOptions {
    * a node's traffic to each peer through a proxy of its own this way (test/faults/).
    */
   dial?: (address: string) => string;
+  /** Connect with TLS (rpc/SECURITY.md): the cluster CA, and this client's certificate and key if it has one. */
+  tls?: TlsMaterial;
+  /** A client token, presented once on each connection (with TLS only: a token is a password). */
+  token?: string;
 }
 
 /** Connections to one address and its reconnect state. */
@@ -59,6 +64,8 @@ export class RpcClient {
       maxInFlight: options.maxInFlightPerConnection ?? 1024,
       maxQueued: options.maxQueuedPerConnection ?? 4096,
       connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+      tls: options.tls,
+      token: options.token,
     };
     this.poolSize = Math.max(1, options.poolSize ?? 1);
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;

@@ -97,6 +97,8 @@ export class ShuttingDownError extends RpcError {
 export interface ConnectionErrorExtras extends ErrorExtras {
   /** Whether the request's frame may have reached the server (default true: unknown counts as sent). */
   sent?: boolean;
+  /** The TLS handshake failed: one side does not trust the other's certificate (rpc/SECURITY.md). */
+  tlsRefused?: boolean;
 }
 
 /**
@@ -112,15 +114,17 @@ export class ConnectionError extends RpcError {
   readonly code = 'RPC_CONNECTION';
   readonly status = Status.UNAVAILABLE;
   readonly sent: boolean;
+  readonly tlsRefused: boolean;
 
   constructor(message: string, extras: ConnectionErrorExtras = {}, options?: ErrorOptions) {
     super(message, extras, options);
     this.sent = extras.sent ?? true;
+    this.tlsRefused = extras.tlsRefused ?? false;
   }
 
   /** The same failure for a request whose frame never left this client. */
-  static notSent(message: string): ConnectionError {
-    return new ConnectionError(message, { sent: false });
+  static notSent(message: string, tlsRefused = false): ConnectionError {
+    return new ConnectionError(message, { sent: false, tlsRefused });
   }
 }
 

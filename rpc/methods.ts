@@ -9,6 +9,7 @@
  */
 import type { Reader, Writer } from 'protobufjs/minimal.js';
 import { mydatastore } from '../proto/gen/messages.js';
+import type { Access } from './security.js';
 
 /** What protobufjs-cli generates for each message: static encode/decode, no reflection. */
 export interface MessageCodec<In, Out> {
@@ -19,6 +20,8 @@ export interface MessageCodec<In, Out> {
 export interface Method<ReqIn, Req, ResIn, Res> {
   readonly id: number;
   readonly name: string;
+  /** Who may call it when the server checks credentials (rpc/security.ts). */
+  readonly access: Access;
   readonly request: MessageCodec<ReqIn, Req>;
   readonly response: MessageCodec<ResIn, Res>;
 }
@@ -33,10 +36,11 @@ export type ResponseOf<M> = M extends Method<unknown, unknown, unknown, infer R>
 function method<ReqIn, Req, ResIn, Res>(
   id: number,
   name: string,
+  access: Access,
   request: MessageCodec<ReqIn, Req>,
   response: MessageCodec<ResIn, Res>,
 ): Method<ReqIn, Req, ResIn, Res> {
-  return { id, name, request, response };
+  return { id, name, access, request, response };
 }
 
 const c = mydatastore.client;
@@ -45,23 +49,24 @@ const ae = mydatastore.antientropy;
 const st = mydatastore.streaming;
 
 export const Methods = {
-  Ping: method(1, 'Ping', c.PingRequest, c.PingResponse),
-  Get: method(2, 'Get', c.GetRequest, c.GetResponse),
-  Put: method(3, 'Put', c.PutRequest, c.PutResponse),
-  Delete: method(4, 'Delete', c.DeleteRequest, c.DeleteResponse),
-  Batch: method(5, 'Batch', c.BatchRequest, c.BatchResponse),
+  Ping: method(1, 'Ping', 'open', c.PingRequest, c.PingResponse),
+  Get: method(2, 'Get', 'client', c.GetRequest, c.GetResponse),
+  Put: method(3, 'Put', 'client', c.PutRequest, c.PutResponse),
+  Delete: method(4, 'Delete', 'client', c.DeleteRequest, c.DeleteResponse),
+  Batch: method(5, 'Batch', 'client', c.BatchRequest, c.BatchResponse),
+  Authenticate: method(6, 'Authenticate', 'open', c.AuthenticateRequest, c.AuthenticateResponse),
 
-  Gossip: method(64, 'Gossip', k.GossipRequest, k.GossipResponse),
-  Raft: method(65, 'Raft', k.RaftRequest, k.RaftResponse),
-  ReplicaWrite: method(66, 'ReplicaWrite', k.ReplicaWriteRequest, k.ReplicaWriteResponse),
-  ReplicaRead: method(67, 'ReplicaRead', k.ReplicaReadRequest, k.ReplicaReadResponse),
-  Members: method(70, 'Members', k.MembersRequest, k.MembersResponse),
-  Status: method(71, 'Status', k.StatusRequest, k.StatusResponse),
-  Decommission: method(72, 'Decommission', k.DecommissionRequest, k.DecommissionResponse),
-  TreeHashes: method(73, 'TreeHashes', ae.TreeHashesRequest, ae.TreeHashesResponse),
-  BucketRecords: method(74, 'BucketRecords', ae.BucketRecordsRequest, ae.BucketRecordsResponse),
-  StreamPartition: method(75, 'StreamPartition', st.StreamPartitionRequest, st.StreamPartitionResponse),
-  StreamDone: method(76, 'StreamDone', st.StreamDoneRequest, st.StreamDoneResponse),
+  Gossip: method(64, 'Gossip', 'node', k.GossipRequest, k.GossipResponse),
+  Raft: method(65, 'Raft', 'node', k.RaftRequest, k.RaftResponse),
+  ReplicaWrite: method(66, 'ReplicaWrite', 'node', k.ReplicaWriteRequest, k.ReplicaWriteResponse),
+  ReplicaRead: method(67, 'ReplicaRead', 'node', k.ReplicaReadRequest, k.ReplicaReadResponse),
+  Members: method(70, 'Members', 'client', k.MembersRequest, k.MembersResponse),
+  Status: method(71, 'Status', 'client', k.StatusRequest, k.StatusResponse),
+  Decommission: method(72, 'Decommission', 'client', k.DecommissionRequest, k.DecommissionResponse),
+  TreeHashes: method(73, 'TreeHashes', 'node', ae.TreeHashesRequest, ae.TreeHashesResponse),
+  BucketRecords: method(74, 'BucketRecords', 'node', ae.BucketRecordsRequest, ae.BucketRecordsResponse),
+  StreamPartition: method(75, 'StreamPartition', 'node', st.StreamPartitionRequest, st.StreamPartitionResponse),
+  StreamDone: method(76, 'StreamDone', 'node', st.StreamDoneRequest, st.StreamDoneResponse),
 } as const;
 
 export const ErrorDetail = mydatastore.ErrorDetail;

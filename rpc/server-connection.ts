@@ -5,11 +5,15 @@
  */
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
 import { ConnectionError, encodeErrorDetail, Status, TimeoutError } from './errors.js';
 import type { RpcError } from './errors.js';
 import type { Frame } from './frame.js';
 import { encodeFrame, encodePreface, Flag, FrameDecoder, FrameFormatError } from './frame.js';
 import { FrameWriter } from './frame-writer.js';
+import { Methods } from './methods.js';
+import { accessDenial, certificateIdentity } from './security.js';
+import type { Identity } from './security.js';
 import type { CallContext, RpcServer } from './server.js';
 import { toRpcError } from './server.js';
 
@@ -22,6 +26,9 @@ class Call implements CallContext {
     readonly method: string,
     readonly deadline: number,
     readonly remoteAddress: string,
+    readonly identity: Identity | undefined,
+    /** Payload bytes, counted against the server's in-flight byte budget until the call completes. */
+    readonly bytes: number,
   ) {}
 
   get signal(): AbortSignal {
@@ -48,6 +55,12 @@ class Call implements CallContext {
   }
 }
 
+/**
+ * Never shed by the node-wide limits: a flood of client requests must not cost the cluster its failure
+ * detector or its Raft leader, and a liveness check must still answer.
+ */
+const CONTROL_PLANE = new Set<number>([Methods.Ping.id, Methods.Gossip.id, Methods.Raft.id]);
+
 export class ServerConnection {
   readonly remoteAddress: string;
   private readonly decoder: FrameDecoder;
@@ -58,6 +71,10 @@ export class ServerConnection {
   private closed = false;
   private isPaused = false;
   private drainWaiters: (() => void)[] = [];
+  /** Who the peer proved to be (certificate or token), and what was wrong with a certificate it showed. */
+  private identity: Identity | undefined;
+  private certificateProblem: string | undefined;
+  private refusals = 0;
 
   constructor(
     private readonly server: RpcServer,
@@ -69,6 +86,11 @@ export class ServerConnection {
       if (this.isPaused) this.pump();
     });
     socket.setNoDelay(true);
+    if ((socket as TLSSocket).encrypted === true) {
+      const check = certificateIdentity(socket as TLSSocket);
+      this.identity = check.identity;
+      this.certificateProblem = check.problem;
+    }
     socket.write(encodePreface());
     if (server.idleTimeoutMs > 0) socket.setTimeout(server.idleTimeoutMs, () => this.onIdle());
     socket.on('data', (chunk: Buffer) => {
@@ -163,14 +185,39 @@ export class ServerConnection {
       this.protocolViolation(new FrameFormatError('BAD_FLAGS', `request id ${requestId} is already in flight`, requestId));
       return;
     }
+    if (method === Methods.Authenticate.id) {
+      this.authenticate(frame);
+      return;
+    }
     const registered = this.server.handlerFor(method);
     if (registered === undefined) {
       if (this.server.starting) this.sendError(requestId, method, Status.UNAVAILABLE, 'the node is starting; retry shortly');
       else this.sendError(requestId, method, Status.UNKNOWN_METHOD, `method ${method} is not served by this node`);
       return;
     }
+    if (this.server.checksCredentials) {
+      const denial = accessDenial(registered.method.name, registered.method.access, this.identity, this.certificateProblem);
+      if (denial !== undefined) {
+        // The first refusal on a connection is worth an operator's attention; a retry loop behind it is not.
+        const fields = { remote: this.remoteAddress, reason: denial.message };
+        if (this.refusals++ === 0) this.server.logger.warn(`refused ${registered.method.name}`, fields);
+        else this.server.logger.debug(`refused ${registered.method.name}`, fields);
+        this.sendError(requestId, method, denial.status, denial.message);
+        return;
+      }
+    }
     if (this.goingAway) {
       this.sendError(requestId, method, Status.SHUTTING_DOWN, 'the server is shutting down');
+      return;
+    }
+    const server = this.server;
+    if (!CONTROL_PLANE.has(method) && (server.inFlightTotal >= server.maxInFlightTotal || server.inFlightBytes + frame.payload.length > server.maxInFlightBytes)) {
+      // Shed before decoding: under a flood the cheapest answer is the best one.
+      server.shed++;
+      const what = server.inFlightTotal >= server.maxInFlightTotal ? `${server.inFlightTotal} requests` : `${server.inFlightBytes} bytes of requests`;
+      this.writer.write(
+        encodeFrame(requestId, method, Flag.RESPONSE | Flag.ERROR, Status.OVERLOADED, 0, encodeErrorDetail(Status.OVERLOADED, `the node is overloaded: ${what} in flight; retry later`, { retryAfterMs: 50 })),
+      );
       return;
     }
     const now = performance.now();
@@ -182,8 +229,10 @@ export class ServerConnection {
       this.sendError(requestId, method, Status.INVALID_ARGUMENT, `malformed ${registered.method.name} request: ${(err as Error).message}`);
       return;
     }
-    const call = new Call(registered.method.name, deadline, this.remoteAddress);
+    const call = new Call(registered.method.name, deadline, this.remoteAddress, this.identity, frame.payload.length);
     this.calls.set(requestId, call);
+    server.inFlightTotal++;
+    server.inFlightBytes += call.bytes;
     let result: unknown;
     try {
       result = registered.handler(request, call);
@@ -199,6 +248,32 @@ export class ServerConnection {
     } else {
       this.finish(requestId, method, call, result);
     }
+  }
+
+  /**
+   * A client token for this connection. Answered inline, before the next frame is read, so requests the
+   * client pipelined behind it already run as the token's client. A token we do not accept ends the
+   * connection: nothing sent on it after the token would be served anyway.
+   */
+  private authenticate(frame: Frame): void {
+    const tokens = this.server.tokens;
+    let token: string;
+    try {
+      token = Methods.Authenticate.request.decode(frame.payload).token;
+    } catch (err) {
+      this.sendError(frame.requestId, frame.method, Status.INVALID_ARGUMENT, `malformed Authenticate request: ${(err as Error).message}`);
+      return;
+    }
+    const name = tokens?.lookup(token);
+    if (name === undefined) {
+      const why = tokens === undefined || tokens.size === 0 ? 'this node accepts no tokens' : 'the token is not one this node accepts';
+      this.server.logger.warn('connection refused: bad token', { remote: this.remoteAddress, reason: why });
+      this.refuse(Status.UNAUTHENTICATED, why);
+      return;
+    }
+    if (this.identity?.role !== 'node') this.identity = { role: 'client', name, via: 'token' };
+    const payload = Methods.Authenticate.response.encode({ name }).finish();
+    this.writer.write(encodeFrame(frame.requestId, frame.method, Flag.RESPONSE, Status.OK, 0, payload));
   }
 
   private finish(requestId: number, method: number, call: Call, response: unknown): void {
@@ -224,8 +299,9 @@ export class ServerConnection {
   /** Removes a finished call; false when the connection is already gone (the result is dropped). */
   private complete(requestId: number, call: Call): boolean {
     call.done();
-    if (this.closed) return false;
+    if (this.closed) return false; // abortAll released it
     this.calls.delete(requestId);
+    this.release(call);
     return true;
   }
 
@@ -273,8 +349,16 @@ export class ServerConnection {
     this.server.forget(this);
   }
 
+  private release(call: Call): void {
+    this.server.inFlightTotal--;
+    this.server.inFlightBytes -= call.bytes;
+  }
+
   private abortAll(): void {
-    for (const call of this.calls.values()) call.abort(new ConnectionError('the connection closed'));
+    for (const call of this.calls.values()) {
+      call.abort(new ConnectionError('the connection closed'));
+      this.release(call);
+    }
     this.calls.clear();
     const waiters = this.drainWaiters;
     this.drainWaiters = [];

@@ -5,12 +5,14 @@
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { RpcError, InternalError, Status } from './errors.js';
 import { DEFAULT_MAX_FRAME_SIZE } from './frame.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import type { AnyMethod, RequestOf, ResponseIn } from './methods.js';
+import type { Identity, TlsMaterial, TokenTable } from './security.js';
 import { ServerConnection } from './server-connection.js';
 
 export interface ServerOptions {
@@ -20,11 +22,25 @@ export interface ServerOptions {
   maxInFlightPerConnection?: number;
   /** Connections beyond this are refused with OVERLOADED (default 10,000). */
   maxConnections?: number;
+  /**
+   * Requests in flight on all connections together; beyond it a request is answered OVERLOADED at once
+   * (default 8192). The per-connection cap slows one client down; this one sheds load from all of them.
+   */
+  maxInFlightTotal?: number;
+  /** Payload bytes of the requests in flight on all connections together; beyond it, OVERLOADED (default 256 MiB). */
+  maxInFlightBytes?: number;
   /** A connection with nothing in flight for this long is closed (default 5 minutes; 0 = never). */
   idleTimeoutMs?: number;
   /** stop() waits this long for in-flight requests before it closes connections anyway (default 10 s). */
   shutdownTimeoutMs?: number;
   logger?: Logger;
+  /**
+   * TLS on every connection, with this certificate and key; clients may show a certificate of `ca`
+   * (mutual TLS). With `tls` or `tokens`, every method but the open ones needs credentials (rpc/SECURITY.md).
+   */
+  tls?: TlsMaterial & { cert: string | Buffer; key: string | Buffer };
+  /** Client tokens accepted by the Authenticate method. */
+  tokens?: TokenTable;
 }
 
 export interface CallContext {
@@ -32,6 +48,8 @@ export interface CallContext {
   /** performance.now() time after which the caller has given up; Infinity when it set no deadline. */
   readonly deadline: number;
   readonly remoteAddress: string;
+  /** Who called, when the server checks credentials (undefined in development mode). */
+  readonly identity: Identity | undefined;
   /** Aborted when the deadline passes or the connection closes (created on first use). */
   readonly signal: AbortSignal;
 }
@@ -49,6 +67,10 @@ export interface Registered {
 export interface ServerStats {
   connections: number;
   inFlight: number;
+  /** Payload bytes of the requests in flight. */
+  inFlightBytes: number;
+  /** Requests answered OVERLOADED because the node-wide in-flight limits were reached. */
+  shed: number;
   /** Response bytes queued for slow readers, summed over connections. */
   bufferedBytes: number;
   /** Connections whose reading is paused by backpressure or the in-flight cap. */
@@ -60,22 +82,54 @@ export class RpcServer {
   readonly maxInFlight: number;
   readonly idleTimeoutMs: number;
   readonly logger: Logger;
+  /** Whether methods check the caller's credentials (TLS or tokens configured). */
+  readonly checksCredentials: boolean;
+  readonly tokens: TokenTable | undefined;
   private readonly maxConnections: number;
+  readonly maxInFlightTotal: number;
+  readonly maxInFlightBytes: number;
+  /** Requests in flight on all connections and their payload bytes (ServerConnection keeps them). */
+  inFlightTotal = 0;
+  inFlightBytes = 0;
+  /** Requests answered OVERLOADED by the two node-wide limits. */
+  shed = 0;
   private readonly shutdownTimeoutMs: number;
   private readonly handlers = new Map<number, Registered>();
   private readonly connections = new Set<ServerConnection>();
-  private readonly server: net.Server;
+  private readonly server: net.Server | tls.Server;
   private stopping: Promise<void> | undefined;
 
   constructor(options: ServerOptions = {}) {
     this.maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     this.maxInFlight = options.maxInFlightPerConnection ?? 1024;
     this.maxConnections = options.maxConnections ?? 10_000;
+    this.maxInFlightTotal = options.maxInFlightTotal ?? 8192;
+    this.maxInFlightBytes = options.maxInFlightBytes ?? 256 * 1024 * 1024;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 5 * 60_000;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     this.logger = options.logger ?? silentLogger;
-    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => this.logger.error('listener error', { error: err.message }));
+    this.tokens = options.tokens;
+    this.checksCredentials = options.tls !== undefined || options.tokens !== undefined;
+    if (options.tls === undefined) {
+      this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    } else {
+      // Ask for a client certificate but do not require one: clients may authenticate with a token instead,
+      // and Ping stays open. Each method checks what the handshake proved (ServerConnection). No half-open
+      // connections over TLS: a peer that gives up during the handshake would leave its socket open forever.
+      const server = tls.createServer(
+        { ...options.tls, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', handshakeTimeout: 10_000, noDelay: true },
+        (socket) => this.accept(socket),
+      );
+      this.server = server;
+      server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+        // A peer that hangs up mid-handshake is most often one that does not trust our certificate.
+        const reason = (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? `${err.message} (the peer hung up: does it trust this node's CA?)` : err.message.trim();
+        const remote = socket.remoteAddress === undefined ? {} : { remote: `${socket.remoteAddress}:${socket.remotePort ?? '?'}` };
+        this.logger.warn('connection refused: TLS handshake failed', { ...remote, reason });
+        socket.destroy(); // with a listener here, Node leaves the socket to us
+      });
+    }
+    this.server.on('error', (err: Error) => this.logger.error('listener error', { error: err.message }));
   }
 
   /** Registers the handler of one method; a method has at most one handler. */
@@ -127,7 +181,7 @@ export class RpcServer {
       bufferedBytes += c.bufferedBytes;
       if (c.paused) pausedConnections++;
     }
-    return { connections: this.connections.size, inFlight, bufferedBytes, pausedConnections };
+    return { connections: this.connections.size, inFlight, inFlightBytes: this.inFlightBytes, shed: this.shed, bufferedBytes, pausedConnections };
   }
 
   /**

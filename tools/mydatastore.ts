@@ -12,6 +12,9 @@ import { status } from './commands/status.js';
 import { serverCommand } from './server-command.js';
 import { addressParser, portNumber, positiveInt, seedList } from './setting-parsers.js';
 import { VERSION } from './version.js';
+import { certsCommand } from './commands/certs.js';
+import { clientCredentials, credentialOptions } from './client-credentials.js';
+import type { ClientCredentials, CredentialFlags } from './client-credentials.js';
 import { toWireConsistency } from '../client/consistency.js';
 
 const program = new Command()
@@ -21,36 +24,47 @@ const program = new Command()
   .showHelpAfterError('(run with --help for usage)');
 
 program.addCommand(serverCommand(runServer));
+program.addCommand(certsCommand());
 
-program
-  .command('members')
+/**
+ * The credentials a client command's flags name (rpc/SECURITY.md); a file that cannot be read, or flags
+ * that do not go together, print one line and exit 2 before anything is sent.
+ */
+function credentialsOf(opts: CredentialFlags): ClientCredentials {
+  try {
+    return clientCredentials(opts);
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    process.exit(2);
+  }
+}
+
+credentialOptions(program.command('members'))
   .description('print a node\'s membership view: id, address, state, incarnation and zone of every member it knows')
   .argument('<addr>', 'the node\'s RPC address, host:port', addressParser(false))
   .option('-t, --timeout <ms>', 'how long to wait for the reply', positiveInt('--timeout'), 2000)
   .option('--json', 'print JSON instead of a table')
-  .action(async (addr: string, opts: Parameters<typeof members>[1]) => {
-    process.exitCode = await members(addr, opts);
+  .action(async (addr: string, opts: Parameters<typeof members>[1] & CredentialFlags) => {
+    process.exitCode = await members(addr, { ...opts, credentials: credentialsOf(opts) });
   });
 
-program
-  .command('status')
+credentialOptions(program.command('status'))
   .description('print a node\'s Raft and cluster status: role, leader, term, commit index, epoch, config, committed members and ring')
   .argument('[addr]', 'the node\'s RPC address, host:port (same as --address)', addressParser(false))
   .addOption(new Option('-a, --address <host:port>', 'the node\'s RPC address').default('127.0.0.1:7001').argParser(addressParser(false)))
   .option('-t, --timeout <ms>', 'how long to wait for the reply', positiveInt('--timeout'), 2000)
   .option('--json', 'print JSON instead of text')
-  .action(async (addr: string | undefined, opts: { address: string; timeout: number; json?: boolean }) => {
-    process.exitCode = await status({ ...opts, address: addr ?? opts.address });
+  .action(async (addr: string | undefined, opts: { address: string; timeout: number; json?: boolean } & CredentialFlags) => {
+    process.exitCode = await status({ ...opts, address: addr ?? opts.address, credentials: credentialsOf(opts) });
   });
 
-program
-  .command('decommission')
+credentialOptions(program.command('decommission'))
   .description('remove a member from the cluster for good: the Raft leader commits its removal and the ring no longer holds it (the id can never rejoin)')
   .argument('<id>', 'the node id to remove')
   .addOption(new Option('-a, --address <host:port>', 'any node of the cluster (the request is forwarded to the Raft leader)').default('127.0.0.1:7001').argParser(addressParser(false)))
   .option('-t, --timeout <ms>', 'keep retrying this long while the cluster has no leader', positiveInt('--timeout'), 15_000)
-  .action(async (id: string, opts: { address: string; timeout: number }) => {
-    process.exitCode = await decommissionCommand(id, opts);
+  .action(async (id: string, opts: { address: string; timeout: number } & CredentialFlags) => {
+    process.exitCode = await decommissionCommand(id, { ...opts, credentials: credentialsOf(opts) });
   });
 
 const cluster = program.command('cluster').description('run a local cluster of nodes on 127.0.0.1 for development');
@@ -105,7 +119,7 @@ function consistencyArg(value: string): string {
 }
 
 function kvOptions(cmd: Command): Command {
-  return cmd
+  return credentialOptions(cmd)
     .addOption(new Option('-n, --node <host:port,...>', 'node(s) to send the request to; any node coordinates any request, the next is tried if one cannot be reached').default(['127.0.0.1:7001'], '127.0.0.1:7001').env('MYDATASTORE_NODE').argParser(seedList))
     .addOption(new Option('-c, --consistency <level>', 'replicas that must answer (R) or acknowledge (W): ONE, QUORUM, ALL or a count (default: the cluster\'s configured R/W)').argParser(consistencyArg))
     .option('-t, --timeout <ms>', 'give up after this long, retries included', positiveInt('--timeout'), 5000)
@@ -116,28 +130,27 @@ function kvOptions(cmd: Command): Command {
 const DURABLE_HELP = 'each replica fdatasyncs the write before it acknowledges (default: the server\'s --durable-writes)';
 
 kvOptions(program.command('put').description('store VALUE under KEY (both as UTF-8 text)').argument('<key>').argument('<value>')).option('--durable', DURABLE_HELP).action(
-  async (key: string, value: string, opts: KvCommandOptions) => {
-    process.exitCode = await kvCommand({ kind: 'put', key, value }, opts);
+  async (key: string, value: string, opts: KvCommandOptions & CredentialFlags) => {
+    process.exitCode = await kvCommand({ kind: 'put', key, value }, { ...opts, credentials: credentialsOf(opts) });
   },
 );
 
-kvOptions(program.command('get').description('print the value of KEY').argument('<key>')).action(async (key: string, opts: KvCommandOptions) => {
-  process.exitCode = await kvCommand({ kind: 'get', key }, opts);
+kvOptions(program.command('get').description('print the value of KEY').argument('<key>')).action(async (key: string, opts: KvCommandOptions & CredentialFlags) => {
+  process.exitCode = await kvCommand({ kind: 'get', key }, { ...opts, credentials: credentialsOf(opts) });
 });
 
-kvOptions(program.command('del').description('delete KEY (deleting a missing key succeeds)').argument('<key>')).option('--durable', DURABLE_HELP).action(async (key: string, opts: KvCommandOptions) => {
-  process.exitCode = await kvCommand({ kind: 'del', key }, opts);
+kvOptions(program.command('del').description('delete KEY (deleting a missing key succeeds)').argument('<key>')).option('--durable', DURABLE_HELP).action(async (key: string, opts: KvCommandOptions & CredentialFlags) => {
+  process.exitCode = await kvCommand({ kind: 'del', key }, { ...opts, credentials: credentialsOf(opts) });
 });
 
-program
-  .command('ping')
+credentialOptions(program.command('ping'))
   .description('check that a node answers, and print the round-trip time')
   .argument('<addr>', 'the node\'s RPC address, host:port', addressParser(false))
   .option('-c, --count <n>', 'how many pings to send', positiveInt('--count'), 1)
   .option('-t, --timeout <ms>', 'how long to wait for each reply', positiveInt('--timeout'), 2000)
   .option('-i, --interval <ms>', 'pause between pings', positiveInt('--interval'), 1000)
-  .action(async (addr: string, opts: Parameters<typeof ping>[1]) => {
-    process.exitCode = await ping(addr, opts);
+  .action(async (addr: string, opts: Parameters<typeof ping>[1] & CredentialFlags) => {
+    process.exitCode = await ping(addr, { ...opts, credentials: credentialsOf(opts) });
   });
 
 await program.parseAsync();

@@ -11,6 +11,8 @@ import { formatAddress, parseAddress } from '../rpc/address.js';
 import { CoordinatorKv } from './coordinator-kv.js';
 import type { MetricsRegistry } from './metrics.js';
 import { nodeReadiness } from './node-readiness.js';
+import type { NodeCredentials } from './node-security.js';
+import type { Logger } from '../rpc/logger.js';
 
 /** Added to the RPC port when no HTTP address is given (7001 → 8001). */
 export const HTTP_PORT_OFFSET = 1000;
@@ -40,6 +42,25 @@ export interface NodeHttpOptions {
   maxValueBytes: number;
   /** The coordinator's deadline: the gateway answers 504 only if a request outlives it by a second. */
   requestTimeoutMs: number;
+  /** HTTPS and the callers it accepts, as on the RPC port. */
+  credentials: NodeCredentials;
+  logger: Logger;
+}
+
+/** Logs refused HTTP requests, at most one line a second: a scanner must not flood the log. */
+function refusalLog(logger: Logger): (remote: string, reason: string) => void {
+  let lastAt = -Infinity;
+  let suppressed = 0;
+  return (remote, reason) => {
+    const now = Date.now();
+    if (now - lastAt < 1000) {
+      suppressed++;
+      return;
+    }
+    lastAt = now;
+    logger.warn('refused HTTP request', { remote, reason, ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}) });
+    suppressed = 0;
+  };
 }
 
 /** Starts the gateway; resolves with it, or with the reason it could not listen (EADDRINUSE, ...). */
@@ -57,8 +78,12 @@ export async function startNodeHttp(o: NodeHttpOptions): Promise<{ gateway: Http
       maxValueBytes: o.maxValueBytes,
       // The coordinator answers a typed error at its deadline; the gateway's timeout is only a backstop.
       requestTimeoutMs: o.requestTimeoutMs + 1000,
+      ...(o.credentials.tls === undefined ? {} : { tls: o.credentials.tls }),
+      ...(o.credentials.tokens === undefined ? {} : { tokens: o.credentials.tokens }),
+      onRefused: refusalLog(o.logger),
     });
-    return { gateway, url: `http://${formatAddress({ host: gateway.host, port: gateway.port })}` };
+    const scheme = o.credentials.tls === undefined ? 'http' : 'https';
+    return { gateway, url: `${scheme}://${formatAddress({ host: gateway.host, port: gateway.port })}` };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const where = formatAddress(o.listen);

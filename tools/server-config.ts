@@ -12,6 +12,7 @@ import { parseAddress } from '../rpc/address.js';
 import { ConfigConflictError, ConfigEnvError, ConfigFileSyntaxError, ConfigFileUnknownKeyError, ConfigFileUnreadableError, ConfigFileValueError } from './server-config-errors.js';
 import type { FilePosition } from './server-config-errors.js';
 import { jsonErrorOffset, positionOf } from './json-position.js';
+import { credentialSettingsProblem } from './node-security.js';
 import type { ServerCommandOptions } from './server-options.js';
 import type { SettingKind } from './server-settings.js';
 import { envBoolean } from './setting-parsers.js';
@@ -164,6 +165,8 @@ export function checkSettings(s: ServerCommandOptions, sourceOf: (key: string) =
   if (s.maxValueBytes >= s.maxFrameSize) {
     throw new ConfigConflictError(`maxValueBytes must be below maxFrameSize: values travel to the replicas in RPC frames${origin('maxValueBytes', 'maxFrameSize')}`);
   }
+  const credentials = credentialSettingsProblem(s);
+  if (credentials !== undefined) throw new ConfigConflictError(`${credentials}${origin('tlsCert', 'tlsKey', 'tlsCa', 'clientTokens')}`);
   if (s.http !== undefined && s.http !== 'off') {
     const h = parseAddress(s.http, true);
     const r = parseAddress(s.listen, true);

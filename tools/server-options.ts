@@ -21,6 +21,10 @@ export interface ServerCommandOptions {
   snapshotEntries: number;
   logLevel: LogLevel;
   maxFrameSize: number;
+  /** Requests in flight on all RPC connections together before new ones are answered OVERLOADED. */
+  maxInFlight: number;
+  /** Their payload bytes, likewise. */
+  maxInFlightBytes: number;
   probeIntervalMs?: number;
   probeTimeoutMs?: number;
   pushPullIntervalMs?: number;
@@ -51,6 +55,12 @@ export interface ServerCommandOptions {
   antiEntropyConcurrency?: number;
   /** Bytes per second anti-entropy sessions may move, both ways together (default 16 MiB). */
   antiEntropyBytesPerSec?: number;
+  /** PEM files: this node's certificate and key, and the cluster's CA; all three or none (no TLS). */
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  /** File of "<name> <token>" lines: the client tokens this node accepts (needs TLS). */
+  clientTokens?: string;
   /** Cluster configuration proposed when this node bootstraps a new cluster (ignored afterwards). */
   partitions: number;
   replicas: number;

@@ -33,6 +33,7 @@ const NODE = 'Node:';
 const GOSSIP = 'Membership (SWIM gossip):';
 const RAFT = 'Raft:';
 const DATA = 'Data path:';
+const SECURITY = 'Security (rpc/SECURITY.md; without TLS nothing is checked, so keep --listen on 127.0.0.1):';
 const NEW_CLUSTER = 'Cluster configuration (proposed when this node creates the cluster; ignored afterwards):';
 
 const bytes = (n: number): string => `${n} (${formatBytes(n)})`;
@@ -56,6 +57,10 @@ export const SERVER_SETTINGS: Record<keyof ServerCommandOptions, SettingRow> = {
     help: 'least severe log level printed' },
   maxFrameSize: { flags: '--max-frame-size <bytes>', kind: 'number', group: NODE, default: 16 * 1024 * 1024, defaultText: bytes(16 * 1024 * 1024), parse: byteSize('--max-frame-size'),
     help: 'largest accepted RPC frame payload, in bytes (units accepted: KiB, MiB, GiB)' },
+  maxInFlight: { flags: '--max-in-flight <n>', kind: 'number', group: NODE, default: 8192, parse: positiveInt('--max-in-flight'),
+    help: 'RPC requests in flight on all connections together; beyond it new requests are answered OVERLOADED at once (gossip, Raft and Ping excepted), so a flood cannot exhaust memory' },
+  maxInFlightBytes: { flags: '--max-in-flight-bytes <bytes>', kind: 'number', group: NODE, default: 256 * 1024 * 1024, defaultText: bytes(256 * 1024 * 1024), parse: byteSize('--max-in-flight-bytes'),
+    help: 'payload bytes of the RPC requests in flight on all connections together; beyond it, OVERLOADED (units accepted: KiB, MiB, GiB)' },
 
   probeIntervalMs: { flags: '--probe-interval-ms <ms>', kind: 'number', group: GOSSIP, parse: durationMs('--probe-interval-ms'),
     help: 'failure detection: ping one member this often, in ms (default 1000; lower detects failures sooner, costs more traffic)' },
@@ -99,6 +104,15 @@ export const SERVER_SETTINGS: Record<keyof ServerCommandOptions, SettingRow> = {
     help: 'anti-entropy sessions (Merkle comparisons with other replicas) running at once, 1..64' },
   antiEntropyBytesPerSec: { flags: '--anti-entropy-bytes-per-sec <bytes>', kind: 'number', group: DATA, default: AE_BYTES_PER_SEC, defaultText: bytes(AE_BYTES_PER_SEC), parse: byteSize('--anti-entropy-bytes-per-sec'),
     help: 'bytes per second anti-entropy may move (records sent and received, tree hashes), in bytes (units accepted: KiB, MiB)' },
+
+  tlsCert: { flags: '--tls-cert <file>', kind: 'string', group: SECURITY, parse: nonEmpty('--tls-cert'),
+    help: 'PEM certificate of this node (OU=node, signed by the cluster CA; "mydatastore certs" makes one): TLS on the RPC and HTTP ports, mutual TLS between nodes; with it only nodes of the cluster may gossip, vote or replicate, and clients must show a certificate or a token' },
+  tlsKey: { flags: '--tls-key <file>', kind: 'string', group: SECURITY, parse: nonEmpty('--tls-key'),
+    help: 'PEM private key of --tls-cert' },
+  tlsCa: { flags: '--tls-ca <file>', kind: 'string', group: SECURITY, parse: nonEmpty('--tls-ca'),
+    help: 'PEM certificate of the cluster\'s CA: the peers, clients and HTTP callers whose certificates it signed are trusted' },
+  clientTokens: { flags: '--client-tokens <file>', kind: 'string', group: SECURITY, parse: nonEmpty('--client-tokens'),
+    help: 'file of "<name> <token>" lines (tokens of 16+ characters): clients may authenticate with one instead of a certificate (RPC Authenticate, HTTP "Authorization: Bearer"); needs TLS' },
 
   partitions: { flags: '--partitions <n>', kind: 'number', group: NEW_CLUSTER, default: DEFAULT_CLUSTER_CONFIG.partitions, parse: positiveInt('--partitions'),
     help: 'P: partitions of the hash ring, fixed for the life of the cluster (at most 65536)' },

@@ -284,7 +284,9 @@ export class MembershipDriver {
 
   /** No reply: the state machine's timers decide what that means. Only a refusal is worth a warning. */
   private onCallFailed(to: string, request: RequestMessage, err: unknown): void {
-    if (err instanceof ConnectionError || err instanceof TimeoutError || err instanceof ShuttingDownError) {
+    if (err instanceof ConnectionError && err.tlsRefused) {
+      this.warnOnce(`tls:${to}`, `membership: cannot reach ${to}: ${err.message} (are both nodes' certificates signed by the same CA?)`, { code: err.code });
+    } else if (err instanceof ConnectionError || err instanceof TimeoutError || err instanceof ShuttingDownError) {
       this.log.debug(`membership: no reply from ${to} to ${request.type}`, { code: err.code });
     } else if (err instanceof RpcError) {
       this.warnOnce(`out:${to}:${err.code}`, `membership: ${to} refused ${request.type}: ${err.message}`, { code: err.code });

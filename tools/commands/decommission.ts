@@ -7,16 +7,18 @@ import Long from 'long';
 import { RpcClient } from '../../rpc/client.js';
 import { RpcError, UnavailableError } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
+import type { ClientCredentials } from '../client-credentials.js';
 
 export interface DecommissionOptions {
   address: string;
   timeout: number;
+  credentials?: ClientCredentials;
 }
 
 const num = (v: Long | number): number => (Long.isLong(v) ? v.toNumber() : v);
 
 export async function decommissionCommand(id: string, opts: DecommissionOptions): Promise<number> {
-  const client = new RpcClient({ connectTimeoutMs: 2000, defaultTimeoutMs: 12_000 });
+  const client = new RpcClient({ connectTimeoutMs: 2000, defaultTimeoutMs: 12_000, ...opts.credentials });
   const until = Date.now() + opts.timeout;
   try {
     for (;;) {

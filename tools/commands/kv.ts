@@ -6,6 +6,7 @@
 import { Client } from '../../client/client.js';
 import type { Consistency } from '../../client/consistency.js';
 import { ConnectionError, RpcError } from '../../rpc/errors.js';
+import type { ClientCredentials } from '../client-credentials.js';
 
 export interface KvCommandOptions {
   /** Nodes to send the request to (the first that answers coordinates it). */
@@ -14,6 +15,7 @@ export interface KvCommandOptions {
   timeout: number;
   /** put and del: each replica fdatasyncs before it acknowledges. */
   durable?: boolean;
+  credentials?: ClientCredentials;
 }
 
 export const EXIT_OK = 0;
@@ -25,7 +27,7 @@ type Op = { kind: 'put'; key: string; value: string } | { kind: 'get'; key: stri
 export async function kvCommand(op: Op, opts: KvCommandOptions): Promise<number> {
   let client: Client;
   try {
-    client = new Client({ seeds: opts.node, defaultDeadlineMs: opts.timeout, connectTimeoutMs: Math.min(opts.timeout, 5000) });
+    client = new Client({ seeds: opts.node, defaultDeadlineMs: opts.timeout, connectTimeoutMs: Math.min(opts.timeout, 5000), ...opts.credentials });
   } catch (err) {
     return fail(err, opts);
   }
@@ -63,7 +65,10 @@ function fail(err: unknown, opts: KvCommandOptions): number {
   if (err instanceof RpcError) {
     const extra = err.acks !== undefined ? ` (${err.acks} of ${err.required ?? '?'} replicas acknowledged)` : '';
     console.error(`error: ${err.code}: ${err.message}${extra}`);
-    if (err instanceof ConnectionError) console.error(`is a node running at ${opts.node.join(', ')}? (set --node or MYDATASTORE_NODE)`);
+    if (err instanceof ConnectionError && !err.tlsRefused) {
+      const tlsHint = opts.credentials?.tls === undefined ? '; a node that uses TLS also needs --tls-ca' : '';
+      console.error(`is a node running at ${opts.node.join(', ')}? (set --node or MYDATASTORE_NODE${tlsHint})`);
+    }
   } else {
     console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -3,15 +3,17 @@ import type { MemberRecord } from '../../cluster/membership/types.js';
 import { RpcClient } from '../../rpc/client.js';
 import { RpcError } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
+import type { ClientCredentials } from '../client-credentials.js';
 
 export interface MembersOptions {
   timeout: number;
   json?: boolean;
+  credentials?: ClientCredentials;
 }
 
 /** Asks one node for its membership view (Members RPC). */
-export async function fetchMembers(address: string, timeoutMs: number): Promise<{ nodeId: string; clusterId: string; members: MemberRecord[] }> {
-  const client = new RpcClient({ connectTimeoutMs: timeoutMs, defaultTimeoutMs: timeoutMs });
+export async function fetchMembers(address: string, timeoutMs: number, credentials: ClientCredentials = {}): Promise<{ nodeId: string; clusterId: string; members: MemberRecord[] }> {
+  const client = new RpcClient({ connectTimeoutMs: timeoutMs, defaultTimeoutMs: timeoutMs, ...credentials });
   try {
     const res = await client.call(address, Methods.Members, {});
     const members = res.members.map(memberFromPb).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -32,7 +34,7 @@ export function formatMembers(members: readonly MemberRecord[]): string {
 /** Prints a node's membership view; exit code 0, or 1 when the node did not answer. */
 export async function members(address: string, opts: MembersOptions): Promise<number> {
   try {
-    const view = await fetchMembers(address, opts.timeout);
+    const view = await fetchMembers(address, opts.timeout, opts.credentials);
     if (opts.json === true) {
       console.log(JSON.stringify(view, null, 2));
       return 0;

@@ -2,16 +2,18 @@ import { performance } from 'node:perf_hooks';
 import { RpcClient } from '../../rpc/client.js';
 import { RpcError } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
+import type { ClientCredentials } from '../client-credentials.js';
 
 export interface PingOptions {
   count: number;
   timeout: number;
   interval: number;
+  credentials?: ClientCredentials;
 }
 
 /** Pings a node `count` times and prints each round trip; exit code 0 only if every ping answered. */
 export async function ping(address: string, opts: PingOptions): Promise<number> {
-  const client = new RpcClient({ connectTimeoutMs: opts.timeout, defaultTimeoutMs: opts.timeout });
+  const client = new RpcClient({ connectTimeoutMs: opts.timeout, defaultTimeoutMs: opts.timeout, ...opts.credentials });
   let ok = 0;
   try {
     for (let i = 1; i <= opts.count; i++) {

@@ -23,6 +23,9 @@ import type { MembershipConfig } from '../../cluster/membership/types.js';
 import { formatAddress, parseAddress } from '../../rpc/address.js';
 import { DIAL_MAP_VARIABLE, dialMapFrom } from '../dial-map.js';
 import { wallClock } from '../test-clock.js';
+import { exposureWarning, loadNodeCredentials } from '../node-security.js';
+import type { NodeCredentials } from '../node-security.js';
+import type { TlsMaterial } from '../../rpc/security.js';
 import { RpcClient } from '../../rpc/client.js';
 import { consoleLogger } from '../../rpc/logger.js';
 import { Methods } from '../../rpc/methods.js';
@@ -69,21 +72,36 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  // Test hooks of the fault harness (test/faults/): peer links through its proxies, a skewed clock.
-  let peerDial: { dial?: (address: string) => string };
+  // Credentials (rpc/SECURITY.md), then the fault harness's test hooks (test/faults/): peer links through its
+  // proxies, a skewed clock. Peers are dialled with this node's certificate: mutual TLS.
+  let credentials: NodeCredentials;
+  let peerDial: { dial?: (address: string) => string; tls?: TlsMaterial };
   let wall: () => number;
   try {
+    credentials = loadNodeCredentials(opts);
     const dial = dialMapFrom(process.env[DIAL_MAP_VARIABLE]);
-    peerDial = dial === undefined ? {} : { dial };
+    peerDial = { ...(dial === undefined ? {} : { dial }), ...(credentials.tls === undefined ? {} : { tls: credentials.tls }) };
     wall = wallClock(log);
   } catch (err) {
     log.error((err as Error).message);
     process.exitCode = 1;
     return;
   }
+  const tlsOn = credentials.tls !== undefined;
+  for (const w of [exposureWarning('RPC', { host }, tlsOn), httpListen === undefined ? undefined : exposureWarning('HTTP', httpListen, tlsOn)]) {
+    if (w !== undefined) log.warn(w);
+  }
+  if (tlsOn) log.info(`TLS on; nodes need a certificate of the cluster CA, clients a certificate${credentials.tokens === undefined ? '' : ` or one of ${credentials.tokens.size} tokens`}`);
   const data = opts.data ?? join('data', opts.nodeId);
   mkdirSync(data, { recursive: true });
-  const server = new RpcServer({ maxFrameSize: opts.maxFrameSize, logger: log });
+  const server = new RpcServer({
+    maxFrameSize: opts.maxFrameSize,
+    maxInFlightTotal: opts.maxInFlight,
+    maxInFlightBytes: opts.maxInFlightBytes,
+    logger: log,
+    ...(credentials.tls === undefined ? {} : { tls: credentials.tls }),
+    ...(credentials.tokens === undefined ? {} : { tokens: credentials.tokens }),
+  });
   // Until every service is registered, requests for the missing ones get UNAVAILABLE (retry), not UNKNOWN_METHOD.
   server.starting = true;
   server.handle(Methods.Ping, (req) => ({
@@ -255,6 +273,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       committed: () => ({ state: raft.clusterState(), leaderId: raft.status().leaderId ?? '' }),
       maxValueBytes: opts.maxValueBytes,
       requestTimeoutMs: opts.requestTimeout,
+      credentials,
+      logger: log,
     });
     if ('error' in started) {
       log.error(started.error);

@@ -7,12 +7,14 @@ import Long from 'long';
 import { RpcClient } from '../../rpc/client.js';
 import { RpcError } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
+import type { ClientCredentials } from '../client-credentials.js';
 import type { mydatastore } from '../../proto/gen/messages.js';
 
 export interface StatusOptions {
   address: string;
   timeout: number;
   json?: boolean;
+  credentials?: ClientCredentials;
 }
 
 /** The Status response with plain numbers instead of Longs: what `--json` prints and tests read. */
@@ -64,8 +66,8 @@ export function statusFromPb(res: mydatastore.cluster.StatusResponse): NodeStatu
 }
 
 /** Asks one node for its status. */
-export async function fetchStatus(address: string, timeoutMs: number): Promise<NodeStatus> {
-  const client = new RpcClient({ connectTimeoutMs: timeoutMs, defaultTimeoutMs: timeoutMs });
+export async function fetchStatus(address: string, timeoutMs: number, credentials: ClientCredentials = {}): Promise<NodeStatus> {
+  const client = new RpcClient({ connectTimeoutMs: timeoutMs, defaultTimeoutMs: timeoutMs, ...credentials });
   try {
     return statusFromPb(await client.call(address, Methods.Status, {}));
   } finally {
@@ -102,7 +104,7 @@ export function formatStatus(s: NodeStatus): string {
 /** Prints a node's status; exit code 0, or 1 when the node did not answer. */
 export async function status(opts: StatusOptions): Promise<number> {
   try {
-    const s = await fetchStatus(opts.address, opts.timeout);
+    const s = await fetchStatus(opts.address, opts.timeout, opts.credentials);
     console.log(opts.json === true ? JSON.stringify(s, null, 2) : formatStatus(s));
     return 0;
   } catch (err) {
