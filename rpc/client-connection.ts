@@ -113,8 +113,12 @@ export class ClientConnection {
       this.onStateChange(this);
     });
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Over TLS, an error after the TCP connect and before the handshake finished is a refused handshake;
+    // one before the TCP connect is an unreachable node, as without TLS.
+    let tcpConnected = false;
+    if (t !== undefined) this.socket.once('connect', () => (tcpConnected = true));
     this.socket.on('error', (err: Error) => {
-      if (t !== undefined && !this.opened) this.fail(new ConnectionError(`TLS handshake with ${address} failed: ${err.message}`, { tlsRefused: true }));
+      if (t !== undefined && tcpConnected && !this.opened) this.fail(new ConnectionError(`TLS handshake with ${address} failed: ${err.message}`, { tlsRefused: true }));
       else this.fail(new ConnectionError(`connection to ${address} failed: ${err.message}`));
     });
     this.socket.on('close', () => this.fail(new ConnectionError(`connection to ${address} closed`)));

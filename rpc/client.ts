@@ -6,7 +6,7 @@
 import { parseAddress } from './address.js';
 import type { CallOptions, ConnectionOptions } from './client-connection.js';
 import { ClientConnection } from './client-connection.js';
-import { ConnectionError } from './errors.js';
+import { ConnectionError, InvalidArgumentError } from './errors.js';
 import { DEFAULT_MAX_FRAME_SIZE } from './frame.js';
 import type { AnyMethod, RequestIn, ResponseOf } from './methods.js';
 import type { TlsMaterial } from './security.js';
@@ -59,6 +59,7 @@ export class RpcClient {
   private closed = false;
 
   constructor(options: ClientOptions = {}) {
+    if (options.token !== undefined && options.tls === undefined) throw new InvalidArgumentError('a token needs tls: without it the token would cross the network in clear text');
     this.connOptions = {
       maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
       maxInFlight: options.maxInFlightPerConnection ?? 1024,

@@ -11,6 +11,26 @@ export interface Logger {
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
+/**
+ * A warn that writes at most one line per `intervalMs` for each message, with how many it held back since the
+ * last line: events an outsider can cause at will (failed handshakes, bad tokens, refusals) must not flood the log.
+ */
+export function rateLimitedWarn(logger: Logger, intervalMs = 1000, now: () => number = Date.now): (msg: string, fields?: Record<string, unknown>) => void {
+  const last = new Map<string, { at: number; held: number }>();
+  return (msg, fields) => {
+    const t = now();
+    const seen = last.get(msg);
+    if (seen !== undefined && t - seen.at < intervalMs) {
+      seen.held++;
+      return;
+    }
+    if (last.size > 1000) last.clear(); // messages are a handful of fixed strings; never grow without bound
+    const held = seen?.held ?? 0;
+    last.set(msg, { at: t, held: 0 });
+    logger.warn(msg, held > 0 ? { ...fields, heldBackSinceLastLine: held } : fields);
+  };
+}
+
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LEVELS)[number];
 

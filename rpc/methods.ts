@@ -71,8 +71,14 @@ export const Methods = {
 
 export const ErrorDetail = mydatastore.ErrorDetail;
 
+const BY_ID = new Map<number, AnyMethod>(Object.values(Methods).map((m) => [m.id, m]));
+
+/** The method with this id, if the table has one. */
+export function methodById(id: number): AnyMethod | undefined {
+  return BY_ID.get(id);
+}
+
 /** Method name by id, for logs and error messages. */
 export function methodName(id: number): string {
-  for (const m of Object.values(Methods)) if (m.id === id) return m.name;
-  return `method#${id}`;
+  return methodById(id)?.name ?? `method#${id}`;
 }

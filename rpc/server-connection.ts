@@ -11,7 +11,7 @@ import type { RpcError } from './errors.js';
 import type { Frame } from './frame.js';
 import { encodeFrame, encodePreface, Flag, FrameDecoder, FrameFormatError } from './frame.js';
 import { FrameWriter } from './frame-writer.js';
-import { Methods } from './methods.js';
+import { methodById, Methods } from './methods.js';
 import { accessDenial, certificateIdentity } from './security.js';
 import type { Identity } from './security.js';
 import type { CallContext, RpcServer } from './server.js';
@@ -59,7 +59,7 @@ class Call implements CallContext {
  * Never shed by the node-wide limits: a flood of client requests must not cost the cluster its failure
  * detector or its Raft leader, and a liveness check must still answer.
  */
-const CONTROL_PLANE = new Set<number>([Methods.Ping.id, Methods.Gossip.id, Methods.Raft.id]);
+const CONTROL_PLANE = new Set<number>([Methods.Ping.id, Methods.Gossip.id, Methods.Raft.id, Methods.Members.id, Methods.Status.id]);
 
 export class ServerConnection {
   readonly remoteAddress: string;
@@ -83,7 +83,7 @@ export class ServerConnection {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.decoder = new FrameDecoder(server.maxFrameSize);
     this.writer = new FrameWriter(socket, () => {
-      if (this.isPaused) this.pump();
+      if (this.isPaused && !this.closed) this.pump();
     });
     socket.setNoDelay(true);
     if ((socket as TLSSocket).encrypted === true) {
@@ -94,6 +94,7 @@ export class ServerConnection {
     socket.write(encodePreface());
     if (server.idleTimeoutMs > 0) socket.setTimeout(server.idleTimeoutMs, () => this.onIdle());
     socket.on('data', (chunk: Buffer) => {
+      if (this.closed) return; // given up on: what still arrives is dropped unread
       this.decoder.push(chunk);
       this.pump();
     });
@@ -118,12 +119,29 @@ export class ServerConnection {
     return this.isPaused;
   }
 
+  /** The role the TLS handshake proved (a token comes later), for admission. */
+  get role(): Identity['role'] | undefined {
+    return this.identity?.role;
+  }
+
   /** Refuses a connection we will not serve: preface, one connection-level error frame, close. */
   refuse(status: Status, message: string): void {
-    this.goingAway = true;
     this.sendError(0, 0, status, message);
+    this.endNow();
+  }
+
+  /**
+   * Stops reading and dispatching at once, sends what is queued, and closes. `closed` is set first: the
+   * writer's drain callback must not pump a stream we have given up on (it would dispatch, or fail again
+   * on the same bad header, recursively).
+   */
+  private endNow(): void {
+    this.goingAway = true;
+    this.closed = true;
     this.writer.flush();
     this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+    this.abortAll();
   }
 
   /** Tells the client to send no more requests here; requests in flight are still answered. */
@@ -190,28 +208,32 @@ export class ServerConnection {
       return;
     }
     const registered = this.server.handlerFor(method);
+    if (this.server.checksCredentials) {
+      // Before the method lookup, so that a caller without credentials cannot even learn what a node serves.
+      const m = registered?.method ?? methodById(method);
+      const name = m?.name ?? `method ${method}`;
+      const denial = accessDenial(name, m?.access ?? 'node', this.identity, this.certificateProblem);
+      if (denial !== undefined) {
+        // The first refusal on a connection is worth an operator's attention; a retry loop behind it is not.
+        const fields = { remote: this.remoteAddress, reason: denial.message };
+        if (this.refusals++ === 0) this.server.warnLimited(`refused ${name}`, fields);
+        else this.server.logger.debug(`refused ${name}`, fields);
+        this.sendError(requestId, method, denial.status, denial.message);
+        return;
+      }
+    }
     if (registered === undefined) {
       if (this.server.starting) this.sendError(requestId, method, Status.UNAVAILABLE, 'the node is starting; retry shortly');
       else this.sendError(requestId, method, Status.UNKNOWN_METHOD, `method ${method} is not served by this node`);
       return;
-    }
-    if (this.server.checksCredentials) {
-      const denial = accessDenial(registered.method.name, registered.method.access, this.identity, this.certificateProblem);
-      if (denial !== undefined) {
-        // The first refusal on a connection is worth an operator's attention; a retry loop behind it is not.
-        const fields = { remote: this.remoteAddress, reason: denial.message };
-        if (this.refusals++ === 0) this.server.logger.warn(`refused ${registered.method.name}`, fields);
-        else this.server.logger.debug(`refused ${registered.method.name}`, fields);
-        this.sendError(requestId, method, denial.status, denial.message);
-        return;
-      }
     }
     if (this.goingAway) {
       this.sendError(requestId, method, Status.SHUTTING_DOWN, 'the server is shutting down');
       return;
     }
     const server = this.server;
-    if (!CONTROL_PLANE.has(method) && (server.inFlightTotal >= server.maxInFlightTotal || server.inFlightBytes + frame.payload.length > server.maxInFlightBytes)) {
+    const overBytes = server.inFlightBytes > 0 && server.inFlightBytes + frame.payload.length > server.maxInFlightBytes; // an idle node takes any one frame
+    if (!CONTROL_PLANE.has(method) && (server.inFlightTotal >= server.maxInFlightTotal || overBytes)) {
       // Shed before decoding: under a flood the cheapest answer is the best one.
       server.shed++;
       const what = server.inFlightTotal >= server.maxInFlightTotal ? `${server.inFlightTotal} requests` : `${server.inFlightBytes} bytes of requests`;
@@ -267,7 +289,7 @@ export class ServerConnection {
     const name = tokens?.lookup(token);
     if (name === undefined) {
       const why = tokens === undefined || tokens.size === 0 ? 'this node accepts no tokens' : 'the token is not one this node accepts';
-      this.server.logger.warn('connection refused: bad token', { remote: this.remoteAddress, reason: why });
+      this.server.warnLimited('connection refused: bad token', { remote: this.remoteAddress, reason: why });
       this.refuse(Status.UNAUTHENTICATED, why);
       return;
     }
@@ -328,12 +350,9 @@ export class ServerConnection {
   /** Garbage, an oversize frame or a broken rule: say why if we can, then close the connection. */
   private protocolViolation(err: FrameFormatError): void {
     const status = err.kind === 'TOO_LARGE' ? Status.FRAME_TOO_LARGE : Status.PROTOCOL_ERROR;
-    this.server.logger.warn('closing connection: protocol violation', { remote: this.remoteAddress, reason: err.message });
+    this.server.warnLimited('closing connection: protocol violation', { remote: this.remoteAddress, reason: err.message });
     this.sendError(err.requestId, 0, status, err.message);
-    this.goingAway = true;
-    this.close();
-    this.closed = true;
-    this.abortAll();
+    this.endNow();
   }
 
   private onIdle(): void {

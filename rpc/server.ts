@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { RpcError, InternalError, Status } from './errors.js';
 import { DEFAULT_MAX_FRAME_SIZE } from './frame.js';
 import type { Logger } from './logger.js';
-import { silentLogger } from './logger.js';
+import { rateLimitedWarn, silentLogger } from './logger.js';
 import type { AnyMethod, RequestOf, ResponseIn } from './methods.js';
 import type { Identity, TlsMaterial, TokenTable } from './security.js';
 import { ServerConnection } from './server-connection.js';
@@ -82,6 +82,8 @@ export class RpcServer {
   readonly maxInFlight: number;
   readonly idleTimeoutMs: number;
   readonly logger: Logger;
+  /** For what an outsider can make happen at will: at most one line a second per message. */
+  readonly warnLimited: (msg: string, fields?: Record<string, unknown>) => void;
   /** Whether methods check the caller's credentials (TLS or tokens configured). */
   readonly checksCredentials: boolean;
   readonly tokens: TokenTable | undefined;
@@ -108,6 +110,7 @@ export class RpcServer {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 5 * 60_000;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     this.logger = options.logger ?? silentLogger;
+    this.warnLimited = rateLimitedWarn(this.logger);
     this.tokens = options.tokens;
     this.checksCredentials = options.tls !== undefined || options.tokens !== undefined;
     if (options.tls === undefined) {
@@ -125,7 +128,7 @@ export class RpcServer {
         // A peer that hangs up mid-handshake is most often one that does not trust our certificate.
         const reason = (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? `${err.message} (the peer hung up: does it trust this node's CA?)` : err.message.trim();
         const remote = socket.remoteAddress === undefined ? {} : { remote: `${socket.remoteAddress}:${socket.remotePort ?? '?'}` };
-        this.logger.warn('connection refused: TLS handshake failed', { ...remote, reason });
+        this.warnLimited('connection refused: TLS handshake failed', { ...remote, reason });
         socket.destroy(); // with a listener here, Node leaves the socket to us
       });
     }
@@ -216,7 +219,9 @@ export class RpcServer {
       conn.refuse(Status.SHUTTING_DOWN, 'the server is shutting down');
       return;
     }
-    if (this.connections.size >= this.maxConnections) {
+    // A node of the cluster is always let in: callers without credentials must not be able to fill every
+    // slot and cut the cluster's own gossip and Raft.
+    if (this.connections.size >= this.maxConnections && conn.role !== 'node') {
       this.logger.warn('connection refused: too many connections', { remote: conn.remoteAddress });
       conn.refuse(Status.OVERLOADED, `the server has reached its limit of ${this.maxConnections} connections`);
       return;

@@ -84,6 +84,9 @@ function make(r: CertsRequest): CertsResult {
   const ca = caFiles(r.dir);
   if (r.force !== true && existsSync(ca.cert) && existsSync(ca.key)) {
     result.kept.push(ca.cert);
+  } else if (r.force !== true && existsSync(ca.cert)) {
+    // A new CA here would leave every certificate the old one signed untrusted.
+    throw new CertsError(`${ca.cert} exists but ${ca.key} does not: put the CA's key back to sign new certificates, or replace the CA and every certificate with --force`);
   } else {
     openssl([
       'req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',

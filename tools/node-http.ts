@@ -12,6 +12,7 @@ import { CoordinatorKv } from './coordinator-kv.js';
 import type { MetricsRegistry } from './metrics.js';
 import { nodeReadiness } from './node-readiness.js';
 import type { NodeCredentials } from './node-security.js';
+import { rateLimitedWarn } from '../rpc/logger.js';
 import type { Logger } from '../rpc/logger.js';
 
 /** Added to the RPC port when no HTTP address is given (7001 → 8001). */
@@ -49,18 +50,8 @@ export interface NodeHttpOptions {
 
 /** Logs refused HTTP requests, at most one line a second: a scanner must not flood the log. */
 function refusalLog(logger: Logger): (remote: string, reason: string) => void {
-  let lastAt = -Infinity;
-  let suppressed = 0;
-  return (remote, reason) => {
-    const now = Date.now();
-    if (now - lastAt < 1000) {
-      suppressed++;
-      return;
-    }
-    lastAt = now;
-    logger.warn('refused HTTP request', { remote, reason, ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}) });
-    suppressed = 0;
-  };
+  const warn = rateLimitedWarn(logger);
+  return (remote, reason) => warn('refused HTTP request', { remote, reason });
 }
 
 /** Starts the gateway; resolves with it, or with the reason it could not listen (EADDRINUSE, ...). */

@@ -165,6 +165,9 @@ export function checkSettings(s: ServerCommandOptions, sourceOf: (key: string) =
   if (s.maxValueBytes >= s.maxFrameSize) {
     throw new ConfigConflictError(`maxValueBytes must be below maxFrameSize: values travel to the replicas in RPC frames${origin('maxValueBytes', 'maxFrameSize')}`);
   }
+  if (s.maxInFlightBytes < s.maxFrameSize) {
+    throw new ConfigConflictError(`maxInFlightBytes must be at least maxFrameSize: a request of the largest frame size must fit${origin('maxInFlightBytes', 'maxFrameSize')}`);
+  }
   const credentials = credentialSettingsProblem(s);
   if (credentials !== undefined) throw new ConfigConflictError(`${credentials}${origin('tlsCert', 'tlsKey', 'tlsCa', 'clientTokens')}`);
   if (s.http !== undefined && s.http !== 'off') {

@@ -58,9 +58,9 @@ export const SERVER_SETTINGS: Record<keyof ServerCommandOptions, SettingRow> = {
   maxFrameSize: { flags: '--max-frame-size <bytes>', kind: 'number', group: NODE, default: 16 * 1024 * 1024, defaultText: bytes(16 * 1024 * 1024), parse: byteSize('--max-frame-size'),
     help: 'largest accepted RPC frame payload, in bytes (units accepted: KiB, MiB, GiB)' },
   maxInFlight: { flags: '--max-in-flight <n>', kind: 'number', group: NODE, default: 8192, parse: positiveInt('--max-in-flight'),
-    help: 'RPC requests in flight on all connections together; beyond it new requests are answered OVERLOADED at once (gossip, Raft and Ping excepted), so a flood cannot exhaust memory' },
+    help: 'RPC requests in flight on all connections together; beyond it new requests are answered OVERLOADED at once (Ping, gossip, Raft, Members and Status excepted), which bounds the memory a flood can tie up' },
   maxInFlightBytes: { flags: '--max-in-flight-bytes <bytes>', kind: 'number', group: NODE, default: 256 * 1024 * 1024, defaultText: bytes(256 * 1024 * 1024), parse: byteSize('--max-in-flight-bytes'),
-    help: 'payload bytes of the RPC requests in flight on all connections together; beyond it, OVERLOADED (units accepted: KiB, MiB, GiB)' },
+    help: 'payload bytes of the RPC requests in flight on all connections together; beyond it, OVERLOADED (units accepted: KiB, MiB, GiB); at least --max-frame-size' },
 
   probeIntervalMs: { flags: '--probe-interval-ms <ms>', kind: 'number', group: GOSSIP, parse: durationMs('--probe-interval-ms'),
     help: 'failure detection: ping one member this often, in ms (default 1000; lower detects failures sooner, costs more traffic)' },

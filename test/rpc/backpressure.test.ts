@@ -52,3 +52,47 @@ t.test('a client that stops reading cannot make the server buffer without bound'
   await waitFor(() => answered === sent, 60_000, `all ${sent} answers`);
   t.equal(answered, sent, 'every request was answered');
 });
+
+t.test('a bad frame behind a connection paused by backpressure closes it, and the server lives on', async (t) => {
+  // The connection pauses because its client does not read; when the client starts reading, the server's
+  // drain callback must not pump the stream it gave up on (it used to recurse into the bad header).
+  const server = new RpcServer({ maxInFlightPerConnection: 64, maxFrameSize: 64 * 1024 });
+  server.handle(Methods.Ping, (req) => ({ payload: req.payload }));
+  const { port } = await server.listen(0);
+  t.teardown(() => server.stop());
+  const socket = net.connect(port, '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  socket.pause();
+  socket.write(encodePreface());
+  const payload = Methods.Ping.request.encode({ payload: Buffer.alloc(16 * 1024, 1) }).finish();
+  let id = 0;
+  await waitFor(
+    () => {
+      for (let i = 0; i < 64; i++) socket.write(encodeFrame(++id, Methods.Ping.id, 0, 0, 0, payload));
+      return server.stats().pausedConnections === 1;
+    },
+    60_000,
+    'the connection to pause',
+  );
+  const oversize = encodeFrame(++id, Methods.Ping.id, 0, 0, 0, new Uint8Array(0));
+  oversize.writeUInt32BE(1 << 30, 0);
+  socket.write(oversize);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('data', () => {});
+  socket.resume();
+  await closed;
+  t.pass('the connection was closed');
+  const client = net.connect(port, '127.0.0.1');
+  t.teardown(() => client.destroy());
+  const decoder = new FrameDecoder();
+  const answered = new Promise<boolean>((resolve) => {
+    client.on('data', (d: Buffer) => {
+      decoder.push(d);
+      if (decoder.next() !== undefined) resolve(true);
+    });
+  });
+  client.write(encodePreface());
+  client.write(encodeFrame(1, Methods.Ping.id, 0, 0, 0, Methods.Ping.request.encode({}).finish()));
+  t.ok(await answered, 'and the server still answers a new connection');
+});

@@ -128,3 +128,49 @@ t.test('in development mode (no TLS, no tokens) nothing is checked', async (t) =
   });
   t.same(await client.call(`127.0.0.1:${port}`, Methods.Gossip, {}, { timeoutMs: 5000 }), Methods.Gossip.response.decode(new Uint8Array(0)));
 });
+
+t.test('a pipelined request behind a bad token is not served, and the refusal is one log line', async (t) => {
+  const s = await secureServer(t);
+  const bad = s.client({ tls: { ca: certs.ca }, token: 'not-the-token-either' });
+  const results = await Promise.allSettled([get(bad, s.addr), get(bad, s.addr), get(bad, s.addr)]);
+  t.ok(results.every((r) => r.status === 'rejected' && r.reason instanceof UnauthenticatedError), 'every call fails UNAUTHENTICATED');
+  t.equal(s.logged.filter((l) => l.level === 'warn').length, 1, 'one warn line: the bad token');
+  t.notOk(s.logged.some((l) => l.msg.startsWith('refused Get')), 'the requests behind it were never dispatched');
+});
+
+t.test('callers without credentials cannot learn which methods a node serves', async (t) => {
+  const s = await secureServer(t);
+  const anon = s.client({ tls: { ca: certs.ca } });
+  await t.rejects(anon.call(s.addr, Methods.StreamDone, {}, { timeoutMs: 5000 }), UnauthenticatedError, 'a method the server does not serve');
+});
+
+t.test('at the connection limit a node certificate is still let in', async (t) => {
+  const server = new RpcServer({ tls: { ca: certs.ca, cert: certs.node('n1').cert, key: certs.node('n1').key }, maxConnections: 1 });
+  server.handle(Methods.Gossip, () => ({}));
+  server.handle(Methods.Ping, () => ({ nodeId: 'n1' }));
+  const { port } = await server.listen(0, '127.0.0.1');
+  const addr = `127.0.0.1:${port}`;
+  const anon = new RpcClient({ tls: { ca: certs.ca } });
+  const alice = new RpcClient({ tls: { ca: certs.ca, cert: certs.client('alice').cert, key: certs.client('alice').key } });
+  const n2 = new RpcClient({ tls: { ca: certs.ca, cert: certs.node('n2').cert, key: certs.node('n2').key } });
+  t.teardown(async () => {
+    for (const c of [anon, alice, n2]) c.destroy();
+    await server.stop();
+  });
+  await anon.call(addr, Methods.Ping, {}, { timeoutMs: 5000 });
+  await t.rejects(alice.call(addr, Methods.Ping, {}, { timeoutMs: 5000 }), { message: /limit of 1 connections/ }, 'a client beyond the limit is refused');
+  await n2.call(addr, Methods.Gossip, {}, { timeoutMs: 5000 });
+  t.pass('a node gets in');
+});
+
+t.test('a TLS client that cannot reach a port says so, not that the handshake was refused', async (t) => {
+  const server = new RpcServer();
+  const { port } = await server.listen(0, '127.0.0.1');
+  await server.stop();
+  const c = new RpcClient({ tls: { ca: certs.ca } });
+  t.teardown(() => c.destroy());
+  const err = await c.call(`127.0.0.1:${port}`, Methods.Ping, {}, { timeoutMs: 5000 }).catch((e: unknown) => e);
+  t.ok(err instanceof ConnectionError && !err.tlsRefused, 'tlsRefused is false for a closed port');
+  t.throws(() => new RpcClient({ token: 'x' }), /token needs tls/, 'an RpcClient will not send a token in clear text');
+});
+

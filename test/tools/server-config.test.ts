@@ -161,6 +161,7 @@ t.test('settings that contradict each other are refused, naming each with its so
     [{ partitions: 70_000 }, /partitions must be an integer in 1\.\.65536/],
     [{ maxValueBytes: 32 * 1024 * 1024, maxFrameSize: 64 * 1024 * 1024 }, /maxValueBytes is over 16777216/],
     [{ maxValueBytes: 2048, maxFrameSize: 1024 }, /maxValueBytes must be below maxFrameSize/],
+    [{ maxInFlightBytes: 1024 * 1024, maxFrameSize: 2 * 1024 * 1024 }, /maxInFlightBytes must be at least maxFrameSize/],
     [{ http: '127.0.0.1:7000' }, /the HTTP gateway and the RPC server cannot share an address/],
   ];
   for (const [over, message] of cases) {
