@@ -2,6 +2,10 @@
 /** The `mydatastore` command: runs a node, and talks to nodes. `mydatastore --help` lists everything. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { clusterStart, clusterStop } from './commands/cluster.js';
+import { clusterAdd } from './commands/cluster-add.js';
+import { clusterKill, KILL_SIGNALS } from './commands/cluster-kill.js';
+import { clusterRestart } from './commands/cluster-restart.js';
+import { clusterStatus } from './commands/cluster-status.js';
 import { decommissionCommand } from './commands/decommission.js';
 import { kvCommand } from './commands/kv.js';
 import type { KvCommandOptions } from './commands/kv.js';
@@ -68,6 +72,7 @@ credentialOptions(program.command('decommission'))
   });
 
 const cluster = program.command('cluster').description('run a local cluster of nodes on 127.0.0.1 for development');
+const DATA_HELP = 'the directory given to cluster start';
 
 cluster
   .command('start')
@@ -75,7 +80,8 @@ cluster
   .addHelpText('after', `
 In the foreground the nodes' log lines are printed prefixed with their id (and written to
 DATA/nodeK/node.log); Ctrl-C or SIGTERM stops every node gracefully. With --detach the nodes run in the
-background, their pids are written to DATA/cluster.json, and "mydatastore cluster stop" stops them.
+background, their pids are written to DATA/cluster.json, and "mydatastore cluster stop" stops them;
+"cluster status|add|kill|restart" then watch, grow and break the detached cluster one node at a time.
 node1 starts with --bootstrap: it creates the cluster, and its Raft leader adds the others; Raft state
 lives in DATA/nodeK/raft, so a restarted cluster resumes where it was ("mydatastore status" shows it).`)
   .option('-n, --nodes <n>', 'number of nodes', positiveInt('--nodes'), 3)
@@ -94,10 +100,50 @@ lives in DATA/nodeK/raft, so a restarted cluster resumes where it was ("mydatast
 cluster
   .command('stop')
   .description('stop a cluster started with "cluster start --detach" (SIGTERM, then wait for every node to exit)')
-  .option('--data <dir>', 'the directory given to cluster start', './data')
+  .option('--data <dir>', DATA_HELP, './data')
   .option('--timeout <ms>', 'wait this long for the nodes to exit before killing them', positiveInt('--timeout'), 20_000)
   .action(async (opts: Parameters<typeof clusterStop>[0]) => {
     process.exitCode = await clusterStop(opts);
+  });
+
+cluster
+  .command('status')
+  .description('list the nodes of a cluster started with "cluster start": addresses, pid, whether the process runs (or is paused), its gossip state and committed status as seen by a running node, and its Raft role')
+  .option('--data <dir>', DATA_HELP, './data')
+  .option('-t, --timeout <ms>', 'how long to wait for each node\'s answer', positiveInt('--timeout'), 1000)
+  .option('--json', 'print JSON instead of a table')
+  .action(async (opts: Parameters<typeof clusterStatus>[0]) => {
+    process.exitCode = await clusterStatus(opts);
+  });
+
+cluster
+  .command('add')
+  .description('start one more node in a cluster started with "cluster start --detach": nodeK+1 on the next RPC and HTTP ports, seeded with the running nodes, in the background')
+  .option('--data <dir>', DATA_HELP, './data')
+  .option('--ready-timeout <ms>', 'wait at most this long for the running nodes to see it alive', positiveInt('--ready-timeout'), 20_000)
+  .action(async (opts: Parameters<typeof clusterAdd>[0]) => {
+    process.exitCode = await clusterAdd(opts);
+  });
+
+cluster
+  .command('kill')
+  .description('signal one node of a cluster started with "cluster start --detach": KILL crashes it, TERM stops it gracefully, STOP pauses it, CONT resumes it')
+  .argument('<id>', 'the node id, e.g. node2')
+  .option('--data <dir>', DATA_HELP, './data')
+  .addOption(new Option('-s, --signal <signal>', 'the signal to send').choices(KILL_SIGNALS).default('KILL'))
+  .option('--timeout <ms>', 'wait this long for the process to exit, pause or resume', positiveInt('--timeout'), 20_000)
+  .action(async (id: string, opts: Parameters<typeof clusterKill>[1]) => {
+    process.exitCode = await clusterKill(id, opts);
+  });
+
+cluster
+  .command('restart')
+  .description('start a stopped or killed node of a cluster started with "cluster start --detach" again: same id, ports, data directory and settings')
+  .argument('<id>', 'the node id, e.g. node2')
+  .option('--data <dir>', DATA_HELP, './data')
+  .option('--ready-timeout <ms>', 'wait at most this long for the running nodes to see it alive', positiveInt('--ready-timeout'), 20_000)
+  .action(async (id: string, opts: Parameters<typeof clusterRestart>[1]) => {
+    process.exitCode = await clusterRestart(id, opts);
   });
 
 const KV_HELP = `

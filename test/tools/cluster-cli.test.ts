@@ -2,62 +2,15 @@
  * `mydatastore cluster start|stop`, `members` and `server --seeds` as a user runs them: real processes,
  * real ports on 127.0.0.1, temporary data directories; afterwards no node process may remain.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import type { Test } from 'tap';
 import { isNodeProcess } from '../../tools/commands/cluster.js';
 import { cli, mydatastore } from '../support/cli.js';
+import { freePorts, killLeftovers, listen, tempData } from '../support/local-cluster.js';
+import type { ClusterJson } from '../support/local-cluster.js';
 import { exited, startNode } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
-
-function listen(port: number): Promise<net.Server | undefined> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(undefined));
-    srv.listen(port, '127.0.0.1', () => resolve(srv));
-  });
-}
-
-/** A base port with `n` consecutive free ports (checked by listening on them, then closing). */
-async function freePorts(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const servers = await Promise.all(Array.from({ length: n }, (_, i) => listen(base + i)));
-    await Promise.all(servers.map((s) => new Promise((r) => (s === undefined ? r(undefined) : s.close(r)))));
-    if (servers.every((s) => s !== undefined)) return base;
-  }
-  throw new Error('no free port range found');
-}
-
-function tempData(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mydatastore-cluster-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-interface ClusterJson {
-  nodes: { id: string; address: string; pid: number }[];
-}
-
-/** Kills whatever pids of cluster.json still run (only if a test failed half-way). */
-function killLeftovers(t: Test, data: string): void {
-  let pids: number[] = [];
-  t.teardown(() => {
-    for (const pid of pids) if (isNodeProcess(pid)) process.kill(pid, 'SIGKILL');
-  });
-  const read = () => {
-    try {
-      pids = (JSON.parse(readFileSync(join(data, 'cluster.json'), 'utf8')) as ClusterJson).nodes.map((n) => n.pid);
-    } catch {
-      // not written yet
-    }
-  };
-  const timer = setInterval(read, 50);
-  t.teardown(() => clearInterval(timer));
-}
 
 t.test('cluster start --detach: 3 nodes that see each other; members prints them; cluster stop leaves no process', async (t) => {
   const data = tempData(t);

@@ -2,19 +2,20 @@
  * `mydatastore cluster start|stop`: a local cluster of n nodes on 127.0.0.1 for development, like the
  * original project's developer script. Node K is `nodeK`, listens on basePort+K-1 (RPC) and
  * httpBasePort+K-1 (the HTTP gateway), keeps its data in
- * DATA/nodeK and its log in DATA/nodeK/node.log; DATA/cluster.json records the pids so `cluster stop`
- * (from any terminal) can stop them.
+ * DATA/nodeK and its log in DATA/nodeK/node.log; DATA/cluster.json (cluster-file.ts) records the pids so
+ * `cluster stop` (from any terminal) can stop them, and `cluster status|add|kill|restart`
+ * (cluster-status.ts, cluster-add.ts, cluster-kill.ts, cluster-restart.ts) can watch, grow and break it.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { fetchMembers } from './members.js';
+import { clusterFilePath, readClusterFile, writeClusterFile } from './cluster-file.js';
+import type { NodeInfo } from './cluster-file.js';
+import { CLI, isAlive, portFree, serverArgs, spawnDetached, stopPids, tail, waitUntilSeenAlive } from './cluster-processes.js';
 
-const CLI = fileURLToPath(new URL('../mydatastore.js', import.meta.url));
+export { isNodeProcess } from './cluster-processes.js';
 
 export interface ClusterStartOptions {
   nodes: number;
@@ -38,57 +39,6 @@ export interface ClusterStopOptions {
 /** node1's HTTP port when the command line gives none. */
 export const DEFAULT_HTTP_BASE_PORT = 8001;
 
-interface NodeInfo {
-  id: string;
-  address: string;
-  /** host:port of its HTTP gateway. */
-  http: string;
-  dir: string;
-  log: string;
-  pid?: number;
-}
-
-interface ClusterFile {
-  clusterId: string;
-  startedAt: string;
-  nodes: NodeInfo[];
-}
-
-const clusterFile = (data: string) => join(data, 'cluster.json');
-
-function readClusterFile(data: string): ClusterFile | undefined {
-  try {
-    return JSON.parse(readFileSync(clusterFile(data), 'utf8')) as ClusterFile;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether pid is a live (not zombie) process that is a mydatastore node (best effort off Linux). */
-export function isNodeProcess(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return false;
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('mydatastore');
-  } catch {
-    return true; // no /proc: trust the pid file
-  }
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const srv = net.createServer();
-    srv.once('error', () => done(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => done(true)));
-  });
-}
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function plan(opts: ClusterStartOptions, data: string): NodeInfo[] {
   return Array.from({ length: opts.nodes }, (_, i) => {
     const id = `node${i + 1}`;
@@ -98,14 +48,9 @@ function plan(opts: ClusterStartOptions, data: string): NodeInfo[] {
   });
 }
 
-function serverArgs(node: NodeInfo, all: NodeInfo[], opts: ClusterStartOptions): string[] {
-  const seeds = all.filter((n) => n !== node).map((n) => n.address);
-  const args = ['server', '--node-id', node.id, '--listen', node.address, '--http', node.http, '--cluster-id', opts.clusterId, '--data', node.dir, '--log-level', opts.logLevel];
-  if (seeds.length > 0) args.push('--seeds', seeds.join(','));
-  // The first node creates the cluster (if its Raft state is empty); the leader then adds the others.
-  if (node === all[0]) args.push('--bootstrap');
-  if (opts.probeIntervalMs !== undefined) args.push('--probe-interval-ms', String(opts.probeIntervalMs));
-  return args;
+/** The arguments of node K of a cluster being started: seeded with all the others; node1 bootstraps. */
+function startArgs(node: NodeInfo, all: NodeInfo[], opts: ClusterStartOptions): string[] {
+  return serverArgs(node, all.filter((n) => n !== node), node === all[0], opts);
 }
 
 /** Checks that nothing runs from `data` and every port is free; returns an error message or undefined. */
@@ -117,7 +62,7 @@ async function preflight(opts: ClusterStartOptions, data: string, nodes: NodeInf
   if (lastHttp > 65535) return `--http-base-port ${httpBase} with ${opts.nodes} nodes needs ports up to ${lastHttp}, beyond 65535`;
   const overlap = nodes.find((n) => nodes.some((m) => m.address === n.http));
   if (overlap !== undefined) return `${overlap.http} would serve both RPC and HTTP: pick --base-port and --http-base-port further apart`;
-  const running = readClusterFile(data)?.nodes.filter((n) => n.pid !== undefined && isNodeProcess(n.pid)) ?? [];
+  const running = readClusterFile(data)?.nodes.filter(isAlive) ?? [];
   if (running.length > 0) {
     return `a cluster started from ${data} is still running (pids ${running.map((n) => n.pid).join(', ')}): run "mydatastore cluster stop --data ${data}" first`;
   }
@@ -141,43 +86,25 @@ export async function clusterStart(opts: ClusterStartOptions): Promise<number> {
   return opts.detach ? startDetached(opts, data, nodes) : runForeground(opts, data, nodes);
 }
 
-function writeClusterFile(data: string, opts: ClusterStartOptions, nodes: NodeInfo[]): void {
-  const file: ClusterFile = { clusterId: opts.clusterId, startedAt: new Date().toISOString(), nodes };
-  writeFileSync(clusterFile(data), JSON.stringify(file, null, 2) + '\n');
+function recordCluster(data: string, opts: ClusterStartOptions, nodes: NodeInfo[]): void {
+  const { clusterId, logLevel, probeIntervalMs } = opts;
+  writeClusterFile(data, { clusterId, logLevel, probeIntervalMs, startedAt: new Date().toISOString(), mode: opts.detach ? 'detached' : 'foreground', nodes });
 }
 
 async function startDetached(opts: ClusterStartOptions, data: string, nodes: NodeInfo[]): Promise<number> {
-  for (const n of nodes) {
-    const fd = openSync(n.log, 'a');
-    const child = spawn(process.execPath, [CLI, ...serverArgs(n, nodes, opts)], { detached: true, stdio: ['ignore', fd, fd] });
-    closeSync(fd);
-    child.unref();
-    n.pid = child.pid;
-  }
-  writeClusterFile(data, opts, nodes);
+  for (const n of nodes) spawnDetached(n, startArgs(n, nodes, opts));
+  recordCluster(data, opts, nodes);
   // Ready when every node answers and sees all n alive.
-  const until = Date.now() + opts.readyTimeout;
-  const pending = new Set(nodes);
-  while (pending.size > 0 && Date.now() < until) {
-    for (const n of [...pending]) {
-      if (n.pid === undefined || !isNodeProcess(n.pid)) {
-        console.error(`${n.id} exited during startup; its log (${n.log}):\n${tail(n.log)}`);
-        await stopPids(nodes, 10_000);
-        rmSync(clusterFile(data), { force: true });
-        return 1;
-      }
-      try {
-        const view = await fetchMembers(n.address, 1000);
-        if (view.members.filter((m) => m.state === 'alive').length === nodes.length) pending.delete(n);
-      } catch {
-        // not listening yet
-      }
-    }
-    if (pending.size > 0) await wait(100);
+  const ready = await waitUntilSeenAlive(nodes, nodes, opts.readyTimeout);
+  if (ready.outcome === 'exited') {
+    console.error(`${ready.node.id} exited during startup; its log (${ready.node.log}):\n${tail(ready.node.log)}`);
+    await stopPids(nodes, 10_000);
+    rmSync(clusterFilePath(data), { force: true });
+    return 1;
   }
   for (const n of nodes) console.log(`${n.id}  ${n.address}  http://${n.http}  pid ${n.pid}  log ${n.log}`);
-  if (pending.size > 0) {
-    console.log(`warning: after ${opts.readyTimeout} ms, ${[...pending].map((n) => n.id).join(', ')} did not yet see all ${nodes.length} nodes alive`);
+  if (ready.outcome === 'timeout') {
+    console.log(`warning: after ${opts.readyTimeout} ms, ${ready.pending.map((n) => n.id).join(', ')} did not yet see all ${nodes.length} nodes alive`);
   } else {
     console.log(`cluster "${opts.clusterId}" of ${nodes.length} nodes is up; every node sees all ${nodes.length} alive`);
   }
@@ -202,14 +129,6 @@ export function howToTalk(nodes: ReadonlyArray<{ address: string; http: string }
   ].join('\n');
 }
 
-function tail(file: string, lines = 20): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
 /** Foreground: children share our process group (Ctrl-C reaches them too); their output is prefixed and logged. */
 async function runForeground(opts: ClusterStartOptions, data: string, nodes: NodeInfo[]): Promise<number> {
   const width = Math.max(...nodes.map((n) => n.id.length));
@@ -221,7 +140,7 @@ async function runForeground(opts: ClusterStartOptions, data: string, nodes: Nod
   const stopped = new Promise<void>((r) => (stopAll = r));
 
   for (const n of nodes) {
-    const child = spawn(process.execPath, [CLI, ...serverArgs(n, nodes, opts)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...startArgs(n, nodes, opts)], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.set(n, child);
     n.pid = child.pid;
     const logFile = createWriteStream(n.log, { flags: 'a' });
@@ -253,7 +172,7 @@ async function runForeground(opts: ClusterStartOptions, data: string, nodes: Nod
       }),
     );
   }
-  writeClusterFile(data, opts, nodes);
+  recordCluster(data, opts, nodes);
   console.log(`started ${nodes.length} nodes: ${nodes.map((n) => `${n.id} ${n.address} (http ${n.http})`).join(', ')}; logs in ${data}/nodeK/node.log; Ctrl-C stops them`);
   console.log(howToTalk(nodes));
 
@@ -275,24 +194,10 @@ async function runForeground(opts: ClusterStartOptions, data: string, nodes: Nod
   clearTimeout(killer);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  rmSync(clusterFile(data), { force: true });
+  rmSync(clusterFilePath(data), { force: true });
   const ok = !failed && results.every((r) => r === 0);
   console.log(ok ? `all ${nodes.length} nodes stopped` : `cluster stopped with errors: exit statuses ${results.join(', ')}`);
   return ok ? 0 : 1;
-}
-
-/** SIGTERMs the nodes and waits for them to exit; SIGKILLs what is left after timeoutMs. True if all stopped by SIGTERM. */
-async function stopPids(nodes: NodeInfo[], timeoutMs: number): Promise<boolean> {
-  const alive = nodes.filter((n) => n.pid !== undefined && isNodeProcess(n.pid));
-  for (const n of alive) process.kill(n.pid!, 'SIGTERM');
-  const until = Date.now() + timeoutMs;
-  while (alive.some((n) => isNodeProcess(n.pid!)) && Date.now() < until) await wait(50);
-  const stuck = alive.filter((n) => isNodeProcess(n.pid!));
-  for (const n of stuck) {
-    console.error(`${n.id} (pid ${n.pid}) did not stop within ${timeoutMs} ms: killing it`);
-    process.kill(n.pid!, 'SIGKILL');
-  }
-  return stuck.length === 0;
 }
 
 export async function clusterStop(opts: ClusterStopOptions): Promise<number> {
@@ -302,9 +207,9 @@ export async function clusterStop(opts: ClusterStopOptions): Promise<number> {
     console.log(existsSync(data) ? `no cluster is running from ${data} (no cluster.json)` : `no cluster is running from ${data}`);
     return 0;
   }
-  const running = file.nodes.filter((n) => n.pid !== undefined && isNodeProcess(n.pid));
+  const running = file.nodes.filter(isAlive);
   const clean = await stopPids(file.nodes, opts.timeout);
-  rmSync(clusterFile(data), { force: true });
+  rmSync(clusterFilePath(data), { force: true });
   for (const n of running) console.log(`stopped ${n.id} (pid ${n.pid})`);
   console.log(running.length === 0 ? 'no node was running' : `stopped ${running.length} nodes`);
   return clean ? 0 : 1;
