@@ -5,12 +5,12 @@
  * afterwards. Without the node-wide in-flight limits (rpc/server.ts) the node holds 1024 requests per
  * connection, about 1 GiB here, and the RSS check fails.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { rssBytes } from '../../bench/lib/proc-usage.js';
 import { Client } from '../../client/client.js';
 import { encodeFrame, encodePreface, Flag, FrameDecoder } from '../../rpc/frame.js';
 import { Status } from '../../rpc/errors.js';
@@ -26,10 +26,7 @@ const VALUE_BYTES = 64 * 1024;
 const IN_FLIGHT_BUDGET = '16MiB';
 const FLOOD_RSS_BOUND = 512 * 1024 * 1024;
 
-function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m === null ? 0 : Number(m[1]) * 1024;
-}
+const rssOf = (pid: number): number => rssBytes(pid) ?? 0;
 
 /** One raw connection that writes `count` Put frames sharing one payload buffer, and counts the answers. */
 function flood(port: number, connection: number, counts: { ok: number; overloaded: number; other: number }): Promise<void> {
