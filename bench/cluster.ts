@@ -3,14 +3,14 @@
  *
  *   npm run bench:cluster [-- --quick | --keys 100000 --value-size 1024 --concurrency 64 --duration 20
  *                           --nodes-from 127.0.0.1:7001,127.0.0.1:7002 --seed 1 --no-save --profile-dir DIR
- *                           --peers]
+ *                           --peers --results-file FILE]
  *
  * Starts its own cluster (bench/lib/local-cluster.ts: 3 server processes on 127.0.0.1, temp data dirs)
  * unless --nodes-from names a running one; loads every key with puts at W=2, then again with durable
  * puts at W=2 (each replica fdatasyncs before it acknowledges: a second `load` row); then runs YCSB A, B
  * and C (bench/lib/ycsb.ts) at R=W=2 and at R=W=1 through the TypeScript client, `--concurrency`
- * requests in flight. Prints a table, writes bench/results/cluster-<date>-<commit>.json and a .md
- * beside it. The nodes are always stopped: at the end, on errors, and on Ctrl-C / SIGTERM.
+ * requests in flight. Prints a table, writes bench/results/cluster-<date>-<commit>.json (or FILE) and a
+ * .md beside it; each phase records its throughput per second (the bench suite's chart over time). The nodes are always stopped: at the end, on errors, and on Ctrl-C / SIGTERM.
  *
  * --peers: afterwards (our nodes stopped first), the same load and workloads against each installed peer
  * (bench/lib/peers/peers.ts: a 3-member etcd cluster, a Redis primary with 2 replicas), started and
@@ -49,6 +49,8 @@ interface Options {
   profileDir: string | undefined;
   /** Also measure etcd and Redis (those installed) with the same load. */
   peers: boolean;
+  /** Where to write the JSON (the bench suite's choice); default bench/results/cluster-<date>-<commit>.json. */
+  resultsFile: string | undefined;
 }
 
 function options(): Options {
@@ -66,6 +68,7 @@ function options(): Options {
       'no-save': { type: 'boolean', default: false },
       'profile-dir': { type: 'string' },
       peers: { type: 'boolean', default: false },
+      'results-file': { type: 'string' },
     },
   });
   const num = (name: keyof typeof values, dflt: number, min = 1): number => {
@@ -92,6 +95,7 @@ function options(): Options {
     save: values['no-save'] !== true,
     profileDir: values['profile-dir'],
     peers: values.peers === true,
+    resultsFile: values['results-file'],
   };
 }
 
@@ -187,7 +191,7 @@ async function main(): Promise<void> {
     'machine load': `1-minute load average ${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (other work on the machine skews ops/s and latency; CPU µs/op less so)`,
   };
   const date = new Date().toISOString();
-  const json = writeResults('cluster', { commandLine, options: opts, clusterStatus: status, settings, results, ...(opts.peers ? { verdicts } : {}) });
+  const json = writeResults('cluster', { commandLine, options: opts, clusterStatus: status, settings, results, ...(opts.peers ? { verdicts } : {}) }, opts.resultsFile);
   const notes = [
     'Workloads (YCSB core): A = 50% read / 50% update, B = 95% read / 5% update, C = 100% read; an update is a put of the whole value.',
     'ops/s counts successful operations; failed ones are in "errors" (by code above) and not in the latency figures.',

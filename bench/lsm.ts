@@ -4,14 +4,15 @@
  * see lib/lsm-engines.ts for exactly which) and the shared abstract-level API (LsmLevel vs ClassicLevel).
  *
  *   npm run bench:lsm [-- --num 1000000 --reads 200000 --syncs 2000 --only fillrandom,readrandom
- *                        --engines ours,classic --in-process --no-save]
+ *                        --engines ours,classic --in-process --no-save --results-file FILE]
  *
  * Each variant runs in its own child process (its peak RSS is its own), one after another. The disk's
  * own fdatasync rate is measured in slices interleaved with each variant's fillsync (the host's disk is
  * shared and its rate drifts). Workloads: lib/lsm-workloads.ts; targets and their pass/miss:
  * lib/lsm-targets.ts; tables: lib/lsm-report.ts. `--in-process` runs the variants in this process
  * instead (for profilers; RSS figures are then shared). Prints the tables on stdout (progress on stderr)
- * and writes JSON and Markdown to bench/results/ (not with `--no-save`, as the profiling scripts run it).
+ * and writes JSON and Markdown to bench/results/ (not with `--no-save`, as the profiling scripts run it;
+ * to FILE and FILE's .md with `--results-file FILE`, as the bench suite runs it).
  * A missed target is printed as MISS; the exit code stays 0 (the figures are the output).
  */
 import { spawnSync } from 'node:child_process';
@@ -131,7 +132,7 @@ async function main(): Promise<void> {
     figures,
     variants: results,
     engineStats,
-  });
+  }, strArg('results-file'));
   const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { date: string; commit: string; machine: { cpu?: string; cpus: number; memGiB: number; node: string } };
   const md = file.replace(/\.json$/, '.md');
   fs.writeFileSync(

@@ -3,7 +3,7 @@
  * Node `net` ping-pong in the same run (the machine's physical limit for this shape of traffic).
  * The server runs in a child process, so client and server each have a core, as in a real deployment.
  *
- *   npm run bench:rpc [-- --seconds 3 --rounds 3]
+ *   npm run bench:rpc [-- --seconds 3 --rounds 3 --results-file FILE]
  *
  * Each (scenario, system) runs `rounds` times, the two systems alternating, and the table shows the
  * round with the median throughput of each: on a shared 2-core machine single runs vary by ±20%.
@@ -23,12 +23,13 @@ import { percentile, printTable, writeResults } from './lib/report.js';
 
 const TARGET_RATIO = 0.7; // our throughput / bare baseline, 64 in flight
 
-interface Scenario {
+export interface Scenario {
   inFlight: number;
   payloadBytes: number;
 }
 
-interface Result extends Scenario {
+/** One (scenario, system) round; the saved `medians` are these (the bench suite reads them). */
+export interface Result extends Scenario {
   system: 'mydatastore-rpc' | 'bare-net';
   requests: number;
   seconds: number;
@@ -208,7 +209,9 @@ async function main(): Promise<void> {
     ]);
   }
   printTable(['in flight', 'payload', 'rpc req/s', 'rpc p50 µs', 'rpc p99 µs', 'bare req/s', 'bare p50 µs', 'bare p99 µs', 'rpc/bare', 'target'], rows);
-  const path = writeResults('rpc', { seconds, rounds, medians: results, verdicts, allRuns: all });
+  const fileArg = process.argv.indexOf('--results-file');
+  const file = fileArg > 0 ? process.argv[fileArg + 1] : undefined; // the bench suite collects it there
+  const path = writeResults('rpc', { seconds, rounds, medians: results, verdicts, allRuns: all }, file);
   console.log(`\nresults written to ${path}`);
 }
 

@@ -1,6 +1,7 @@
 /**
  * The HTTP gateway: node's own `http` module beside the protobuf API, for curl users. Endpoints (see
- * http/HTTP.md): /kv/{key}, the original project's /set and /get, /health, /ready and /metrics.
+ * http/HTTP.md): /kv/{key}, the original project's /set and /get, /health, /ready, /metrics and, when the
+ * node gives its status, the status page at / with the /status.json it polls.
  * Every request is answered — bad input with a 4xx and a JSON error, a handler failure with a 500 —
  * and the process never crashes on what a client sends.
  */
@@ -18,6 +19,7 @@ import { allowHeader, handleKv, handleLegacyGet, handleLegacySet, sendJson } fro
 import type { KvContext } from './kv-routes.js';
 import type { KvService } from './kv-service.js';
 import { parseTarget } from './request.js';
+import { sendStatusJson, sendStatusPage } from './status-page.js';
 
 export interface Readiness {
   ready: boolean;
@@ -43,6 +45,8 @@ export interface HttpGatewayOptions {
   tls?: TlsMaterial & { cert: string | Buffer; key: string | Buffer };
   /** Bearer tokens accepted in `Authorization`. With `tls` or `tokens`, all but /health and /ready need credentials. */
   tokens?: TokenTable;
+  /** The node's status document for /status.json (tools/node-status.ts); without it, / and /status.json are 404. */
+  status?: () => object;
   /** Told of each refused request, for the node's log. */
   onRefused?: (remote: string, reason: string) => void;
 }
@@ -97,6 +101,13 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
         if (target.path === '/health') sendText(res, 200, 'healthy\n');
         else if (target.path === '/ready') ready(res, options.readiness);
         else sendText(res, 200, options.metrics.render(), METRICS_CONTENT_TYPE);
+        return;
+      }
+      if (options.status !== undefined && (target.path === '/' || target.path === '/status.json')) {
+        op = target.path === '/' ? 'page' : 'status';
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req.method ?? '?', 'GET, HEAD');
+        if (target.path === '/') sendStatusPage(res);
+        else sendStatusJson(res, options.status);
         return;
       }
       let work: Promise<void>;

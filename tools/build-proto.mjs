@@ -1,5 +1,6 @@
 // Generates proto/gen/messages.{js,d.ts} from proto/*.proto with protobufjs-cli (static code, no
-// reflection), or with --copy puts the generated JavaScript next to the compiled TypeScript in dist/.
+// reflection), or with --copy puts the generated JavaScript next to the compiled TypeScript in dist/,
+// with the other files the compiled code reads beside itself (the status page, http/status-page.html).
 // Generated code is never edited by hand and never committed: the build makes it.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
@@ -14,6 +15,8 @@ if (process.argv.includes('--copy')) {
   mkdirSync(out, { recursive: true });
   copyFileSync(join(gen, 'messages.js'), join(out, 'messages.js'));
   copyFileSync(join(gen, 'messages.d.ts'), join(out, 'messages.d.ts'));
+  mkdirSync(join(root, 'dist', 'http'), { recursive: true });
+  copyFileSync(join(root, 'http', 'status-page.html'), join(root, 'dist', 'http', 'status-page.html'));
 } else {
   mkdirSync(gen, { recursive: true });
   const protos = readdirSync(join(root, 'proto'))

@@ -134,6 +134,15 @@ export class Gauge extends SampledMetric {
   }
 }
 
+/** One series of a histogram as Histogram.snapshot() returns it. */
+export interface HistogramSeries {
+  labels: Labels;
+  /** counts[i]: observations <= buckets[i] (cumulative, as in the text format). */
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
 export class Histogram extends Metric {
   readonly type = 'histogram';
   readonly buckets: readonly number[];
@@ -156,6 +165,10 @@ export class Histogram extends Metric {
     for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) d.counts[i]!++;
     d.sum += value;
     d.count++;
+  }
+  /** A copy of every series: its labels, cumulative counts per bucket (in `buckets` order), sum and count. */
+  snapshot(): HistogramSeries[] {
+    return [...this.data.values()].map((d) => ({ labels: { ...d.labels }, counts: [...d.counts], sum: d.sum, count: d.count }));
   }
   override render(): string[] {
     const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} histogram`];

@@ -1,6 +1,7 @@
 /**
  * The node's HTTP gateway (http/gateway.ts) wired to its data path: where it listens, the KvService over
- * the Coordinator (through the client API's RequestGate), the readiness rule and the node's metrics.
+ * the Coordinator (through the client API's RequestGate), the readiness rule, the node's metrics and its
+ * status document for the status page.
  */
 import type { ClientRequestObserver } from '../cluster/client-requests.js';
 import type { RequestGate } from '../cluster/coordinator-api.js';
@@ -46,6 +47,8 @@ export interface NodeHttpOptions {
   /** HTTPS and the callers it accepts, as on the RPC port. */
   credentials: NodeCredentials;
   logger: Logger;
+  /** The document /status.json answers (tools/node-status.ts); the status page at / polls it. */
+  status?: () => object;
 }
 
 /** Logs refused HTTP requests, at most one line a second: a scanner must not flood the log. */
@@ -72,6 +75,7 @@ export async function startNodeHttp(o: NodeHttpOptions): Promise<{ gateway: Http
       ...(o.credentials.tls === undefined ? {} : { tls: o.credentials.tls }),
       ...(o.credentials.tokens === undefined ? {} : { tokens: o.credentials.tokens }),
       onRefused: refusalLog(o.logger),
+      ...(o.status === undefined ? {} : { status: o.status }),
     });
     const scheme = o.credentials.tls === undefined ? 'http' : 'https';
     return { gateway, url: `${scheme}://${formatAddress({ host: gateway.host, port: gateway.port })}` };

@@ -31,7 +31,8 @@ function fmt(n: number): string {
   return n.toFixed(3);
 }
 
-function gitCommit(): string {
+/** The short commit of the checkout, or "unknown" outside git. */
+export function gitCommit(): string {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
@@ -39,13 +40,22 @@ function gitCommit(): string {
   }
 }
 
-/** Writes bench/results/<name>-<date>-<commit>.json with machine facts; returns the path. */
-export function writeResults(name: string, results: unknown): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
+/** A date as it appears in result file names: 2026-11-27T10-06-00-591Z (sorts by time). */
+export const fileStamp = (d: Date): string => d.toISOString().replace(/[:.]/g, '-');
+
+export function machineFacts(): { cpus: number; cpu: string | undefined; memGiB: number; node: string } {
+  return { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+}
+
+/**
+ * Writes bench/results/<name>-<date>-<commit>.json with machine facts, or `file` when given (the bench
+ * suite collects each bench's results that way); returns the path.
+ */
+export function writeResults(name: string, results: unknown, file?: string): string {
   const commit = gitCommit();
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const path = join(RESULTS_DIR, `${name}-${stamp}-${commit}.json`);
-  const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+  const path = file ?? join(RESULTS_DIR, `${name}-${fileStamp(new Date())}-${commit}.json`);
+  mkdirSync(dirname(path), { recursive: true });
+  const machine = machineFacts();
   writeFileSync(path, JSON.stringify({ name, date: new Date().toISOString(), commit, machine, results }, null, 2) + '\n');
   return path;
 }

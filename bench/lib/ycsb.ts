@@ -65,6 +65,13 @@ export interface PhaseResult {
   errorsByCode: Record<string, number>;
   /** The first message seen for each error code. */
   errorExamples: Record<string, string>;
+  /** When the phase began (ms since the epoch): the cluster report's time axis. */
+  startedAtMs?: number;
+  /**
+   * Successful operations completed in each second of the phase (index 0 = its first second); the last
+   * second is partial (`seconds` says where the phase ended).
+   */
+  opsPerSecond?: number[];
   /** CPU µs per successful operation: every server process summed, and this (client) process. */
   serverCpuUsPerOp?: number;
   clientCpuUsPerOp: number;
@@ -88,6 +95,8 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   const readFraction = spec.readFraction ?? 0;
   const chooser = new ScrambledZipfian(keys.length, spec.random);
   let nextLoad = 0;
+  const perSecond: number[] = [];
+  const startedAtMs = Date.now();
   const started = performance.now();
   const until = timed ? started + spec.durationMs! : Infinity;
 
@@ -121,6 +130,8 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
         }
         const us = (t1 - t0) * 1000;
         all.record(us);
+        const second = Math.floor((t1 - started) / 1000);
+        perSecond[second] = (perSecond[second] ?? 0) + 1;
         (isRead ? reads : updates).record(us);
       } catch (err) {
         if (performance.now() > until) return;
@@ -153,6 +164,8 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
     errors,
     errorsByCode,
     errorExamples,
+    startedAtMs,
+    opsPerSecond: Array.from(perSecond, (n) => n ?? 0), // a second with no success is a hole: 0
     clientCpuUsPerOp: ops > 0 ? clientCpu / ops : NaN,
   };
   if (reads.count > 0) result.readLatencyMs = inMs(reads);

@@ -129,6 +129,11 @@ export class RepairSchedule {
     this.changed = true;
   }
 
+  /** Failed sessions in a row of a partition (0 when its last range succeeded or none failed). */
+  failuresOf(partition: number): number {
+    return this.backoff.get(partition)?.failures ?? 0;
+  }
+
   /** Partitions in backoff after a failure. */
   get failing(): number {
     return this.backoff.size;

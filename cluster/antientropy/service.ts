@@ -64,6 +64,16 @@ const realSleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener('abort', done, { once: true });
   });
 
+/** One partition's anti-entropy state on this node (AntiEntropyService.partitionState). */
+export interface PartitionRepairState {
+  /** Compared and repaired with every live replica through this epoch (0: nothing yet). */
+  verifiedThrough: number;
+  /** A session for it is running now. */
+  running: boolean;
+  /** Failed sessions in a row (it is in backoff while > 0). */
+  failures: number;
+}
+
 export class AntiEntropyService {
   readonly responder: AntiEntropyResponder;
   private readonly stats: AntiEntropyStats = newStats();
@@ -158,6 +168,11 @@ export class AntiEntropyService {
 
   verifiedThrough(partition: number): number {
     return this.schedule.verifiedThrough(partition);
+  }
+
+  /** Where partition p stands here, for the status page: verified through which epoch, in a session now, failures in a row. */
+  partitionState(partition: number): PartitionRepairState {
+    return { verifiedThrough: this.schedule.verifiedThrough(partition), running: this.running.has(partition), failures: this.schedule.failuresOf(partition) };
   }
 
   antiEntropyStats(): AntiEntropyStats {

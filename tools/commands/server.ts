@@ -35,6 +35,7 @@ import type { HttpGateway } from '../../http/gateway.js';
 import { MetricsRegistry } from '../metrics.js';
 import { httpListenAddress, startNodeHttp } from '../node-http.js';
 import { registerNodeMetrics, type RaftGauges } from '../node-metrics.js';
+import { nodeStatusSource } from '../node-status.js';
 import type { ServerCommandOptions } from '../server-options.js';
 import { VERSION } from '../version.js';
 
@@ -275,6 +276,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       requestTimeoutMs: opts.requestTimeout,
       credentials,
       logger: log,
+      status: nodeStatusSource({ raft, rings, membership, antiEntropy, metrics }),
     });
     if ('error' in started) {
       log.error(started.error);
