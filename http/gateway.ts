@@ -10,8 +10,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Counter, Histogram, MetricsRegistry } from '../tools/metrics.js';
-import { METRICS_CONTENT_TYPE } from '../tools/metrics.js';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from '../tools/metrics.js';
 import type { TlsMaterial, TokenTable } from '../rpc/security.js';
 import { callerProblem } from './credentials.js';
 import { gatewayTimeout, methodNotAllowed, noRoute, toErrorAnswer, unauthenticated } from './http-errors.js';
@@ -34,7 +34,8 @@ export interface HttpGatewayOptions {
   kv: KvService;
   /** Ready = a member of a committed ring with a known Raft leader (the node decides). */
   readiness: () => Readiness;
-  metrics: MetricsRegistry;
+  /** The node's prom-client registry: /metrics serves it, and the gateway adds its own HTTP metrics to it. */
+  metrics: Registry;
   /** Largest accepted PUT body (default 1 MiB); beyond it, 413. */
   maxValueBytes?: number;
   /** A KV request not done after this long is answered 504 and its signal aborted (default 30 s). */
@@ -46,7 +47,7 @@ export interface HttpGatewayOptions {
   /** Bearer tokens accepted in `Authorization`. With `tls` or `tokens`, all but /health and /ready need credentials. */
   tokens?: TokenTable;
   /** The node's status document for /status.json (tools/node-status.ts); without it, / and /status.json are 404. */
-  status?: () => object;
+  status?: () => Promise<object>;
   /** Told of each refused request, for the node's log. */
   onRefused?: (remote: string, reason: string) => void;
 }
@@ -63,10 +64,17 @@ interface GatewayMetrics {
   latency: Histogram;
 }
 
-function gatewayMetrics(r: MetricsRegistry): GatewayMetrics {
-  const requests = r.get('mydatastore_http_requests_total') ?? r.counter('mydatastore_http_requests_total', 'HTTP requests answered, by operation and HTTP status.', ['op', 'status']);
-  const latency = r.get('mydatastore_http_request_duration_seconds') ?? r.histogram('mydatastore_http_request_duration_seconds', 'HTTP request latency in seconds, by operation.', ['op']);
-  return { requests: requests as Counter, latency: latency as Histogram };
+/** The gateway's metrics in `r`, created by the first gateway on that registry and shared by the next. */
+function gatewayMetrics(r: Registry): GatewayMetrics {
+  const requests = r.getSingleMetric('mydatastore_http_requests_total');
+  const latency = r.getSingleMetric('mydatastore_http_request_duration_seconds');
+  return {
+    requests: requests instanceof Counter ? requests : new Counter({ name: 'mydatastore_http_requests_total', help: 'HTTP requests answered, by operation and HTTP status.', labelNames: ['op', 'status'], registers: [r] }),
+    latency:
+      latency instanceof Histogram
+        ? latency
+        : new Histogram({ name: 'mydatastore_http_request_duration_seconds', help: 'HTTP request latency in seconds, by operation.', labelNames: ['op'], buckets: [...LATENCY_BUCKETS], registers: [r] }),
+  };
 }
 
 export async function startHttpGateway(options: HttpGatewayOptions): Promise<HttpGateway> {
@@ -100,14 +108,14 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
         if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req.method ?? '?', 'GET, HEAD');
         if (target.path === '/health') sendText(res, 200, 'healthy\n');
         else if (target.path === '/ready') ready(res, options.readiness);
-        else sendText(res, 200, options.metrics.render(), METRICS_CONTENT_TYPE);
+        else sendText(res, 200, await options.metrics.metrics(), options.metrics.contentType);
         return;
       }
       if (options.status !== undefined && (target.path === '/' || target.path === '/status.json')) {
         op = target.path === '/' ? 'page' : 'status';
         if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req.method ?? '?', 'GET, HEAD');
         if (target.path === '/') sendStatusPage(res);
-        else sendStatusJson(res, options.status);
+        else await sendStatusJson(res, options.status);
         return;
       }
       let work: Promise<void>;

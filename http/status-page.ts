@@ -42,6 +42,6 @@ export function sendStatusPage(res: ServerResponse): void {
 }
 
 /** The node's status document; never cached, since the page computes rates from consecutive answers. */
-export function sendStatusJson(res: ServerResponse, status: () => object): void {
-  sendJson(res, 200, status(), { 'cache-control': 'no-store' });
+export async function sendStatusJson(res: ServerResponse, status: () => Promise<object>): Promise<void> {
+  sendJson(res, 200, await status(), { 'cache-control': 'no-store' });
 }

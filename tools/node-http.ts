@@ -7,10 +7,10 @@ import type { ClientRequestObserver } from '../cluster/client-requests.js';
 import type { RequestGate } from '../cluster/coordinator-api.js';
 import type { Coordinator } from '../cluster/coordinator.js';
 import type { ClusterState } from '../cluster/state/cluster-state.js';
+import type { Registry } from 'prom-client';
 import { startHttpGateway, type HttpGateway } from '../http/gateway.js';
 import { formatAddress, parseAddress } from '../rpc/address.js';
 import { CoordinatorKv } from './coordinator-kv.js';
-import type { MetricsRegistry } from './metrics.js';
 import { nodeReadiness } from './node-readiness.js';
 import type { NodeCredentials } from './node-security.js';
 import { rateLimitedWarn } from '../rpc/logger.js';
@@ -37,7 +37,7 @@ export interface NodeHttpOptions {
   listen: { host: string; port: number };
   coordinator: Pick<Coordinator, 'get' | 'put' | 'del'>;
   gate: RequestGate;
-  metrics: MetricsRegistry;
+  metrics: Registry;
   observe: ClientRequestObserver;
   /** The committed cluster state and the Raft leader id ('' when unknown), for /ready. */
   committed: () => { state: Pick<ClusterState, 'created' | 'members'>; leaderId: string };
@@ -48,7 +48,7 @@ export interface NodeHttpOptions {
   credentials: NodeCredentials;
   logger: Logger;
   /** The document /status.json answers (tools/node-status.ts); the status page at / polls it. */
-  status?: () => object;
+  status?: () => Promise<object>;
 }
 
 /** Logs refused HTTP requests, at most one line a second: a scanner must not flood the log. */

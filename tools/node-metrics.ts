@@ -1,25 +1,34 @@
 /**
  * The metrics a node serves on /metrics, beside the gateway's own HTTP metrics. Client requests (both
  * APIs) are counted as they finish; everything else is sampled at scrape time from the stats the modules
- * already keep (coordinator, hint store and replay, Raft, gossip, the replica store's LSM engine, the
- * process), so the data path pays nothing for metrics nobody reads. Names and meanings: http/HTTP.md.
+ * already keep (coordinator, hint store and replay, Raft, gossip, anti-entropy, the replica store's LSM
+ * engine, the event loop), so the data path pays nothing for metrics nobody reads. Process metrics are prom-client's
+ * defaults (tools/metrics.ts). Names and meanings: http/HTTP.md.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import type { ClientRequestObserver } from '../cluster/client-requests.js';
 import type { CoordinatorStats } from '../cluster/coordinator.js';
 import type { HintReplayStats } from '../cluster/coordinator-hints.js';
 import type { HintStats } from '../cluster/hints/hint-store.js';
+import { registerAntiEntropyMetrics, type AntiEntropyStats } from '../cluster/antientropy/stats.js';
 import type { DBStats } from '../lsm/index.js';
-import type { Collect, MetricsRegistry } from './metrics.js';
+import { LATENCY_BUCKETS, registerProcessMetrics, sampler, type Collect, type Sampler } from './metrics.js';
 
 export interface RaftGauges {
   term: number;
   commitIndex: number;
   isLeader: boolean;
   leaderKnown: boolean;
+  /** Times this node saw a new leader (itself included) since the process started. */
+  leaderChanges: number;
   epoch: number;
   /** Committed members by status (joining, active, leaving, removed). */
   members: Record<string, number>;
+  /** The committed N, R and W (0 before the cluster is created). */
+  replicas: number;
+  readQuorum: number;
+  writeQuorum: number;
 }
 
 export interface NodeMetricSources {
@@ -31,8 +40,7 @@ export interface NodeMetricSources {
   gossip: () => ReadonlyArray<{ state: string }>;
   /** The replica store's engine. */
   lsm: () => DBStats;
-  /** Process memory (default process.memoryUsage). */
-  memory?: () => NodeJS.MemoryUsage;
+  antiEntropy: () => AntiEntropyStats;
 }
 
 export interface NodeMetrics {
@@ -49,9 +57,21 @@ const LOOP_RESOLUTION_MS = 10;
 
 const one = (value: number): ReturnType<Collect> => [{ value }];
 
-export function registerNodeMetrics(r: MetricsRegistry, s: NodeMetricSources): NodeMetrics {
-  const requests = r.counter('mydatastore_client_requests_total', 'Client requests served by this node as coordinator, by API (rpc, http), operation, consistency and outcome.', ['api', 'op', 'consistency', 'outcome']);
-  const latency = r.histogram('mydatastore_client_request_duration_seconds', 'Client request latency in seconds, by API and operation.', ['api', 'op']);
+export function registerNodeMetrics(registry: Registry, s: NodeMetricSources): NodeMetrics {
+  const requests = new Counter({
+    name: 'mydatastore_client_requests_total',
+    help: 'Client requests served by this node as coordinator, by API (rpc, http), operation, consistency and outcome.',
+    labelNames: ['api', 'op', 'consistency', 'outcome'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'mydatastore_client_request_duration_seconds',
+    help: 'Client request latency in seconds, by API, operation and consistency.',
+    labelNames: ['api', 'op', 'consistency'],
+    buckets: [...LATENCY_BUCKETS],
+    registers: [registry],
+  });
+  const r = sampler(registry);
 
   const c = s.coordinator.stats;
   r.counter('mydatastore_quorum_failures_total', 'Client requests that failed because R or W replicas did not answer (UnavailableError).', [], () => one(c.unavailable));
@@ -69,10 +89,19 @@ export function registerNodeMetrics(r: MetricsRegistry, s: NodeMetricSources): N
   r.gauge('mydatastore_raft_commit_index', 'Raft commit index.', [], () => one(s.raft().commitIndex));
   r.gauge('mydatastore_raft_is_leader', '1 if this node is the Raft leader.', [], () => one(s.raft().isLeader ? 1 : 0));
   r.gauge('mydatastore_raft_leader_known', '1 if this node knows a Raft leader.', [], () => one(s.raft().leaderKnown ? 1 : 0));
+  r.counter('mydatastore_raft_leader_changes_total', 'Times this node saw a new Raft leader (itself included).', [], () => one(s.raft().leaderChanges));
   r.gauge('mydatastore_cluster_epoch', 'The committed epoch.', [], () => one(s.raft().epoch));
   r.gauge('mydatastore_cluster_members', 'Committed members by status.', ['status'], () => {
     const m = s.raft().members;
     return MEMBER_STATUSES.map((status) => ({ labels: { status }, value: m[status] ?? 0 }));
+  });
+  r.gauge('mydatastore_cluster_replication', 'The committed replication settings: n (replicas), r and w (the quorums a DEFAULT request uses).', ['setting'], () => {
+    const st = s.raft();
+    return [
+      { labels: { setting: 'n' }, value: st.replicas },
+      { labels: { setting: 'r' }, value: st.readQuorum },
+      { labels: { setting: 'w' }, value: st.writeQuorum },
+    ];
   });
   r.gauge('mydatastore_gossip_members', 'Members in this node\'s gossip view, by state.', ['state'], () => {
     const counts = new Map<string, number>(GOSSIP_STATES.map((st) => [st, 0]));
@@ -81,18 +110,20 @@ export function registerNodeMetrics(r: MetricsRegistry, s: NodeMetricSources): N
   });
 
   registerLsm(r, s.lsm);
-  const loop = registerProcess(r, s.memory ?? (() => process.memoryUsage()));
+  registerAntiEntropyMetrics(r, s.antiEntropy);
+  registerProcessMetrics(registry);
+  const loop = registerEventLoopDelay(r);
 
   return {
     observe: (e) => {
       requests.inc({ api: e.api, op: e.op, consistency: e.consistency, outcome: e.outcome });
-      latency.observe({ api: e.api, op: e.op }, e.seconds);
+      latency.observe({ api: e.api, op: e.op, consistency: e.consistency }, e.seconds);
     },
     stop: () => loop.disable(),
   };
 }
 
-function registerLsm(r: MetricsRegistry, stats: () => DBStats): void {
+function registerLsm(r: Sampler, stats: () => DBStats): void {
   const perLevel = (pick: (d: DBStats) => number[]): Collect => () => pick(stats()).map((value, level) => ({ labels: { level }, value }));
   r.gauge('mydatastore_lsm_level_files', 'Table files per LSM level of the replica store.', ['level'], perLevel((d) => d.levelFiles));
   r.gauge('mydatastore_lsm_level_bytes', 'Table bytes per LSM level of the replica store.', ['level'], perLevel((d) => d.levelBytes));
@@ -110,10 +141,7 @@ function registerLsm(r: MetricsRegistry, stats: () => DBStats): void {
   r.gauge('mydatastore_lsm_write_amplification_ratio', 'Bytes written to tables per byte of user writes.', [], () => one(stats().writeAmplification));
 }
 
-function registerProcess(r: MetricsRegistry, memory: () => NodeJS.MemoryUsage): ReturnType<typeof monitorEventLoopDelay> {
-  r.gauge('mydatastore_process_resident_memory_bytes', 'Resident set size of the node process.', [], () => one(memory().rss));
-  r.gauge('mydatastore_process_heap_used_bytes', 'V8 heap in use.', [], () => one(memory().heapUsed));
-  r.gauge('mydatastore_process_heap_total_bytes', 'V8 heap allocated.', [], () => one(memory().heapTotal));
+function registerEventLoopDelay(r: Sampler): ReturnType<typeof monitorEventLoopDelay> {
   // A timer every 10 ms; the histogram records the time between its firings, so the delay is that time
   // minus the 10 ms. Each scrape reports the window since the previous one, then starts a new one.
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });

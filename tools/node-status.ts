@@ -15,7 +15,8 @@ import type { MemberRecord } from '../cluster/membership/types.js';
 import type { RaftDriver } from '../cluster/raft/driver.js';
 import { mydatastore } from '../proto/gen/messages.js';
 import { statusFromPb, type NodeStatus } from './commands/status.js';
-import { Histogram, type HistogramSeries, type MetricsRegistry } from './metrics.js';
+import { Histogram, type Registry } from 'prom-client';
+import type { Labels } from './metrics.js';
 import { VERSION } from './version.js';
 
 /** Bumped when a field changes meaning or goes away (adding fields does not bump it). */
@@ -78,7 +79,7 @@ export interface NodeStatusSources {
   gossip: () => readonly MemberRecord[];
   antiEntropy: { antiEntropyStats(): AntiEntropyStats; partitionState(partition: number): PartitionRepairState };
   /** The client-request latency histogram (mydatastore_client_request_duration_seconds): its bounds and series. */
-  latency: { readonly buckets: readonly number[]; snapshot(): HistogramSeries[] } | undefined;
+  latency: { readonly buckets: readonly number[]; readonly series: readonly HistogramSeries[] } | undefined;
   now?: () => number;
 }
 
@@ -112,11 +113,11 @@ export interface NodeStatusParts {
   rings: { current(): RingView | undefined };
   membership: { members(): readonly MemberRecord[] };
   antiEntropy: NodeStatusSources['antiEntropy'];
-  metrics: MetricsRegistry;
+  metrics: Registry;
 }
 
 /** The node's /status.json source: a fresh report on each call. */
-export function nodeStatusSource(p: NodeStatusParts): () => StatusReport {
+export function nodeStatusSource(p: NodeStatusParts): () => Promise<StatusReport> {
   const sources: NodeStatusSources = {
     version: VERSION,
     status: () => statusFromPb(mydatastore.cluster.StatusResponse.create(p.raft.status())),
@@ -125,11 +126,38 @@ export function nodeStatusSource(p: NodeStatusParts): () => StatusReport {
     antiEntropy: p.antiEntropy,
     latency: undefined,
   };
-  return () => {
+  return async () => {
     // Looked up per call: tools/node-metrics.ts registers the histogram, whenever that happens.
-    const h = p.metrics.get('mydatastore_client_request_duration_seconds');
-    return nodeStatusReport({ ...sources, latency: h instanceof Histogram ? h : undefined });
+    const h = p.metrics.getSingleMetric('mydatastore_client_request_duration_seconds');
+    return nodeStatusReport({ ...sources, latency: h instanceof Histogram ? await histogramSeries(h) : undefined });
   };
+}
+
+/** One series of a histogram: its labels, cumulative counts per bucket (in `buckets` order), sum and count. */
+export interface HistogramSeries {
+  labels: Labels;
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/** prom-client's values of a histogram, grouped back into series (the `le` label gives the bucket). */
+export async function histogramSeries(h: Histogram): Promise<{ buckets: number[]; series: HistogramSeries[] }> {
+  const { name, values } = await h.get();
+  const bounds = new Set<number>();
+  for (const v of values) if (v.metricName === `${name}_bucket` && v.labels.le !== '+Inf') bounds.add(Number(v.labels.le));
+  const buckets = [...bounds].sort((a, b) => a - b);
+  const series = new Map<string, HistogramSeries>();
+  for (const v of values) {
+    const { le, ...labels } = v.labels;
+    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+    let s = series.get(key);
+    if (s === undefined) series.set(key, (s = { labels: labels as Labels, counts: buckets.map(() => 0), sum: 0, count: 0 }));
+    if (v.metricName === `${name}_sum`) s.sum = v.value;
+    else if (v.metricName === `${name}_count`) s.count = v.value;
+    else if (le !== '+Inf') s.counts[buckets.indexOf(Number(le))] = v.value;
+  }
+  return { buckets, series: [...series.values()] };
 }
 
 /** Committed members first (in their committed order), then members only gossip knows, by id. */
@@ -178,7 +206,7 @@ function repairsOf(self: string, epoch: number, owners: readonly string[][], ae:
 function requestsOf(latency: NodeStatusSources['latency']): StatusReport['requests'] {
   if (latency === undefined) return { bucketsSeconds: [], ops: [] };
   const byOp = new Map<string, StatusRequestOp>();
-  for (const series of latency.snapshot()) {
+  for (const series of latency.series) {
     const op = String(series.labels.op ?? 'all');
     let o = byOp.get(op);
     if (o === undefined) byOp.set(op, (o = { op, count: 0, sumSeconds: 0, buckets: latency.buckets.map(() => 0) }));

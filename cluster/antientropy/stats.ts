@@ -47,7 +47,7 @@ export function newStats(): AntiEntropyStats {
   };
 }
 
-/** The part of the node's metrics registry this needs (tools/metrics.ts MetricsRegistry fits). */
+/** The part of the node's metrics this needs (tools/metrics.ts sampler() fits). */
 export interface MetricSink {
   counter(name: string, help: string, labelNames: readonly string[], collect: () => { value: number }[]): unknown;
   gauge(name: string, help: string, labelNames: readonly string[], collect: () => { value: number }[]): unknown;

@@ -101,6 +101,7 @@ export class RaftDriver {
   private planTimer: NodeJS.Timeout | undefined;
   private soft: SoftState;
   private snapshotsInstalled = 0;
+  private leaderChangesSeen = 0;
   private stopping: Promise<void> | undefined;
   private readonly admin: DecommissionContext;
 
@@ -223,6 +224,11 @@ export class RaftDriver {
     });
   }
 
+  /** Times this node saw a new leader (itself included) since it started, for the node's metrics. */
+  get leaderChanges(): number {
+    return this.leaderChangesSeen;
+  }
+
   // ---- inputs -------------------------------------------------------------------------------------
 
   private tick(): void {
@@ -314,6 +320,8 @@ export class RaftDriver {
     const before = this.soft;
     this.soft = s;
     const term = this.raft.status().term;
+    // Counted as etcd does: each time a known leader follows a different or an unknown one.
+    if (s.leader !== '' && s.leader !== before.leader) this.leaderChangesSeen++;
     if (s.role === 'leader' && before.role !== 'leader') {
       this.log.info(`raft: became leader at term ${term}`);
       this.planning.becameLeader(this.clock());

@@ -1,7 +1,7 @@
 /**
  * RaftDriver in one process, on an in-memory file system and a recording client: what it acknowledges is
- * durable first (an append ack leaves only after the fsync; a crash right after it loses nothing), and bad
- * input on the Raft method gets a typed error, never a crash.
+ * durable first (an append ack leaves only after the fsync; a crash right after it loses nothing), bad
+ * input on the Raft method gets a typed error, never a crash, and the leader changes it sees are counted.
  */
 import Long from 'long';
 import t from 'tap';
@@ -56,4 +56,22 @@ t.test('bad Raft input gets a typed error and changes nothing', async (t) => {
   const s = h.driver.status();
   t.equal(Long.fromValue(s.term ?? 0).toNumber(), 0, 'the term did not move');
   t.equal(Long.fromValue(s.lastIndex ?? 0).toNumber(), 0, 'nothing was appended');
+});
+
+t.test('leader changes are counted when a different leader becomes known, not for the same one again', async (t) => {
+  const h = await startDriver(t, new MemFileSystem());
+  const heartbeat = (from: string, term: number): RaftMessage => ({ type: 'heartbeat', from, to: 'b', term, commit: 0 });
+  // The driver handles a Ready in one go: once its answer to L is sent, its new soft state was seen too.
+  const answered = (n: number) => waitFor(() => h.sent.filter((m) => m.type === 'heartbeat-resp').length >= n, 5000, `heartbeat answer ${n}`);
+  t.equal(h.driver.leaderChanges, 0, 'none before any leader is known');
+  h.raft(raftRequest([heartbeat('L', 5)]));
+  await answered(1);
+  t.equal(h.driver.leaderChanges, 1, 'following L: one change');
+  h.raft(raftRequest([heartbeat('L', 5)]));
+  await answered(2);
+  t.equal(h.driver.leaderChanges, 1, 'another heartbeat of the same leader is no change');
+  // M has no address here (its answers are dropped): wait for the count itself.
+  h.raft(raftRequest([heartbeat('M', 6)]));
+  await waitFor(() => h.driver.leaderChanges === 2, 5000, 'a new leader in a new term to count as a second change');
+  t.equal(h.driver.status().leaderId, 'M', 'b follows M');
 });

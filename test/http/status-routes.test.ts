@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { startHttpGateway } from '../../http/index.js';
 import type { KvService } from '../../http/index.js';
 import { TokenTable } from '../../rpc/security.js';
-import { MetricsRegistry } from '../../tools/metrics.js';
+import { Registry } from 'prom-client';
 
 const kv: KvService = {
   get: () => Promise.resolve(undefined),
@@ -15,15 +15,15 @@ const kv: KvService = {
   del: () => Promise.resolve(),
 };
 
-async function gateway(t: Test, extra: { status?: () => object; tokens?: TokenTable } = {}): Promise<string> {
-  const gw = await startHttpGateway({ port: 0, host: '127.0.0.1', kv, readiness: () => ({ ready: true }), metrics: new MetricsRegistry(), ...extra });
+async function gateway(t: Test, extra: { status?: () => Promise<object>; tokens?: TokenTable } = {}): Promise<string> {
+  const gw = await startHttpGateway({ port: 0, host: '127.0.0.1', kv, readiness: () => ({ ready: true }), metrics: new Registry(), ...extra });
   t.teardown(() => gw.close());
   return `http://127.0.0.1:${gw.port}`;
 }
 
 t.test('/ is the HTML page, /status.json the status source\'s document, fresh on each request', async (t) => {
   let calls = 0;
-  const url = await gateway(t, { status: () => ({ calls: ++calls }) });
+  const url = await gateway(t, { status: () => Promise.resolve({ calls: ++calls }) });
   const page = await fetch(`${url}/`);
   t.equal(page.status, 200);
   t.match(page.headers.get('content-type'), /^text\/html; charset=utf-8/);
@@ -57,7 +57,7 @@ t.test('without a status source, / and /status.json are 404 HTTP_NO_ROUTE', asyn
 });
 
 t.test('with tokens, the page and its JSON need one (401 without), /health does not', async (t) => {
-  const url = await gateway(t, { status: () => ({ ok: true }), tokens: new TokenTable(new Map([['ops', 'secret-token']])) });
+  const url = await gateway(t, { status: () => Promise.resolve({ ok: true }), tokens: new TokenTable(new Map([['ops', 'secret-token']])) });
   for (const path of ['/', '/status.json']) {
     const res = await fetch(url + path);
     t.equal(res.status, 401, `${path} without a token`);

@@ -1,79 +1,65 @@
+/**
+ * tools/metrics.ts without a node: counters and gauges sampled at scrape time from a module's stats, a
+ * failing source, and prom-client's process metrics shared by several node registries in one process
+ * without touching prom-client's global registry.
+ */
+import { register as globalRegistry, Registry } from 'prom-client';
 import t from 'tap';
-import { escapeLabelValue, MetricsError, MetricsRegistry } from '../../tools/metrics.js';
+import { registerProcessMetrics, sampler } from '../../tools/metrics.js';
 
-t.test('counters, gauges and histograms render in text format 0.0.4', (t) => {
-  const r = new MetricsRegistry();
-  const c = r.counter('kv_requests_total', 'Requests served.', ['op']);
-  c.inc({ op: 'get' });
-  c.inc({ op: 'get' }, 2);
-  c.inc({ op: 'put' });
-  r.gauge('hints_pending', 'Hints waiting for their owner.').set(undefined, 7);
-  r.gauge('lsm_files', 'Table files per level.', ['level'], () => [{ labels: { level: 0 }, value: 3 }, { labels: { level: 1 }, value: 12 }]);
-  const h = r.histogram('kv_latency_seconds', 'Request latency.', ['op'], [0.01, 0.1, 1]);
-  h.observe({ op: 'get' }, 0.005);
-  h.observe({ op: 'get' }, 0.05);
-  h.observe({ op: 'get' }, 5);
-  t.equal(
-    r.render(),
-    [
-      '# HELP kv_requests_total Requests served.',
-      '# TYPE kv_requests_total counter',
-      'kv_requests_total{op="get"} 3',
-      'kv_requests_total{op="put"} 1',
-      '# HELP hints_pending Hints waiting for their owner.',
-      '# TYPE hints_pending gauge',
-      'hints_pending 7',
-      '# HELP lsm_files Table files per level.',
-      '# TYPE lsm_files gauge',
-      'lsm_files{level="0"} 3',
-      'lsm_files{level="1"} 12',
-      '# HELP kv_latency_seconds Request latency.',
-      '# TYPE kv_latency_seconds histogram',
-      'kv_latency_seconds_bucket{op="get",le="0.01"} 1',
-      'kv_latency_seconds_bucket{op="get",le="0.1"} 2',
-      'kv_latency_seconds_bucket{op="get",le="1"} 2',
-      'kv_latency_seconds_bucket{op="get",le="+Inf"} 3',
-      'kv_latency_seconds_sum{op="get"} 5.055',
-      'kv_latency_seconds_count{op="get"} 3',
-      '',
-    ].join('\n'),
-  );
-  t.equal(c.get({ op: 'get' }), 3);
-  t.end();
+/** The value of one series in a text exposition, or undefined when it is absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+t.test('sampled counters and gauges show the source values at each scrape', async (t) => {
+  const r = new Registry();
+  const s = sampler(r);
+  const stats = { replayed: 0, files: [3, 12] };
+  s.counter('x_replayed_total', 'Replayed.', [], () => [{ value: stats.replayed }]);
+  s.gauge('x_level_files', 'Files per level.', ['level'], () => stats.files.map((value, level) => ({ labels: { level }, value })));
+  stats.replayed = 7;
+  let text = await r.metrics();
+  t.match(text, /^# TYPE x_replayed_total counter$/m);
+  t.match(text, /^# TYPE x_level_files gauge$/m);
+  t.equal(sample(text, 'x_replayed_total'), 7, 'the counter shows the total the module keeps');
+  t.equal(sample(text, 'x_level_files{level="1"}'), 12, 'a labelled gauge, one series per label set');
+  stats.replayed = 9;
+  stats.files = [1];
+  text = await r.metrics();
+  t.equal(sample(text, 'x_replayed_total'), 9, 'and follows it, not adds to it');
+  t.equal(sample(text, 'x_level_files{level="0"}'), 1);
+  t.equal(sample(text, 'x_level_files{level="1"}'), undefined, 'a series the source no longer reports is gone');
 });
 
-t.test('label values and help text are escaped', (t) => {
-  t.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
-  const r = new MetricsRegistry();
-  r.counter('x_total', 'line one\nback\\slash "quoted"', ['k']).inc({ k: 'he said "hi"\n\\' });
-  t.equal(r.render(), '# HELP x_total line one\\nback\\\\slash "quoted"\n# TYPE x_total counter\nx_total{k="he said \\"hi\\"\\n\\\\"} 1\n');
-  t.end();
+t.test('a source that throws keeps its last values; the scrape still answers', async (t) => {
+  const r = new Registry();
+  const s = sampler(r);
+  let closed = false;
+  s.gauge('x_pending', 'Pending.', [], () => {
+    if (closed) throw new Error('store closed');
+    return [{ value: 4 }];
+  });
+  s.counter('x_other_total', 'Other.', [], () => [{ value: 2 }]);
+  t.equal(sample(await r.metrics(), 'x_pending'), 4);
+  closed = true;
+  const text = await r.metrics();
+  t.equal(sample(text, 'x_pending'), 4, 'the value of the previous scrape');
+  t.equal(sample(text, 'x_other_total'), 2, 'the other metrics are unaffected');
 });
 
-t.test('special values render as Prometheus spells them', (t) => {
-  const r = new MetricsRegistry();
-  const g = r.gauge('g', 'g');
-  g.set(undefined, Infinity);
-  t.match(r.render(), /^g \+Inf$/m);
-  g.set(undefined, NaN);
-  t.match(r.render(), /^g NaN$/m);
-  t.end();
-});
-
-t.test('mistakes are refused with METRICS_INVALID', (t) => {
-  const r = new MetricsRegistry();
-  const bad = { code: 'METRICS_INVALID', name: 'MetricsError' };
-  t.throws(() => r.counter('1abc', 'x'), bad);
-  t.throws(() => r.counter('ok', 'x', ['bad-label']), bad);
-  t.throws(() => r.counter('ok', 'x', ['__reserved']), bad);
-  t.throws(() => r.histogram('h', 'x', ['le']), bad);
-  t.throws(() => r.histogram('h', 'x', [], [1, 1]), bad);
-  const c = r.counter('c_total', 'x', ['op']);
-  t.throws(() => r.counter('c_total', 'again'), bad, 'no duplicate names');
-  r.histogram('lat', 'x');
-  t.throws(() => r.counter('lat_count', 'x'), bad, 'no clash with a histogram series');
-  t.throws(() => c.inc({ other: 'x' }), bad, 'labels must match the declared ones');
-  t.throws(() => c.inc(undefined), bad);
-  t.throws(() => c.inc({ op: 'x' }, -1), MetricsError, 'counters only go up');
-  t.end();
+t.test('process metrics serve several node registries, never the global one', async (t) => {
+  const a = new Registry();
+  const b = new Registry();
+  registerProcessMetrics(a);
+  registerProcessMetrics(b);
+  for (const [name, text] of [['a', await a.metrics()], ['b', await b.metrics()]] as const) {
+    t.match(text, /^# TYPE process_resident_memory_bytes gauge$/m, `${name}: RSS`);
+    t.ok((sample(text, 'process_resident_memory_bytes') ?? 0) > 1e6, `${name}: a plausible RSS`);
+    t.match(text, /^# TYPE nodejs_heap_size_used_bytes gauge$/m, `${name}: heap used`);
+    t.match(text, /^# TYPE process_cpu_seconds_total counter$/m, `${name}: CPU time`);
+    t.notMatch(text, /nodejs_eventloop_lag/, `${name}: without prom-client's event-loop lag (it includes its 10 ms interval)`);
+  }
+  t.equal(globalRegistry.getMetricsAsArray().length, 0, "prom-client's global registry stays empty");
 });

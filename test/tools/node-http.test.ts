@@ -170,8 +170,8 @@ t.test('3 real nodes serve HTTP: readiness, /kv and the legacy endpoints, ALL wi
     mydatastore_lsm_level_files: 'gauge',
     mydatastore_lsm_compactions_total: 'counter',
     mydatastore_lsm_write_stalls_total: 'counter',
-    mydatastore_process_resident_memory_bytes: 'gauge',
-    mydatastore_process_heap_used_bytes: 'gauge',
+    process_resident_memory_bytes: 'gauge',
+    nodejs_heap_size_used_bytes: 'gauge',
     mydatastore_event_loop_delay_seconds: 'gauge',
     mydatastore_http_requests_total: 'counter',
   };
@@ -181,14 +181,15 @@ t.test('3 real nodes serve HTTP: readiness, /kv and the legacy endpoints, ALL wi
   t.ok(ok('http', 'put', 'ALL') >= 1, 'and HTTP puts with ALL, apart');
   t.equal(ok('rpc', 'put', 'ALL'), 1, 'the RPC put with ALL was counted under api="rpc"');
   t.ok((sample(text, 'mydatastore_client_requests_total{api="http",op="put",consistency="ALL",outcome="unavailable"}') ?? 0) >= 1, 'the failed ALL put counted as unavailable');
-  t.ok((sample(text, 'mydatastore_client_request_duration_seconds_count{api="http",op="put"}') ?? 0) >= 4, 'put latencies observed');
+  const putLatencies = ['DEFAULT', 'ALL'].map((c) => sample(text, `mydatastore_client_request_duration_seconds_count{api="http",op="put",consistency="${c}"}`) ?? 0);
+  t.ok(putLatencies.every((n) => n >= 2), `put latencies observed per consistency (DEFAULT, ALL: ${putLatencies.join(', ')})`);
   t.ok((sample(text, 'mydatastore_quorum_failures_total') ?? 0) >= 1, 'quorum failures counted');
   t.ok((sample(text, 'mydatastore_hints_stored_total') ?? 0) >= 1, 'hints stored for the killed node');
   t.ok((sample(text, 'mydatastore_raft_term') ?? 0) >= 1, 'the Raft term');
   t.ok((sample(text, 'mydatastore_raft_commit_index') ?? 0) >= 3, 'the commit index');
   t.ok((sample(text, 'mydatastore_cluster_epoch') ?? 0) >= 1, 'the epoch');
   t.ok((sample(text, 'mydatastore_lsm_user_written_bytes_total') ?? 0) > 0, 'the LSM engine counted the replica writes');
-  t.ok((sample(text, 'mydatastore_process_resident_memory_bytes') ?? 0) > 1e6, 'the process RSS');
+  t.ok((sample(text, 'process_resident_memory_bytes') ?? 0) > 1e6, 'the process RSS');
   const leaders = await Promise.all([n1, n2].map(async (n) => sample((await http(`${n.url}/metrics`)).text, 'mydatastore_raft_is_leader')));
   t.ok(leaders.every((v) => v === 0 || v === 1) && leaders.filter((v) => v === 1).length <= 1, `at most one of the live nodes reports itself leader (${leaders.join(', ')})`);
   await waitFor(async () => sample((await http(`${n2.url}/metrics`)).text, 'mydatastore_gossip_members{state="dead"}') === 1, 15_000, 'n2 to see n3 dead');

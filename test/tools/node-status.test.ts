@@ -10,8 +10,9 @@ import { newStats } from '../../cluster/antientropy/stats.js';
 import type { MemberRecord } from '../../cluster/membership/types.js';
 import { buildRing } from '../../cluster/ring.js';
 import type { NodeStatus } from '../../tools/commands/status.js';
-import { MetricsRegistry } from '../../tools/metrics.js';
-import { nodeStatusReport, STATUS_FORMAT_VERSION, type NodeStatusSources } from '../../tools/node-status.js';
+import { Histogram, Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from '../../tools/metrics.js';
+import { histogramSeries, nodeStatusReport, STATUS_FORMAT_VERSION, type NodeStatusSources } from '../../tools/node-status.js';
 
 const P = 16;
 
@@ -31,21 +32,23 @@ function committed(): NodeStatus {
 
 const gossip = (id: string, state: MemberRecord['state'], zone?: string): MemberRecord => ({ id, address: `127.0.0.1:${7000 + Number(id.slice(1))}`, incarnation: 1, state, meta: zone === undefined ? {} : { zone } });
 
+// The latency histogram as the node's prom-client registry holds it, read back as /status.json reads it.
+const h = new Histogram({ name: 'mydatastore_client_request_duration_seconds', help: 'latency', labelNames: ['api', 'op'], buckets: [...LATENCY_BUCKETS], registers: [new Registry()] });
+h.observe({ api: 'rpc', op: 'get' }, 0.002);
+h.observe({ api: 'http', op: 'get' }, 0.02);
+h.observe({ api: 'http', op: 'put' }, 20);
+const latency = await histogramSeries(h);
+
 function sources(over: Partial<NodeStatusSources> = {}): NodeStatusSources {
   const ring = buildRing([{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], { partitions: P, replicas: 2 });
   const repair = (p: number): PartitionRepairState => ({ verifiedThrough: p % 2 === 0 ? 8 : 5, running: p === 3, failures: p === 5 ? 2 : 0 });
-  const metrics = new MetricsRegistry();
-  const h = metrics.histogram('mydatastore_client_request_duration_seconds', 'latency', ['api', 'op']);
-  h.observe({ api: 'rpc', op: 'get' }, 0.002);
-  h.observe({ api: 'http', op: 'get' }, 0.02);
-  h.observe({ api: 'http', op: 'put' }, 20);
   return {
     version: '9.9.9',
     status: committed,
     ring: () => ({ ring, pendingOwners: (p: number) => (p === 0 ? ['n4'] : []) }),
     gossip: () => [gossip('n1', 'alive'), gossip('n3', 'suspect'), gossip('n5', 'alive', 'c'), gossip('n4', 'alive')],
     antiEntropy: { antiEntropyStats: () => ({ ...newStats(), sessions: 7 }), partitionState: repair },
-    latency: h,
+    latency,
     now: () => 1234,
     ...over,
   };
@@ -102,6 +105,7 @@ t.test('anti-entropy: exactly the partitions this node replicates, with the epoc
 t.test('requests: counts, sums and cumulative buckets per operation, both APIs together', (t) => {
   const r = nodeStatusReport(sources());
   const bounds = r.requests.bucketsSeconds;
+  t.same(bounds, LATENCY_BUCKETS, 'the bounds are read back from prom-client\'s le labels');
   t.ok(bounds.length > 0);
   t.same(r.requests.ops.map((o) => [o.op, o.count]), [['get', 2], ['put', 1]]);
   const get = r.requests.ops[0]!;

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Long from 'long';
+import { Registry } from 'prom-client';
 import { RpcAntiEntropyTransport } from '../../cluster/antientropy/peers.js';
 import { AntiEntropyService } from '../../cluster/antientropy/service.js';
-import { registerAntiEntropyMetrics } from '../../cluster/antientropy/stats.js';
 import { VerifiedStore } from '../../cluster/antientropy/verified-store.js';
 import { NodeFileSystem } from '../../lsm/index.js';
 import { RequestGate, registerClientApi } from '../../cluster/coordinator-api.js';
@@ -32,7 +32,6 @@ import { Methods } from '../../rpc/methods.js';
 import { RpcServer } from '../../rpc/server.js';
 import { configProblem, type ClusterConfig } from '../../cluster/state/config.js';
 import type { HttpGateway } from '../../http/gateway.js';
-import { MetricsRegistry } from '../metrics.js';
 import { httpListenAddress, startNodeHttp } from '../node-http.js';
 import { registerNodeMetrics, type RaftGauges } from '../node-metrics.js';
 import { nodeStatusSource } from '../node-status.js';
@@ -249,7 +248,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   // user sets and sees, so the settle never falls below it either (cluster/STREAMING.md, Barrier).
   const settleMs = Math.max(opts.requestTimeout, replicaCallTimeoutMs);
   const streaming = createNodeStreaming({ server, client: replicaClient, nodeId: opts.nodeId, clusterId: opts.clusterId, store, raft, isAlive, onApplied: (_key, record) => antiEntropy.noteApplied(record), logger: log, settleMs });
-  const metrics = new MetricsRegistry();
+  const metrics = new Registry();
   const nodeMetrics = registerNodeMetrics(metrics, {
     coordinator,
     hints,
@@ -257,8 +256,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     raft: () => raftGauges(raft),
     gossip: () => membership.members(),
     lsm: () => store.stats(),
+    antiEntropy: () => antiEntropy.antiEntropyStats(),
   });
-  registerAntiEntropyMetrics(metrics, () => antiEntropy.antiEntropyStats());
   const gate = new RequestGate();
   registerClientApi(server, coordinator, gate, nodeMetrics.observe);
 
@@ -351,7 +350,11 @@ function raftGauges(raft: RaftDriver): RaftGauges {
     commitIndex: num(st.commitIndex),
     isLeader: st.role === 'leader',
     leaderKnown: (st.leaderId ?? '') !== '',
+    leaderChanges: raft.leaderChanges,
     epoch: num(st.epoch),
     members,
+    replicas: st.config?.replicas ?? 0,
+    readQuorum: st.config?.readQuorum ?? 0,
+    writeQuorum: st.config?.writeQuorum ?? 0,
   };
 }
