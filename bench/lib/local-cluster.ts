@@ -22,6 +22,8 @@ const PRELOAD = pathToFileURL(fileURLToPath(new URL('../../tools/exit-with-paren
 export interface LocalNode {
   id: string;
   address: string;
+  /** The node's HTTP gateway as its first start logged it, e.g. `http://127.0.0.1:41234` (any free port). */
+  http?: string;
   pid: number;
   log: string;
   child: ChildProcess;
@@ -84,12 +86,13 @@ function startNode(id: string, seeds: string[], dir: string, extraArgs: string[]
       out += d.toString();
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
       if (m !== null) {
+        const http = /http gateway on (https?:\/\/\S+)/.exec(out)?.[1];
         out = '';
         child.stdout.off('data', onData);
         child.stderr.off('data', onData);
         child.stdout.on('data', (x: Buffer) => file.write(x));
         child.stderr.on('data', (x: Buffer) => file.write(x));
-        resolve({ id, address: `127.0.0.1:${m[1]}`, pid: child.pid!, log, child });
+        resolve({ id, address: `127.0.0.1:${m[1]}`, http, pid: child.pid!, log, child });
       }
     };
     child.stdout.on('data', onData);
