@@ -11,19 +11,21 @@ import type { Ring } from '../ring.js';
 import type { RaftStatus } from './types.js';
 
 /**
- * Remembers since when each gossip member has been in its current state. The membership driver reports
- * states, not their age; the planner needs the age to remove members dead longer than the timeout.
+ * Remembers since when each gossip member has been in its current state, and when it was first seen. The
+ * membership driver reports states, not their age; the planner needs the age to remove members dead
+ * longer than the timeout, and the first sighting to let newcomers started together join together.
  */
 export class GossipAges {
-  private readonly since = new Map<string, { state: MemberRecord['state']; sinceMs: number }>();
+  private readonly since = new Map<string, { state: MemberRecord['state']; sinceMs: number; firstSeenMs: number }>();
 
   /** The current view, with ages measured on the caller's clock `nowMs`. */
   view(members: readonly MemberRecord[], nowMs: number): GossipView[] {
     const out: GossipView[] = [];
     for (const m of members) {
       let s = this.since.get(m.id);
-      if (s === undefined || s.state !== m.state) this.since.set(m.id, (s = { state: m.state, sinceMs: nowMs }));
-      out.push({ id: m.id, address: m.address, zone: m.meta.zone ?? '', state: m.state, sinceMs: s.sinceMs });
+      if (s === undefined) this.since.set(m.id, (s = { state: m.state, sinceMs: nowMs, firstSeenMs: nowMs }));
+      else if (s.state !== m.state) this.since.set(m.id, (s = { state: m.state, sinceMs: nowMs, firstSeenMs: s.firstSeenMs }));
+      out.push({ id: m.id, address: m.address, zone: m.meta.zone ?? '', state: m.state, sinceMs: s.sinceMs, firstSeenMs: s.firstSeenMs });
     }
     return out;
   }

@@ -12,7 +12,11 @@
  *  - Join: an alive gossip member that is not listed, or whose address or zone changed, is added (as
  *    joining, cluster-state.ts). A removed id is never re-added (see cluster-state.ts); it is reported in
  *    `notes`. New members wait while a transition is in flight (one transition's worth of change at a
- *    time, cluster/STREAMING.md); address changes do not.
+ *    time, cluster/STREAMING.md); address changes do not. Newcomers join together: none is added until
+ *    the leader has known the most recent for joinGraceMs (or the first for ten times that), so that
+ *    nodes started together cost one transition — each costs a settle time and a streaming pass — not
+ *    one each. Known since the first sighting, not the last change of state: under load a newcomer may
+ *    flap between alive and suspect, and must not hold the others back for it.
  *  - Dead members: a listed member whose gossip state has been 'dead' *or* 'left' for at least
  *    removeDeadAfterMs is set leaving (its partitions are streamed from the other read-ring owners) — or
  *    removed at once if it is still joining (it holds nothing anyone needs). 'left' waits too: a graceful
@@ -54,6 +58,8 @@ export interface GossipView {
   readonly state: 'alive' | 'suspect' | 'dead' | 'left';
   /** When the member entered `state` (same clock as nowMs). */
   readonly sinceMs: number;
+  /** When this leader first saw the member in any state (default sinceMs): a flapping newcomer keeps it. */
+  readonly firstSeenMs?: number;
 }
 
 export interface PlannerOptions {
@@ -65,12 +71,15 @@ export interface PlannerOptions {
   readonly voterTarget: number;
   /** Configuration the leader sets before creating the cluster (bootstrap only). */
   readonly initialConfig?: ClusterConfig;
+  /** How long the leader must have known the newest newcomer before the newcomers are added together (default 1 s). */
+  readonly joinGraceMs: number;
 }
 
 export const DEFAULT_PLANNER_OPTIONS: PlannerOptions = {
   epochIntervalMs: 30_000,
   removeDeadAfterMs: 10 * 60_000,
   voterTarget: 3,
+  joinGraceMs: 1000,
 };
 
 export interface PlannerInput {
@@ -119,12 +128,17 @@ export function planLeaderActions(input: PlannerInput): LeaderPlan {
   const inFlight = state.members.some(inTransition);
   const candidates = [...gossip.values()].filter((g) => g.state === 'alive');
   if (!state.created) candidates.sort((a, b) => (a.id === self ? -1 : b.id === self ? 1 : byId(a, b)));
+  const newcomers = candidates.filter((g) => g.id !== self && !members.has(g.id));
+  const knownFor = newcomers.map((g) => nowMs - (g.firstSeenMs ?? g.sinceMs));
+  const graceOver = Math.min(...knownFor) >= options.joinGraceMs || Math.max(...knownFor) >= 10 * options.joinGraceMs;
   for (const g of candidates) {
     const m = members.get(g.id);
     if (m?.status === 'removed') {
       notes.push(`member ${g.id} was removed and is alive again at ${g.address}; it cannot rejoin under this id`);
     } else if (m === undefined && inFlight) {
       notes.push(`member ${g.id} waits to join until transition ${(state.transition ?? 0)} finishes`);
+    } else if (m === undefined && g.id !== self && !graceOver) {
+      notes.push(`member ${g.id} waits to join with any other newcomer (known ${nowMs - (g.firstSeenMs ?? g.sinceMs)} ms of ${options.joinGraceMs})`);
     } else if (m === undefined || m.address !== g.address || m.zone !== g.zone) {
       commands.push({ type: 'add-member', id: g.id, address: g.address, zone: g.zone });
     }

@@ -130,6 +130,31 @@ t.test('a second join waits while a transition is in flight, then starts its own
   t.end();
 });
 
+t.test('newcomers started together join together: none is added until the leader has known the newest for the grace', (t) => {
+  const sm = joined(['n1', 'n2', 'n3']);
+  const conf: ConfState = { voters: ['n1', 'n2', 'n3'], learners: [] };
+  const since = (id: string, sinceMs: number): GossipView => ({ ...alive(id), sinceMs });
+  const grace = options.joinGraceMs;
+  const plan = (nowMs: number, gossip: GossipView[]) => planLeaderActions(input({ state: sm.state(), conf, gossip, nowMs }));
+  const members = ['n1', 'n2', 'n3'].map((id) => alive(id));
+  // n4 came up at 10 s, n5 300 ms later: at 11 s n4 has had its grace, but n5 not yet.
+  const both = [...members, since('n4', 10_000), since('n5', 10_300)];
+  let p = plan(11_000, both);
+  t.same(p.commands, [], 'nobody is added while the newest newcomer is within its grace');
+  t.match(p.notes, [/n4 waits to join with any other newcomer/, /n5 waits to join with any other newcomer/]);
+  p = plan(10_300 + grace, both);
+  t.same(p.commands, addAll(['n4', 'n5']), 'then both, in one transition');
+  // A newcomer alive for ten graces is added even if others keep arriving.
+  const trickle = [...members, since('n4', 0), since('n5', 10 * grace - 1)];
+  t.same(plan(10 * grace, trickle).commands, addAll(['n4', 'n5']), 'a trickle of arrivals cannot hold a newcomer back forever');
+  // Known since the first sighting: a newcomer that just flapped back to alive does not restart the wait.
+  const flapped = [...members, since('n4', 0), { ...since('n5', 10_900), firstSeenMs: 10_000 }];
+  t.same(plan(11_000, flapped).commands, addAll(['n4', 'n5']), 'a flap (suspect, then alive again) does not hold the newcomers back');
+  // Members already listed are not held back: an address change goes through at once.
+  t.same(plan(11_000, [...members.slice(0, 2), { ...alive('n3'), address: 'n3:7001' }, since('n5', 10_900)]).commands, [{ type: 'add-member', id: 'n3', address: 'n3:7001', zone: '' }]);
+  t.end();
+});
+
 t.test('decommission: the gainers of the leaver’s partitions stream, then it is removed', (t) => {
   const sm = joined(['n1', 'n2', 'n3', 'n4']);
   const conf: ConfState = { voters: ['n1', 'n2', 'n3'], learners: ['n4'] };

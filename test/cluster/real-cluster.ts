@@ -104,8 +104,8 @@ export class RealCluster {
   /** n1 (bootstrap), n2 and n3, once all three have committed a ring of 3 with N=3, R=2, W=2. */
   async startThree(): Promise<[RunningNode, RunningNode, RunningNode]> {
     const n1 = await this.start('n1', '127.0.0.1:0', []);
-    const n2 = await this.start('n2', '127.0.0.1:0', [n1.address]);
-    const n3 = await this.start('n3', '127.0.0.1:0', [n1.address, n2.address]);
+    // Together, so that the leader adds both in one transition (joins wait while one is in flight).
+    const [n2, n3] = await Promise.all([this.start('n2', '127.0.0.1:0', [n1.address]), this.start('n3', '127.0.0.1:0', [n1.address])]);
     await this.waitRingOf3([n1, n2, n3]);
     return [n1, n2, n3];
   }

@@ -91,8 +91,13 @@ export class FaultCluster {
       }
     }
     const initial = opts.initial ?? opts.nodes;
-    for (const n of c.nodes.slice(0, initial)) await c.launch(n);
+    const t0 = Date.now();
+    // The first creates the cluster; the others start together, so that the leader adds them all in
+    // one transition rather than one transition each (joins wait while one is in flight).
+    await c.launch(c.nodes[0]!);
+    await Promise.all(c.nodes.slice(1, initial).map((n) => c.launch(n)));
     await c.waitRing(initial);
+    t.comment(`${initial} nodes with a committed ring after ${Date.now() - t0} ms`);
     return c;
   }
 

@@ -17,12 +17,12 @@ import type { FinalRead, ReplicaCopies } from './unique-writes-checker.js';
 
 const Level = mydatastore.client.Level;
 
-/** Runs fn over items with at most `size` calls in flight. */
-export async function inBatches<T>(items: readonly T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+/** Runs fn over items with at most `size` calls in flight; `worker` (0 to size-1) is the one running it. */
+export async function inBatches<T>(items: readonly T[], size: number, fn: (item: T, worker: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(size, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
+    Array.from({ length: Math.min(size, items.length) }, async (_, worker) => {
+      while (next < items.length) await fn(items[next++]!, worker);
     }),
   );
 }

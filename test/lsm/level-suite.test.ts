@@ -33,7 +33,7 @@ test.onFinish(() => fs.rmSync(base, { recursive: true, force: true }));
  */
 class SmallMemtableLevel extends LsmLevel<unknown, unknown> {
   override _open(options: Parameters<LsmLevel['_open']>[0]): Promise<void> {
-    return super._open({ ...options, writeBufferSize: WRITE_BUFFER_SIZE });
+    return super._open({ ...options, writeBufferSize: WRITE_BUFFER_SIZE, backgroundThread: false });
   }
 }
 
