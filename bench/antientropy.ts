@@ -73,7 +73,7 @@ function start(id: string, listen: string, seeds: string[]): Promise<Node> {
       if (listening) return; // the log file keeps the rest; holding it all in memory would not fit
       out += d.toString();
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      const h = /http gateway on (\S+)/.exec(out);
+      const h = /http gateway on ([^\s"]+)/.exec(out); // the log line is JSON: the URL ends at its quote
       if (m !== null && h !== null) {
         listening = true;
         const node = { id, address: `127.0.0.1:${m[1]}`, http: h[1]!.replace(/\/$/, ''), child };

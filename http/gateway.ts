@@ -15,11 +15,13 @@ import { LATENCY_BUCKETS } from '../tools/metrics.js';
 import type { TlsMaterial, TokenTable } from '../rpc/security.js';
 import { callerProblem } from './credentials.js';
 import { gatewayTimeout, methodNotAllowed, noRoute, toErrorAnswer, unauthenticated } from './http-errors.js';
+import type { ErrorAnswer } from './http-errors.js';
 import { allowHeader, handleKv, handleLegacyGet, handleLegacySet, sendJson } from './kv-routes.js';
 import type { KvContext } from './kv-routes.js';
 import type { KvService } from './kv-service.js';
 import { parseTarget } from './request.js';
 import { sendStatusJson, sendStatusPage } from './status-page.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
 
 export interface Readiness {
   ready: boolean;
@@ -49,7 +51,22 @@ export interface HttpGatewayOptions {
   /** The node's status document for /status.json (tools/node-status.ts); without it, / and /status.json are 404. */
   status?: () => Promise<object>;
   /** Told of each refused request, for the node's log. */
-  onRefused?: (remote: string, reason: string) => void;
+  onRefused?: (remote: string, reason: string, requestId: string) => void;
+  /** Told of each answered request (also refused and failed ones), for the node's log. */
+  onAnswered?: (answer: AnsweredRequest) => void;
+}
+
+/** One answered request, as the node's log sees it (no key: keys may be private). */
+export interface AnsweredRequest {
+  /** The caller's X-Request-Id, or the one the gateway made; echoed in the response. */
+  requestId: string;
+  method: string;
+  /** get, put, del, health, ready, metrics or other. */
+  op: string;
+  status: number;
+  ms: number;
+  /** The error answered, if the answer is one. */
+  error?: ErrorAnswer;
 }
 
 export interface HttpGateway {
@@ -87,6 +104,9 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   const current = new WeakMap<object, ServerResponse>();
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
+    const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER]);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    let failure: ErrorAnswer | undefined;
     const abort = new AbortController();
     res.once('close', () => abort.abort(new Error('the HTTP client went away')));
     const ctx: KvContext = { kv: options.kv, maxValueBytes, signal: abort.signal };
@@ -99,7 +119,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       if (checksCredentials && target.path !== '/health' && target.path !== '/ready') {
         const problem = callerProblem(req, options.tokens);
         if (problem !== undefined) {
-          options.onRefused?.(`${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, problem);
+          options.onRefused?.(`${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, problem, requestId);
           throw unauthenticated(problem);
         }
       }
@@ -125,8 +145,9 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       else throw noRoute(target.path.slice(0, 200));
       await withTimeout(work, requestTimeoutMs, abort);
     } catch (err) {
+      failure = toErrorAnswer(err);
       if (!res.headersSent) {
-        const e = toErrorAnswer(err);
+        const e = failure;
         sendJson(res, e.httpStatus, { error: { code: e.code, message: e.message } }, allowHeader(e.code, req.url?.startsWith('/kv/') === true ? 'GET, HEAD, PUT, DELETE' : 'GET, HEAD'));
         if (e.code === 'HTTP_PAYLOAD_TOO_LARGE') res.once('finish', () => req.destroy());
       } else {
@@ -136,6 +157,8 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       const label = ctx.op ?? op;
       m.requests.inc({ op: label, status: res.headersSent ? res.statusCode : 500 });
       m.latency.observe({ op: label }, (performance.now() - started) / 1000);
+      const status = res.headersSent ? res.statusCode : 500;
+      options.onAnswered?.({ requestId, method: req.method ?? '?', op: label, status, ms: Math.round(performance.now() - started), ...(failure === undefined ? {} : { error: failure }) });
     }
   };
 

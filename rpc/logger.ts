@@ -1,6 +1,7 @@
 /**
  * The logging interface every component takes (injected, so tests stay quiet and the server decides
- * the format). One line per event; `fields` carries structured context such as a remote address.
+ * the format: tools/node-logger.ts). One line per event; `fields` carries structured context such as a
+ * remote address, and `requestId` in it marks a line about one request (the node's logger lifts it out).
  */
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -31,14 +32,19 @@ export function rateLimitedWarn(logger: Logger, intervalMs = 1000, now: () => nu
   };
 }
 
-const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-export type LogLevel = (typeof LEVELS)[number];
+/** Least to most severe; a logger set to one level prints it and those after it. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function isLogLevel(text: string): text is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(text);
+}
 
 /** A logger that writes `time level component message {fields}` lines to stderr from `level` up. */
 export function consoleLogger(component: string, level: LogLevel = 'info'): Logger {
-  const min = LEVELS.indexOf(level);
+  const min = LOG_LEVELS.indexOf(level);
   const line = (lvl: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
-    if (LEVELS.indexOf(lvl) < min) return;
+    if (LOG_LEVELS.indexOf(lvl) < min) return;
     const extra = fields === undefined ? '' : ` ${JSON.stringify(fields)}`;
     process.stderr.write(`${new Date().toISOString()} ${lvl.padEnd(5)} ${component}: ${msg}${extra}\n`);
   };

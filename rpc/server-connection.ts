@@ -215,7 +215,7 @@ export class ServerConnection {
       const denial = accessDenial(name, m?.access ?? 'node', this.identity, this.certificateProblem);
       if (denial !== undefined) {
         // The first refusal on a connection is worth an operator's attention; a retry loop behind it is not.
-        const fields = { remote: this.remoteAddress, reason: denial.message };
+        const fields = { requestId, remote: this.remoteAddress, reason: denial.message };
         if (this.refusals++ === 0) this.server.warnLimited(`refused ${name}`, fields);
         else this.server.logger.debug(`refused ${name}`, fields);
         this.sendError(requestId, method, denial.status, denial.message);
@@ -304,7 +304,7 @@ export class ServerConnection {
     try {
       payload = this.server.handlerFor(method)!.method.response.encode(response).finish();
     } catch (err) {
-      this.sendRpcError(requestId, method, toRpcError(err, this.server.logger, call.method));
+      this.sendRpcError(requestId, method, toRpcError(err, this.server.logger, call.method, requestId));
       this.afterCompletion();
       return;
     }
@@ -314,7 +314,7 @@ export class ServerConnection {
 
   private finishError(requestId: number, method: number, call: Call, err: unknown): void {
     if (!this.complete(requestId, call)) return;
-    this.sendRpcError(requestId, method, toRpcError(err, this.server.logger, call.method));
+    this.sendRpcError(requestId, method, toRpcError(err, this.server.logger, call.method, requestId));
     this.afterCompletion();
   }
 

@@ -230,9 +230,9 @@ export class RpcServer {
   }
 }
 
-/** Turns anything a handler threw into the error that goes on the wire. */
-export function toRpcError(err: unknown, logger: Logger, method: string): RpcError {
+/** Turns anything a handler threw into the error that goes on the wire (logging what was not an RpcError). */
+export function toRpcError(err: unknown, logger: Logger, method: string, requestId?: number): RpcError {
   if (err instanceof RpcError) return err;
-  logger.error('handler failed', { method, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  logger.error('handler failed', { method, requestId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   return new InternalError(err instanceof Error ? err.message : String(err));
 }

@@ -8,7 +8,7 @@ import type { RequestGate } from '../cluster/coordinator-api.js';
 import type { Coordinator } from '../cluster/coordinator.js';
 import type { ClusterState } from '../cluster/state/cluster-state.js';
 import type { Registry } from 'prom-client';
-import { startHttpGateway, type HttpGateway } from '../http/gateway.js';
+import { startHttpGateway, type AnsweredRequest, type HttpGateway } from '../http/gateway.js';
 import { formatAddress, parseAddress } from '../rpc/address.js';
 import { CoordinatorKv } from './coordinator-kv.js';
 import { nodeReadiness } from './node-readiness.js';
@@ -52,9 +52,18 @@ export interface NodeHttpOptions {
 }
 
 /** Logs refused HTTP requests, at most one line a second: a scanner must not flood the log. */
-function refusalLog(logger: Logger): (remote: string, reason: string) => void {
+function refusalLog(logger: Logger): (remote: string, reason: string, requestId: string) => void {
   const warn = rateLimitedWarn(logger);
-  return (remote, reason) => warn('refused HTTP request', { remote, reason });
+  return (remote, reason, requestId) => warn('refused HTTP request', { requestId, remote, reason });
+}
+
+/** Every answered request at debug; a failure of the node itself (500) as an error. */
+function answerLog(logger: Logger): (a: AnsweredRequest) => void {
+  return ({ requestId, method, op, status, ms, error }) => {
+    const fields = { requestId, method, op, status, ms, ...(error === undefined ? {} : { code: error.code, error: error.message }) };
+    if (status === 500) logger.error('HTTP request failed', fields);
+    else logger.debug('HTTP request', fields);
+  };
 }
 
 /** Starts the gateway; resolves with it, or with the reason it could not listen (EADDRINUSE, ...). */
@@ -76,6 +85,7 @@ export async function startNodeHttp(o: NodeHttpOptions): Promise<{ gateway: Http
       ...(o.credentials.tokens === undefined ? {} : { tokens: o.credentials.tokens }),
       onRefused: refusalLog(o.logger),
       ...(o.status === undefined ? {} : { status: o.status }),
+      onAnswered: answerLog(o.logger),
     });
     const scheme = o.credentials.tls === undefined ? 'http' : 'https';
     return { gateway, url: `${scheme}://${formatAddress({ host: gateway.host, port: gateway.port })}` };

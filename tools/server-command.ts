@@ -56,7 +56,16 @@ Membership changes are logged one per line, e.g. "node n3 127.0.0.1:7003 is now 
 Raft: n1 (no seeds) creates the cluster; its leader adds n2 and n3 to the committed member list once gossip
 sees them alive, makes up to --voters of them voters, bumps the epoch every --epoch-interval, and logs it
 ("raft: became leader at term 2", "raft: committed add-member n2 ...", "raft: epoch 5"). A restarted node
-recovers its Raft state from DATA/raft. "mydatastore status ADDR" prints what a node knows.`;
+recovers its Raft state from DATA/raft. "mydatastore status ADDR" prints what a node knows.
+
+Logs go to stderr, one JSON object per line:
+  {"level":"info","time":"...","nodeId":"n1","component":"raft","msg":"became leader at term 2"}
+"component" names the part of the node (node, rpc, http, raft, membership, store, hints, coordinator,
+streaming, anti-entropy, clock); "requestId" is on lines about one request (the RPC frame's request id, or
+the HTTP X-Request-Id, echoed in every HTTP answer); other context is under "fields". When stderr is a
+terminal the same lines are printed for people ("... info  n1 raft: became leader at term 2"; NO_COLOR
+turns colours off). --log-level (or MYDATASTORE_LOG_LEVEL) is debug, info, warn or error; another value
+exits 2 before anything starts.`;
 
 /** The merged settings runServer receives: every field of the table, without --config and --print-config. */
 function pickSettings(cmd: Command): ServerCommandOptions {

@@ -54,7 +54,7 @@ export const SERVER_SETTINGS: Record<keyof ServerCommandOptions, SettingRow> = {
   bootstrap: { flags: '--bootstrap', kind: 'boolean', group: NODE,
     help: 'create a new cluster with this node as its first member, if DATA/raft is empty (also implied by starting without --seeds); without it a new node waits for the leader to add it; ignored once the node has Raft state' },
   logLevel: { flags: '--log-level <level>', kind: 'string', group: NODE, default: 'info', choices: ['debug', 'info', 'warn', 'error'],
-    help: 'least severe log level printed' },
+    help: 'least severe log level printed (logs: see below)' },
   maxFrameSize: { flags: '--max-frame-size <bytes>', kind: 'number', group: NODE, default: 16 * 1024 * 1024, defaultText: bytes(16 * 1024 * 1024), parse: byteSize('--max-frame-size'),
     help: 'largest accepted RPC frame payload, in bytes (units accepted: KiB, MiB, GiB)' },
   maxInFlight: { flags: '--max-in-flight <n>', kind: 'number', group: NODE, default: 8192, parse: positiveInt('--max-in-flight'),

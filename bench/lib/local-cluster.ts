@@ -86,7 +86,7 @@ function startNode(id: string, seeds: string[], dir: string, extraArgs: string[]
       out += d.toString();
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
       if (m !== null) {
-        const http = /http gateway on (https?:\/\/\S+)/.exec(out)?.[1];
+        const http = /http gateway on (https?:\/\/[^\s"]+)/.exec(out)?.[1]; // the log line is JSON: the URL ends at its quote
         out = '';
         child.stdout.off('data', onData);
         child.stderr.off('data', onData);

@@ -16,6 +16,7 @@ import { Methods } from '../../rpc/methods.js';
 import { mydatastore } from '../../proto/gen/messages.js';
 import { statusFromPb } from '../../tools/commands/status.js';
 import { startNode, type Started } from '../support/processes.js';
+import { logText } from '../support/log-lines.js';
 import { waitFor } from '../support/wait.js';
 
 export const cli = fileURLToPath(new URL('../../tools/mydatastore.js', import.meta.url));
@@ -95,7 +96,7 @@ export class RealCluster {
     if (seeds.length > 0) args.push('--seeds', seeds.join(','));
     else args.push('--bootstrap');
     const s = await startNode(this.t, cli, args, /listening on 127\.0\.0\.1:(\d+)/);
-    const http = /http gateway on (\S+)/.exec(s.output())?.[1];
+    const http = /http gateway on (\S+)/.exec(logText(s.output()))?.[1];
     const node = { ...s, id, address: `127.0.0.1:${s.match}`, data, http };
     this.everStarted.push(node);
     return node;

@@ -16,6 +16,7 @@ import { RpcClient } from '../../rpc/client.js';
 import { Methods } from '../../rpc/methods.js';
 import { killAndWait, startNode } from '../support/processes.js';
 import type { Started } from '../support/processes.js';
+import { logText } from '../support/log-lines.js';
 import { waitFor } from '../support/wait.js';
 
 const cli = fileURLToPath(new URL('../../tools/mydatastore.js', import.meta.url));
@@ -77,7 +78,7 @@ t.test('5 real nodes: join, kill -9 is detected everywhere, restart with the sam
     'no survivor is dead (or left) in any survivor\'s view',
   );
   const deadLine = new RegExp(`node ${victim.id} ${victim.address.replace(/\./g, '\\.')} is now dead \\(incarnation ${before}\\)`);
-  await waitFor(() => survivors.every((s) => deadLine.test(s.output())), 5000, 'the death to be logged');
+  await waitFor(() => survivors.every((s) => deadLine.test(logText(s.output()))), 5000, 'the death to be logged');
   t.pass('every survivor logs "node n3 <address> is now dead (incarnation N)"');
 
   // Restart with the same id, the same port and the same seeds.

@@ -18,6 +18,7 @@ import { Methods } from '../../rpc/methods.js';
 import { statusFromPb, type NodeStatus } from '../../tools/commands/status.js';
 import { exited, killAndWait, startNode } from '../support/processes.js';
 import type { Started } from '../support/processes.js';
+import { logText } from '../support/log-lines.js';
 import { waitFor } from '../support/wait.js';
 
 const cli = fileURLToPath(new URL('../../tools/mydatastore.js', import.meta.url));
@@ -129,7 +130,7 @@ t.test('3 real nodes: one leader and ring; kill -9 the leader; restart catches u
   start = Date.now();
   const reborn = await startServer(t, everStarted, oldLeader.id, oldLeader.address, oldLeader.data, survivors.map((n) => n.address));
   t.equal(reborn.address, oldLeader.address, 'the old leader restarts on its port and data directory');
-  t.match(reborn.output(), /raft: recovered term [1-9]\d*, commit [1-9]\d*/, 'it recovers its Raft state from disk');
+  t.match(logText(reborn.output()), /raft: recovered term [1-9]\d*, commit [1-9]\d*/, 'it recovers its Raft state from disk');
   nodes[nodes.indexOf(oldLeader)] = reborn;
   const target = (await status(leaderNode))!.commitIndex;
   let caughtUp: NodeStatus | undefined;
@@ -155,12 +156,12 @@ t.test('3 real nodes: one leader and ring; kill -9 the leader; restart catches u
   start = Date.now();
   leaving.child.kill('SIGTERM');
   t.equal(await exited(leaving.child), 0, `${leaving.id} stops cleanly on SIGTERM`);
-  const handedTo = /raft: leadership transferred to (\S+)/.exec(leaving.output())?.[1];
+  const handedTo = /raft: leadership transferred to (\S+)/.exec(logText(leaving.output()))?.[1];
   t.ok(handedTo !== undefined && handedTo !== 'n4', `${leaving.id} handed leadership to voter ${handedTo} before exiting`);
   await waitFor(async () => ((await all(rest)) ?? []).every((s) => s.leaderId === handedTo), 10_000, `the others to follow ${handedTo}`);
   t.pass(`the other 3 nodes follow ${handedTo} ${Date.now() - start} ms after SIGTERM of the leader`);
 });
 
 function leaderLog(nodes: RunningNode[], id: string): string {
-  return nodes.find((n) => n.id === id)?.output() ?? '';
+  return logText(nodes.find((n) => n.id === id)?.output() ?? '');
 }

@@ -17,6 +17,7 @@ import type { TlsMaterial } from '../../rpc/security.js';
 import { statusFromPb } from '../../tools/commands/status.js';
 import { startNode } from '../support/processes.js';
 import type { Started } from '../support/processes.js';
+import { logText } from '../support/log-lines.js';
 import { testCertificates } from '../support/test-certs.js';
 import { waitFor } from '../support/wait.js';
 import { cli, FAST_FLAGS } from './real-cluster.js';
@@ -41,7 +42,7 @@ async function startTlsNode(id: string, seeds: string[], pems = certs.node(id), 
   args.push('--tls-cert', pems.certPath, '--tls-key', pems.keyPath, '--tls-ca', caPath, '--client-tokens', tokensFile);
   args.push(...(seeds.length === 0 ? ['--bootstrap'] : ['--seeds', seeds.join(',')]));
   const s = await startNode(t, cli, args, /listening on 127\.0\.0\.1:(\d+)/);
-  const http = /http gateway on (\S+)/.exec(s.output())?.[1] ?? '';
+  const http = /http gateway on (\S+)/.exec(logText(s.output()))?.[1] ?? '';
   return { ...s, id, address: `127.0.0.1:${s.match}`, http };
 }
 
@@ -112,13 +113,13 @@ t.test('a TLS cluster', async (t) => {
     t.same(await httpsGet(url, { cert: certs.client('alice').cert, key: certs.client('alice').key }), { status: 200, body: 'from alice' });
     t.equal((await httpsGet(`${n2.http}/health`)).status, 200, '/health needs no credentials');
     t.equal((await httpsGet(`${n2.http}/metrics`)).status, 401, '/metrics does');
-    await waitFor(() => /refused HTTP request/.test(n2.output()), 10_000, 'the refusal in the node log');
+    await waitFor(() => /refused HTTP request/.test(logText(n2.output())), 10_000, 'the refusal in the node log');
   });
 
   await t.test('a node with a certificate of another CA never joins, and both sides say why', async (t) => {
     const rogue = await startTlsNode('rogue', [n1.address], certs.rogue, certs.rogueCaPath);
-    await waitFor(() => /membership: cannot reach 127\.0\.0\.1:\d+: TLS handshake with .* failed/.test(rogue.output()), 30_000, 'the rogue node to log why it cannot join');
-    await waitFor(() => /connection refused: TLS handshake failed/.test(n1.output()), 30_000, 'n1 to log the refused handshake');
+    await waitFor(() => /membership: cannot reach 127\.0\.0\.1:\d+: TLS handshake with .* failed/.test(logText(rogue.output())), 30_000, 'the rogue node to log why it cannot join');
+    await waitFor(() => /connection refused: TLS handshake failed/.test(logText(n1.output())), 30_000, 'n1 to log the refused handshake');
     const members = await admin.call(n1.address, Methods.Members, {}, { timeoutMs: 5000 });
     t.same(members.members.map((m) => m.nodeId).sort(), ['n1', 'n2', 'n3'], 'the cluster still has exactly its three nodes');
   });
@@ -126,7 +127,7 @@ t.test('a TLS cluster', async (t) => {
 
 t.test('listening beyond 127.0.0.1 without TLS warns; with TLS it does not', async (t) => {
   const plain = await startNode(t, cli, ['server', '--node-id', 'open', '--listen', '0.0.0.0:0', '--http', 'off', '--data', join(dir, 'open')], /listening on \S+:(\d+)/);
-  t.match(plain.output(), /warn .*RPC listens on 0\.0\.0\.0 without TLS: anyone who can reach it can read and write every key and join the cluster/);
+  t.match(logText(plain.output()), /warn .*RPC listens on 0\.0\.0\.0 without TLS: anyone who can reach it can read and write every key and join the cluster/);
   const pems = certs.node('n4');
   const secure = await startNode(
     t,
@@ -134,5 +135,5 @@ t.test('listening beyond 127.0.0.1 without TLS warns; with TLS it does not', asy
     ['server', '--node-id', 'n4', '--listen', '0.0.0.0:0', '--http', 'off', '--data', join(dir, 'n4'), '--tls-cert', pems.certPath, '--tls-key', pems.keyPath, '--tls-ca', certs.caPath],
     /listening on \S+:(\d+)/,
   );
-  t.notMatch(secure.output(), /without TLS/);
+  t.notMatch(logText(secure.output()), /without TLS/);
 });

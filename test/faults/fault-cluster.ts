@@ -20,6 +20,7 @@ import { DIAL_MAP_VARIABLE } from '../../tools/dial-map.js';
 import { CLOCK_OFFSET_VARIABLE } from '../../tools/test-clock.js';
 import { FAST_FLAGS, cli } from '../cluster/real-cluster.js';
 import { killAndWait, startNode, type Started } from '../support/processes.js';
+import { logText } from '../support/log-lines.js';
 import { waitFor } from '../support/wait.js';
 import { LinkProxy } from './link-proxy.js';
 
@@ -170,7 +171,7 @@ export class FaultCluster {
     writeFileSync(this.clockFile(n), String(Math.round(offsetMs)));
     const p = n.process;
     if (p === undefined || n.paused) return;
-    const seen = (): number => (p.output().match(/test clock offset -?\d+ ms \(#\d+\)/g) ?? []).length;
+    const seen = (): number => (logText(p.output()).match(/test clock offset -?\d+ ms \(#\d+\)/g) ?? []).length;
     const before = seen();
     p.child.kill('SIGUSR2');
     await waitFor(() => seen() > before, 10_000, `${id} to take its new clock offset`);

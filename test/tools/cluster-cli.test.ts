@@ -9,6 +9,7 @@ import { isNodeProcess } from '../../tools/commands/cluster.js';
 import { cli, mydatastore } from '../support/cli.js';
 import { freePorts, killLeftovers, listen, tempData } from '../support/local-cluster.js';
 import type { ClusterJson } from '../support/local-cluster.js';
+import { logText } from '../support/log-lines.js';
 import { exited, startNode } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
@@ -39,7 +40,7 @@ t.test('cluster start --detach: 3 nodes that see each other; members prints them
   t.ok(file.nodes.every((n) => !isNodeProcess(n.pid)), 'no node process remains');
   t.notOk(existsSync(join(data, 'cluster.json')), 'cluster.json is removed');
   for (let k = 1; k <= 3; k++) {
-    const log = readFileSync(join(data, `node${k}`, 'node.log'), 'utf8');
+    const log = logText(readFileSync(join(data, `node${k}`, 'node.log'), 'utf8'));
     t.match(log, /membership: left .*\n.*stopped\n$/, `node${k} left the cluster and stopped gracefully (its node.log says so)`);
   }
   const again = await mydatastore('cluster', 'stop', '--data', data);

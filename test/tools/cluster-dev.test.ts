@@ -11,6 +11,7 @@ import type { ClusterNodeStatus } from '../../tools/commands/cluster-status.js';
 import { isNodeProcess } from '../../tools/commands/cluster-processes.js';
 import { mydatastore } from '../support/cli.js';
 import { freePorts, killLeftovers, readClusterJson, tempData } from '../support/local-cluster.js';
+import { logText } from '../support/log-lines.js';
 import { waitFor } from '../support/wait.js';
 
 /** `cluster status --json` through the CLI, as a map by node id. */
@@ -89,7 +90,7 @@ t.test('a detached cluster grown, broken and repaired by hand: status, add, kill
   const termed = await mydatastore('cluster', 'kill', 'node3', '-s', 'TERM', '--data', data);
   t.equal(termed.code, 0);
   t.match(termed.stdout, /stopped node3 .* with SIGTERM/);
-  t.match(readFileSync(join(data, 'node3', 'node.log'), 'utf8'), /membership: left .*\n.*stopped\n$/, 'TERM stops node3 gracefully');
+  t.match(logText(readFileSync(join(data, 'node3', 'node.log'), 'utf8')), /membership: left .*\n.*stopped\n$/, 'TERM stops node3 gracefully');
   t.equal((await mydatastore('cluster', 'restart', 'node3', '--data', data)).code, 0, 'a gracefully stopped node restarts too');
 
   const unknown = await mydatastore('cluster', 'kill', 'node9', '--data', data);

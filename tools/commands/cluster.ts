@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { clusterFilePath, readClusterFile, writeClusterFile } from './cluster-file.js';
 import type { NodeInfo } from './cluster-file.js';
+import { humanizeLogLine } from '../log-format.js';
 import { CLI, isAlive, portFree, serverArgs, spawnDetached, stopPids, tail, waitUntilSeenAlive } from './cluster-processes.js';
 
 export { isNodeProcess } from './cluster-processes.js';
@@ -132,6 +133,9 @@ export function howToTalk(nodes: ReadonlyArray<{ address: string; http: string }
 /** Foreground: children share our process group (Ctrl-C reaches them too); their output is prefixed and logged. */
 async function runForeground(opts: ClusterStartOptions, data: string, nodes: NodeInfo[]): Promise<number> {
   const width = Math.max(...nodes.map((n) => n.id.length));
+  // The nodes write JSON lines (kept as they are in node.log); a person at a terminal reads them rendered.
+  const terminal = process.stdout.isTTY === true;
+  const color = terminal && process.env.NO_COLOR === undefined;
   const children = new Map<NodeInfo, ChildProcess>();
   const exits: Promise<number | string>[] = [];
   let stopping = false;
@@ -150,7 +154,7 @@ async function runForeground(opts: ClusterStartOptions, data: string, nodes: Nod
       const rl = createInterface({ input: stream, crlfDelay: Infinity });
       rl.on('line', (line) => {
         logFile.write(line + '\n');
-        process.stdout.write(prefix + line + '\n');
+        process.stdout.write(prefix + (terminal ? humanizeLogLine(line, color) : line) + '\n');
       });
       rl.once('close', () => {
         if (--open === 0) logFile.end();

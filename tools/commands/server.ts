@@ -27,11 +27,11 @@ import { exposureWarning, loadNodeCredentials } from '../node-security.js';
 import type { NodeCredentials } from '../node-security.js';
 import type { TlsMaterial } from '../../rpc/security.js';
 import { RpcClient } from '../../rpc/client.js';
-import { consoleLogger } from '../../rpc/logger.js';
 import { Methods } from '../../rpc/methods.js';
 import { RpcServer } from '../../rpc/server.js';
 import { configProblem, type ClusterConfig } from '../../cluster/state/config.js';
 import type { HttpGateway } from '../../http/gateway.js';
+import { createNodeLoggers } from '../node-logger.js';
 import { httpListenAddress, startNodeHttp } from '../node-http.js';
 import { registerNodeMetrics, type RaftGauges } from '../node-metrics.js';
 import { nodeStatusSource } from '../node-status.js';
@@ -53,7 +53,9 @@ const DRAIN_TIMEOUT_MS = 10_000;
  * cluster gracefully, drains the RPC server, closes the stores and exits 0.
  */
 export async function runServer(opts: ServerCommandOptions): Promise<void> {
-  const log = consoleLogger(`node ${opts.nodeId}`, opts.logLevel);
+  // One JSON line per event on stderr (human-readable on a terminal), each component named (tools/node-logger.ts).
+  const logs = createNodeLoggers({ nodeId: opts.nodeId, level: opts.logLevel });
+  const log = logs.for('node');
   const { host, port } = parseAddress(opts.listen, true);
   // Settings that cannot work are refused before anything listens or touches the disk.
   const initialConfig: ClusterConfig = { partitions: opts.partitions, replicas: opts.replicas, readQuorum: opts.readQuorum, writeQuorum: opts.writeQuorum };
@@ -81,7 +83,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     credentials = loadNodeCredentials(opts);
     const dial = dialMapFrom(process.env[DIAL_MAP_VARIABLE]);
     peerDial = { ...(dial === undefined ? {} : { dial }), ...(credentials.tls === undefined ? {} : { tls: credentials.tls }) };
-    wall = wallClock(log);
+    wall = wallClock(logs.for('clock'));
   } catch (err) {
     log.error((err as Error).message);
     process.exitCode = 1;
@@ -98,7 +100,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     maxFrameSize: opts.maxFrameSize,
     maxInFlightTotal: opts.maxInFlight,
     maxInFlightBytes: opts.maxInFlightBytes,
-    logger: log,
+    logger: logs.for('rpc'),
     ...(credentials.tls === undefined ? {} : { tls: credentials.tls }),
     ...(credentials.tokens === undefined ? {} : { tokens: credentials.tokens }),
   });
@@ -125,8 +127,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   let store: ReplicaStore;
   let hints: HintStore;
   try {
-    store = await ReplicaStore.open(join(data, 'store'), { logger: log, tombstoneGraceMs: opts.tombstoneGrace, syncIntervalMs: opts.syncInterval });
-    hints = await HintStore.open(join(data, 'hints'), { logger: log, maxBytes: opts.hintMaxBytes });
+    store = await ReplicaStore.open(join(data, 'store'), { logger: logs.for('store'), tombstoneGraceMs: opts.tombstoneGrace, syncIntervalMs: opts.syncInterval });
+    hints = await HintStore.open(join(data, 'hints'), { logger: logs.for('hints'), maxBytes: opts.hintMaxBytes });
   } catch (err) {
     const e = err as Error & { code?: string };
     log.error(`cannot open the data stores in ${data}: ${e.message}`, e.code === undefined ? undefined : { code: e.code });
@@ -147,7 +149,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       isAlive: (n) => isAlive(n),
       transport: new RpcAntiEntropyTransport({ client: aeClient, nodeId: opts.nodeId, clusterId: opts.clusterId }),
       verified: new VerifiedStore(new NodeFileSystem(), join(data, 'antientropy')),
-      logger: log,
+      logger: logs.for('anti-entropy'),
       ...(opts.antiEntropyConcurrency === undefined ? {} : { concurrency: opts.antiEntropyConcurrency }),
       ...(opts.antiEntropyBytesPerSec === undefined ? {} : { bytesPerSec: opts.antiEntropyBytesPerSec }),
     });
@@ -175,7 +177,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     config,
     server,
     client: new RpcClient({ connectTimeoutMs: 2000, backoffMaxMs: 1000, ...peerDial }),
-    logger: log,
+    logger: logs.for('membership'),
     leaveTimeoutMs: opts.leaveTimeoutMs,
   });
 
@@ -193,7 +195,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       server,
       client: new RpcClient({ connectTimeoutMs: 1000, backoffMaxMs: 500, ...peerDial }),
       membership,
-      logger: log,
+      logger: logs.for('raft'),
       tickMs: opts.raftTick,
       epochIntervalMs: opts.epochInterval,
       voterTarget: opts.voters,
@@ -236,18 +238,18 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     isAlive: isUp,
     hints,
     clock,
-    logger: log,
+    logger: logs.for('coordinator'),
     deadlineMs: opts.requestTimeout,
     sloppyQuorum: opts.sloppyQuorum,
     durableWrites: opts.durableWrites,
   });
-  const replayer = new HintReplayer({ nodeId: opts.nodeId, hints, transport, rings, isAlive, logger: log, intervalMs: opts.hintReplayInterval });
+  const replayer = new HintReplayer({ nodeId: opts.nodeId, hints, transport, rings, isAlive, logger: logs.for('hints'), intervalMs: opts.hintReplayInterval });
   // Partition streaming on membership change (cluster/STREAMING.md): serves StreamPartition (75).
   // The settle after the streaming barrier outlasts every write a coordinator started with the old ring:
   // none is sent later than the replica-call timeout after it started. The request timeout is the bound a
   // user sets and sees, so the settle never falls below it either (cluster/STREAMING.md, Barrier).
   const settleMs = Math.max(opts.requestTimeout, replicaCallTimeoutMs);
-  const streaming = createNodeStreaming({ server, client: replicaClient, nodeId: opts.nodeId, clusterId: opts.clusterId, store, raft, isAlive, onApplied: (_key, record) => antiEntropy.noteApplied(record), logger: log, settleMs });
+  const streaming = createNodeStreaming({ server, client: replicaClient, nodeId: opts.nodeId, clusterId: opts.clusterId, store, raft, isAlive, onApplied: (_key, record) => antiEntropy.noteApplied(record), logger: logs.for('streaming'), settleMs });
   const metrics = new Registry();
   const nodeMetrics = registerNodeMetrics(metrics, {
     coordinator,
@@ -274,7 +276,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       maxValueBytes: opts.maxValueBytes,
       requestTimeoutMs: opts.requestTimeout,
       credentials,
-      logger: log,
+      logger: logs.for('http'),
       status: nodeStatusSource({ raft, rings, membership, antiEntropy, metrics }),
     });
     if ('error' in started) {
