@@ -150,7 +150,13 @@ async function main(): Promise<number> {
       const estimate = previous?.result.benches.find((b) => b.name === bench)?.seconds ?? GUESS_SECONDS[o.quick ? 'quick' : 'full'][bench];
       const r = await runBench(bench, args, file, `[${i + 1}/${o.benches.length}] ${bench}`, Math.max(1, estimate));
       const run: BenchRun = { name: bench, args, exitCode: r.exitCode, seconds: r.seconds };
-      if (existsSync(file)) run.saved = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      try {
+        if (existsSync(file)) run.saved = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      } catch (err) {
+        // A bench that died while writing its results: the run counts as failed, the suite goes on.
+        console.error(`${bench}: unreadable results file (${String(err)})`);
+        if (run.exitCode === 0) run.exitCode = 1;
+      }
       const md = file.replace(/\.json$/, '.md');
       if (existsSync(md)) markdown[bench] = readFileSync(md, 'utf8');
       benches.push(run);

@@ -36,7 +36,8 @@ export function sampler(registry: Registry): Sampler {
           if (samples === undefined) return;
           // A counter has no set(): start from zero and add the total the module keeps.
           this.reset();
-          for (const s of samples) this.inc(s.labels ?? {}, s.value);
+          // inc() throws on a negative or non-finite value: such a sample is skipped, not the scrape failed.
+          for (const s of samples) if (Number.isFinite(s.value) && s.value >= 0) this.inc(s.labels ?? {}, s.value);
         },
       }),
     gauge: (name, help, labelNames, read) =>

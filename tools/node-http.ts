@@ -57,11 +57,15 @@ function refusalLog(logger: Logger): (remote: string, reason: string, requestId:
   return (remote, reason, requestId) => warn('refused HTTP request', { requestId, remote, reason });
 }
 
-/** Every answered request at debug; a failure of the node itself (500) as an error. */
+/**
+ * Every answered request at debug; a failure of the node itself (500) as an error, at most one line a second
+ * (a failing store fails every request, and each line is a synchronous write to stderr).
+ */
 function answerLog(logger: Logger): (a: AnsweredRequest) => void {
+  const failed = rateLimitedWarn({ ...logger, warn: (msg, fields) => logger.error(msg, fields) });
   return ({ requestId, method, op, status, ms, error }) => {
     const fields = { requestId, method, op, status, ms, ...(error === undefined ? {} : { code: error.code, error: error.message }) };
-    if (status === 500) logger.error('HTTP request failed', fields);
+    if (status === 500) failed('HTTP request failed', fields);
     else logger.debug('HTTP request', fields);
   };
 }

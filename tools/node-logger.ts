@@ -98,5 +98,9 @@ function structured(fields: Record<string, unknown> | undefined): { requestId?: 
 function idText(v: unknown): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'bigint') return v.toString();
-  return JSON.stringify(v) ?? '';
+  try {
+    return JSON.stringify(v) ?? '';
+  } catch {
+    return String(v); // circular or holding a BigInt: a log call must never throw
+  }
 }

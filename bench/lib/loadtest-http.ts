@@ -46,7 +46,9 @@ export class NodeEndpoint {
         res.once('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
         res.once('error', reject);
       });
-      req.setTimeout(this.timeoutMs, () => req.destroy(new LoadtestTimeoutError(`no answer to ${method} ${pathAndQuery} within ${this.timeoutMs} ms`)));
+      // A deadline for the whole exchange: req.setTimeout is an idle timeout, which a trickling server never trips.
+      const timer = setTimeout(() => req.destroy(new LoadtestTimeoutError(`no answer to ${method} ${pathAndQuery} within ${this.timeoutMs} ms`)), this.timeoutMs);
+      req.once('close', () => clearTimeout(timer));
       req.once('error', reject);
       req.end(body);
     });

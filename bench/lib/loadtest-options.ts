@@ -5,7 +5,7 @@
  * about a minute with the cluster's start.
  */
 import { parseArgs } from 'node:util';
-import { LoadtestOptionError, parseDuration, parseStages, rampStages } from './loadtest-stages.js';
+import { LoadtestOptionError, MAX_USERS, parseDuration, parseStages, rampStages } from './loadtest-stages.js';
 import type { Stage } from './loadtest-stages.js';
 import type { Thresholds } from './loadtest-thresholds.js';
 
@@ -66,7 +66,7 @@ export function parseLoadtestArgs(args: string[]): LoadtestOptions {
   if (values.stages !== undefined && ['ramp-up', 'steady', 'ramp-down', 'vus'].some((n) => values[n as keyof typeof values] !== undefined)) {
     throw new LoadtestOptionError('give --stages or --ramp-up/--steady/--ramp-down/--vus, not both');
   }
-  const stages = values.stages !== undefined ? parseStages(values.stages) : rampStages(duration('ramp-up', '10s'), duration('steady', '30s'), duration('ramp-down', '10s'), Math.floor(num('vus', 16, 1, 10_000)));
+  const stages = values.stages !== undefined ? parseStages(values.stages) : rampStages(duration('ramp-up', '10s'), duration('steady', '30s'), duration('ramp-down', '10s'), Math.floor(num('vus', 16, 1, MAX_USERS)));
   if (values.url !== undefined && values.nodes !== undefined) throw new LoadtestOptionError('give --url (a running cluster) or --nodes (start one), not both');
   const consistency = (values.consistency ?? 'QUORUM').toUpperCase();
   if (!/^(ONE|QUORUM|ALL|DEFAULT|[1-9]\d*)$/.test(consistency)) throw new LoadtestOptionError(`--consistency: ONE, QUORUM, ALL, DEFAULT or a replica count, got ${JSON.stringify(values.consistency)}`);

@@ -50,10 +50,13 @@ export function rampStages(rampUpMs: number, steadyMs: number, rampDownMs: numbe
   return stages;
 }
 
+/** The most virtual users a stage may ask for (as --vus). */
+export const MAX_USERS = 10_000;
+
 function checkStages(stages: readonly Stage[]): void {
   if (stages.length === 0) throw new LoadtestOptionError('the schedule is empty: give at least one stage longer than 0 s');
   for (const s of stages) {
-    if (!Number.isInteger(s.target) || s.target < 0) throw new LoadtestOptionError(`a stage's users must be a whole number >= 0, got ${s.target}`);
+    if (!Number.isInteger(s.target) || s.target < 0 || s.target > MAX_USERS) throw new LoadtestOptionError(`a stage's users must be a whole number from 0 to ${MAX_USERS}, got ${s.target}`);
     if (!Number.isFinite(s.durationMs) || s.durationMs < 0) throw new LoadtestOptionError(`a stage's duration must be >= 0 ms, got ${s.durationMs}`);
   }
   if (totalMs(stages) <= 0) throw new LoadtestOptionError('the schedule lasts 0 s');

@@ -59,10 +59,10 @@ export async function startLocalCluster(n: number, readyTimeoutMs = 60_000, extr
     const first = await startNode('node1', [], dir, extraArgs, nodeFlags);
     nodes.push(first);
     const rest = Array.from({ length: n - 1 }, (_, i) => startNode(`node${i + 2}`, [first.address], dir, extraArgs, nodeFlags));
-    for (const p of await Promise.allSettled(rest)) {
-      if (p.status === 'fulfilled') nodes.push(p.value);
-      else throw p.reason;
-    }
+    const started = await Promise.allSettled(rest);
+    // Every node that did start first, so that stop() stops it too; then the first failure.
+    for (const p of started) if (p.status === 'fulfilled') nodes.push(p.value);
+    for (const p of started) if (p.status === 'rejected') throw p.reason;
     await waitReady(nodes.map((x) => x.address), n, readyTimeoutMs);
     return cluster;
   } catch (err) {

@@ -19,7 +19,7 @@ const LOST_PROPOSAL_MS = 5000;
 
 export class LeaderPlanning {
   private readonly options: PlannerOptions;
-  private readonly gossipAges = new GossipAges();
+  private gossipAges = new GossipAges();
   private lastEpochBumpMs = 0;
   private proposedIndex = 0;
   private proposedAtMs = 0;
@@ -39,12 +39,16 @@ export class LeaderPlanning {
     this.lastEpochBumpMs = nowMs;
     this.proposedIndex = 0;
     this.confChangeIndex = 0;
+    // Ages seen in an earlier term went stale while this node followed (a member may have come back and
+    // died again since): count them afresh, erring towards waiting.
+    this.gossipAges = new GossipAges();
   }
 
   /** One round on the leader; returns whether anything was proposed. */
   run(raft: Raft, state: ClusterState, gossip: readonly MemberRecord[], nowMs: number): boolean {
     const status = raft.status();
     if (status.role !== 'leader') return false;
+    const view = this.gossipAges.view(gossip, nowMs); // every round, so that no state change goes unseen while proposals wait
     if (this.proposedIndex > status.applied && nowMs - this.proposedAtMs < LOST_PROPOSAL_MS) return false;
     if (state.members.find((m) => m.id === this.self)?.status === 'leaving' && nowMs - this.transferAtMs >= LOST_PROPOSAL_MS) {
       // A leaving leader cannot finish its own transition (the planner never removes self): hand over.
@@ -60,7 +64,7 @@ export class LeaderPlanning {
       self: this.self,
       state,
       conf: status.conf,
-      gossip: this.gossipAges.view(gossip, nowMs),
+      gossip: view,
       nowMs,
       lastEpochBumpMs: this.lastEpochBumpMs,
       options: this.options,

@@ -86,7 +86,8 @@ export async function makeStreamingFixture(t: Test, ids: readonly string[], init
       gossip: view,
       nowMs: 1,
       lastEpochBumpMs: 1,
-      options: { ...DEFAULT_PLANNER_OPTIONS, removeDeadAfterMs: 60_000 },
+      // The clock stands still here: no join grace (joining together is the planner tests' subject).
+      options: { ...DEFAULT_PLANNER_OPTIONS, removeDeadAfterMs: 60_000, joinGraceMs: 0 },
       pendingConfChange: true,
     });
     commit(p.commands);
