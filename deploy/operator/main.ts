@@ -14,9 +14,9 @@
 import { AppsV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { RpcClient } from '../../rpc/client.js';
 import { RpcError, UnavailableError } from '../../rpc/errors.js';
-import { consoleLogger } from '../../rpc/logger.js';
 import { Methods } from '../../rpc/methods.js';
 import { fetchStatus } from '../../tools/commands/status.js';
+import { createNodeLoggers } from '../../tools/node-logger.js';
 import { reconcile, type Action, type ClusterView, type PodAddress } from './reconcile.js';
 
 const GROUP = 'mydatastore.dev';
@@ -32,7 +32,8 @@ interface MyDataStore {
   spec: { size: number; statefulSet?: string; peerService?: string; rpcPort?: number };
 }
 
-const log = consoleLogger('operator');
+// The same JSON lines as the nodes (tools/node-logger.ts), named by the operator's pod.
+const log = createNodeLoggers({ nodeId: process.env.HOSTNAME ?? 'operator', level: process.env.MYDATASTORE_LOG_LEVEL ?? 'info' }).for('operator');
 const namespace = process.env.WATCH_NAMESPACE ?? 'default';
 const pollMs = Number(process.env.POLL_INTERVAL_MS ?? 5000);
 
