@@ -35,17 +35,41 @@ class Saved {
   }
 }
 
+/**
+ * Where a scan stops looking (user keys). Without it, a forward search for the next live entry walks on
+ * past the end of the caller's range through every deletion that follows it, and a reverse one walks
+ * back past the start: a scan of an empty range beside a million tombstones would read them all
+ * (RocksDB's iterate_upper_bound answers the same).
+ */
+export interface ScanBound {
+  readonly key: Uint8Array;
+  readonly inclusive: boolean;
+}
+
+export interface DBIterBounds {
+  /** Forward positioning (seek, next) reports the end once a user key is past it. */
+  readonly upper?: ScanBound;
+  /** Reverse positioning (prev, seekToLast) reports the end once a user key is before it. */
+  readonly lower?: ScanBound;
+}
+
 export class DBIter implements InternalIterator {
   private forward = true;
   private ok = false;
   private readonly savedKey = new Saved();
   private readonly savedValue = new Saved();
+  private readonly upper: ScanBound | undefined;
+  private readonly lower: ScanBound | undefined;
 
   constructor(
     private readonly iter: InternalIterator,
     private readonly ucmp: Comparator,
     private readonly sequence: number,
-  ) {}
+    bounds: DBIterBounds = {},
+  ) {
+    this.upper = bounds.upper;
+    this.lower = bounds.lower;
+  }
 
   valid(): boolean {
     return this.ok;
@@ -155,8 +179,13 @@ export class DBIter implements InternalIterator {
    */
   private findNextUserEntry(skipping: boolean): void {
     const it = this.iter;
+    const upper = this.upper;
     do {
       const k = it.key();
+      if (upper !== undefined) {
+        const c = this.compareUser(k, upper.key);
+        if (c > 0 || (c === 0 && !upper.inclusive)) break;
+      }
       const kind = this.visibleKind(k);
       if (kind === KIND_DELETION) {
         this.savedKey.set(k, 0, k.length - TRAILER_SIZE);
@@ -181,9 +210,14 @@ export class DBIter implements InternalIterator {
    */
   private findPrevUserEntry(): void {
     const it = this.iter;
+    const lower = this.lower;
     let kind: number = KIND_DELETION;
     while (it.valid()) {
       const k = it.key();
+      if (lower !== undefined) {
+        const c = this.compareUser(k, lower.key);
+        if (c < 0 || (c === 0 && !lower.inclusive)) break;
+      }
       const vk = this.visibleKind(k);
       if (vk !== -1) {
         if (kind !== KIND_DELETION && this.compareUser(k, this.savedKey.view()) < 0) break;

@@ -10,8 +10,10 @@
 import { performance } from 'node:perf_hooks';
 import type { Comparator } from './comparator.js';
 import { ClosedError, InvalidArgumentError } from './errors.js';
+import type { DBIterBounds } from './db-iter.js';
 import type { InternalIterator } from './iterator.js';
 import type { Snapshot } from './snapshot.js';
+import type { UserKeyRange } from './version.js';
 
 export interface IteratorOptions {
   gt?: Uint8Array;
@@ -58,6 +60,26 @@ export function checkIteratorOptions(o: unknown): IteratorOptions {
     limit: opts.limit === undefined || opts.limit < 0 ? Infinity : opts.limit,
     snapshot: opts.snapshot,
   };
+}
+
+/** An iterator's range in the two forms the DB uses: where DBIter stops, and which tables it opens. */
+export interface ScanBounds {
+  readonly iter: DBIterBounds;
+  readonly files: UserKeyRange;
+}
+
+export function scanBounds(o: IteratorOptions): ScanBounds {
+  const lower = o.gt ?? o.gte;
+  const upper = o.lt ?? o.lte;
+  // Each direction stops at its own far end only: a reverse scan finds its start with a forward seek to
+  // its upper end, which must not stop short of the entries just past that end.
+  let iter: DBIterBounds = {};
+  if (o.reverse === true) {
+    if (lower !== undefined) iter = { lower: { key: lower, inclusive: o.gt === undefined } };
+  } else if (upper !== undefined) {
+    iter = { upper: { key: upper, inclusive: o.lt === undefined } };
+  }
+  return { iter, files: { lower, upper } };
 }
 
 export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {

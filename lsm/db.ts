@@ -64,7 +64,7 @@ import type { Comparator } from './comparator.js';
 import { bytewiseComparator } from './comparator.js';
 import { InternalKeyComparator, KIND_DELETION, KIND_VALUE, makeLookupKey, userKeyLength } from './dbformat.js';
 import { DBIter } from './db-iter.js';
-import { DBIterator, checkIteratorOptions, type IteratorOptions } from './db-iterator.js';
+import { DBIterator, checkIteratorOptions, scanBounds, type IteratorOptions, type ScanBounds } from './db-iterator.js';
 import { joinPath, type FileLock, type WritableFile } from './env.js';
 import { ClosedError, CorruptionError, InvalidArgumentError, IOError } from './errors.js';
 import type { InternalIterator } from './iterator.js';
@@ -905,7 +905,7 @@ export class DB {
   iterator(options?: IteratorOptions): DBIterator {
     this.checkOpen();
     const opts = checkIteratorOptions(options);
-    const view = this.captureView(opts.snapshot);
+    const view = this.captureView(opts.snapshot, scanBounds(opts));
     const it: DBIterator = new DBIterator(
       {
         open: view.open,
@@ -947,7 +947,7 @@ export class DB {
    * Pins what an iterator reads — the sequence, both memtables and the current Version — right now;
    * open() builds the merged iterator (opening and pinning the tables), done() unpins the Version.
    */
-  private captureView(snapshot: Snapshot | undefined): {
+  private captureView(snapshot: Snapshot | undefined, bounds: ScanBounds = { iter: {}, files: {} }): {
     open: () => Promise<{ iter: InternalIterator; release: () => void }>;
     done: () => void;
   } {
@@ -959,12 +959,12 @@ export class DB {
     let done = false;
     return {
       open: async () => {
-        const { iters, handles } = await version.iterators(this.icmp, this.tableCache);
+        const { iters, handles } = await version.iterators(this.icmp, this.tableCache, bounds.files);
         const children = [mem.iterator()];
         if (imm !== undefined) children.push(imm.iterator());
         children.push(...iters);
         return {
-          iter: new DBIter(newMergingIterator(this.icmp, children), this.ucmp, seq),
+          iter: new DBIter(newMergingIterator(this.icmp, children), this.ucmp, seq, bounds.iter),
           release: () => {
             for (const h of handles) this.tableCache.release(h);
           },

@@ -109,17 +109,19 @@ export class Version {
    * Opens (and pins) every table of the version and returns one iterator per L0 file and one per
    * deeper level. The caller releases `handles` when the iterators are no longer used.
    */
-  async iterators(icmp: InternalKeyComparator, tables: TableCache): Promise<{ iters: InternalIterator[]; handles: TableHandle[] }> {
+  async iterators(icmp: InternalKeyComparator, tables: TableCache, range: UserKeyRange = {}): Promise<{ iters: InternalIterator[]; handles: TableHandle[] }> {
     const handles: TableHandle[] = [];
     const iters: InternalIterator[] = [];
+    const overlaps = (f: FileMetaData): boolean => fileOverlaps(icmp.user, f, range);
     try {
       for (const f of this.files[0]!) {
+        if (!overlaps(f)) continue;
         const h = await tables.acquire(f.number);
         handles.push(h);
         iters.push(h.value.iterator());
       }
       for (let level = 1; level < this.files.length; level++) {
-        const files = this.files[level]!;
+        const files = this.files[level]!.filter(overlaps);
         if (files.length === 0) continue;
         const opened: Table[] = [];
         for (const f of files) {
@@ -193,6 +195,22 @@ export function findFile(icmp: Comparator, files: readonly FileMetaData[], ikey:
     else hi = mid;
   }
   return lo;
+}
+
+/** User keys a scan can reach (both ends inclusive; absent = unbounded): tables wholly outside are not opened. */
+export interface UserKeyRange {
+  readonly lower?: Uint8Array;
+  readonly upper?: Uint8Array;
+}
+
+function userKeyOf(ikey: Uint8Array): Uint8Array {
+  return ikey.subarray(0, ikey.length - TRAILER_SIZE);
+}
+
+function fileOverlaps(ucmp: Comparator, f: FileMetaData, range: UserKeyRange): boolean {
+  if (range.lower !== undefined && ucmp.compare(userKeyOf(f.largest), range.lower) < 0) return false;
+  if (range.upper !== undefined && ucmp.compare(userKeyOf(f.smallest), range.upper) > 0) return false;
+  return true;
 }
 
 /** Concatenates the (non-overlapping, ordered) tables of one level >= 1. */
