@@ -94,7 +94,8 @@ export function checkTimestamp(t: unknown, what = 'timestamp'): Timestamp {
 
 function checkNodeId(node: unknown, what: string): string {
   if (typeof node !== 'string' || node.length === 0) throw new HlcTimestampError(`${what} must be a non-empty string`);
-  const bytes = utf8.encode(node).length;
+  if (node.length * 3 <= MAX_NODE_BYTES) return node; // a UTF-16 unit is at most 3 bytes of UTF-8: no need to count
+  const bytes = Buffer.byteLength(node, 'utf8');
   if (bytes > MAX_NODE_BYTES) throw new HlcTimestampError(`${what} is ${bytes} bytes of UTF-8, over the ${MAX_NODE_BYTES} limit`);
   return node;
 }

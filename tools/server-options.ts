@@ -45,6 +45,8 @@ export interface ServerCommandOptions {
   durableWrites: boolean;
   /** Period of the WAL fdatasync covering writes that were not durable, in ms. */
   syncInterval: number;
+  /** Bytes of the replica store's block cache. */
+  blockCache: number;
   /** How long tombstones are kept before they may be purged, in ms. */
   tombstoneGrace: number;
   /** Bound on the stored hints, in bytes (oldest dropped beyond it, with a log line). */

@@ -7,7 +7,7 @@
 import { DEFAULT_BYTES_PER_SEC as AE_BYTES_PER_SEC, DEFAULT_CONCURRENCY as AE_CONCURRENCY } from '../cluster/antientropy/service.js';
 import { DEFAULT_MAX_HINT_BYTES } from '../cluster/hints/hint-store.js';
 import { DEFAULT_CLUSTER_CONFIG } from '../cluster/state/config.js';
-import { DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TOMBSTONE_GRACE_MS } from '../cluster/storage/replica-store.js';
+import { DEFAULT_BLOCK_CACHE_BYTES, DEFAULT_SYNC_INTERVAL_MS, DEFAULT_TOMBSTONE_GRACE_MS } from '../cluster/storage/replica-store.js';
 import type { ServerCommandOptions } from './server-options.js';
 import { addressParser, byteSize, durationMs, formatBytes, httpAddress, nonEmpty, positiveInt, seedList } from './setting-parsers.js';
 
@@ -94,6 +94,8 @@ export const SERVER_SETTINGS: Record<keyof ServerCommandOptions, SettingRow> = {
     help: 'make every write this node coordinates durable: each replica fdatasyncs it before acknowledging (a client may also ask per write); without it a replica acknowledges once the write is in its write-ahead log file, which survives a crash of the process but not of the machine until the next periodic sync' },
   syncInterval: { flags: '--sync-interval <ms>', kind: 'number', group: DATA, default: DEFAULT_SYNC_INTERVAL_MS, parse: durationMs('--sync-interval', { max: 3_600_000 }),
     help: 'fdatasync this node\'s write-ahead log this often when writes that were not durable are in it, in ms: the most such writes a power loss of this machine can take (at most 3600000)' },
+  blockCache: { flags: '--block-cache <bytes>', kind: 'number', group: DATA, default: DEFAULT_BLOCK_CACHE_BYTES, defaultText: bytes(DEFAULT_BLOCK_CACHE_BYTES), parse: byteSize('--block-cache'),
+    help: 'memory for the store\'s uncompressed table blocks, in bytes (units accepted: KiB, MiB, GiB): every write reads the stored version first, so a cache that holds the hot keys saves a disk read and a decompression per write' },
   tombstoneGrace: { flags: '--tombstone-grace <ms>', kind: 'number', group: DATA, default: DEFAULT_TOMBSTONE_GRACE_MS, defaultText: `${DEFAULT_TOMBSTONE_GRACE_MS} (10 days)`, parse: durationMs('--tombstone-grace', { allowZero: true }),
     help: 'keep deletes (tombstones) this long before they may be purged, in ms (0: at once); a replica that comes back after a longer outage can bring a deleted value back' },
   hintMaxBytes: { flags: '--hint-max-bytes <bytes>', kind: 'number', group: DATA, default: DEFAULT_MAX_HINT_BYTES, defaultText: bytes(DEFAULT_MAX_HINT_BYTES), parse: byteSize('--hint-max-bytes'),

@@ -138,7 +138,7 @@ t.test('runServer refuses R or W above N before it touches anything', async (t) 
   const opts: ServerCommandOptions = {
     listen: '127.0.0.1:0', nodeId: 'bad', clusterId: 'c', seeds: [], data: join(dir, 'bad'), epochInterval: 1000, voters: 3,
     removeDeadAfter: 60_000, raftTick: 50, snapshotEntries: 1000, logLevel: 'error', maxFrameSize: 1 << 20, maxInFlight: 8192, maxInFlightBytes: 1 << 28, leaveTimeoutMs: 100,
-    maxValueBytes: 1 << 20, requestTimeout: 1000, sloppyQuorum: false, durableWrites: false, syncInterval: 100, tombstoneGrace: 1000, hintMaxBytes: 1 << 20, hintReplayInterval: 500,
+    maxValueBytes: 1 << 20, requestTimeout: 1000, sloppyQuorum: false, durableWrites: false, syncInterval: 100, blockCache: 8 << 20, tombstoneGrace: 1000, hintMaxBytes: 1 << 20, hintReplayInterval: 500,
     partitions: 16, replicas: 3, readQuorum: 4, writeQuorum: 2,
   };
   await runServer(opts);

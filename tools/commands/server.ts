@@ -127,7 +127,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   let store: ReplicaStore;
   let hints: HintStore;
   try {
-    store = await ReplicaStore.open(join(data, 'store'), { logger: logs.for('store'), tombstoneGraceMs: opts.tombstoneGrace, syncIntervalMs: opts.syncInterval });
+    store = await ReplicaStore.open(join(data, 'store'), { logger: logs.for('store'), tombstoneGraceMs: opts.tombstoneGrace, syncIntervalMs: opts.syncInterval, blockCacheSize: opts.blockCache });
     hints = await HintStore.open(join(data, 'hints'), { logger: logs.for('hints'), maxBytes: opts.hintMaxBytes });
   } catch (err) {
     const e = err as Error & { code?: string };
