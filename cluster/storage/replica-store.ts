@@ -40,6 +40,8 @@ export const PLACEMENT_INDEX = 'by-epoch-partition';
 export const DEFAULT_SYNC_INTERVAL_MS = 100;
 /** The replica store's block cache: most of a server's memory beyond its write buffers. */
 export const DEFAULT_BLOCK_CACHE_BYTES = 64 << 20;
+/** The replica store's memtable size (two may be held at once: one filling, one being flushed). */
+const WRITE_BUFFER_BYTES = 16 << 20;
 const PREFIX_BYTES = 12; // epoch u64 ‖ partition u32
 
 export interface ReplicaStoreOptions {
@@ -167,6 +169,10 @@ export class ReplicaStore {
       // Each write reads the stored version first (LWW): a server's cache is larger than the engine's
       // embedded default of 8 MiB, so that the read mostly finds its block in memory.
       blockCacheSize: options.blockCacheSize ?? DEFAULT_BLOCK_CACHE_BYTES,
+      // Each flushed L0 table overlaps all of L1 (keys arrive at random), so every L0 -> L1 compaction
+      // rewrites L1: larger memtables mean fewer such rewrites. 16 MiB instead of the engine's 4 MiB cut
+      // the CPU of an apply of a 1 KiB record (both threads) from ~95 to ~68 us; 32 MiB gained no more.
+      writeBufferSize: WRITE_BUFFER_BYTES,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       indexes: {
         [PLACEMENT_INDEX]: (key, value) => {
