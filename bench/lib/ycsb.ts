@@ -44,6 +44,13 @@ export interface PhaseSpec {
   /** Timed workloads: how long; the load runs until every key is written. */
   durationMs?: number;
   readFraction?: number;
+  /**
+   * Open loop (timed phases only): operations are scheduled evenly at this rate instead of back to back,
+   * `concurrency` bounding those in flight. An operation started behind schedule (every worker was
+   * busy) counts its latency from its scheduled time, so a stall shows as the queue it causes rather
+   * than as fewer operations (no coordinated omission).
+   */
+  ratePerSec?: number;
   random: () => number;
   progress?: Progress;
   /** Server processes whose CPU time this phase is charged (none: not measured). */
@@ -106,10 +113,29 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
     return { fraction, text: `${Math.round(all.count / Math.max(elapsed, 1e-3)).toLocaleString('en-US')} ops/s, ${errors} errors` };
   });
 
+  const rate = timed ? spec.ratePerSec : undefined;
+  if (rate !== undefined && !(rate > 0)) throw new Error(`ratePerSec must be > 0, got ${rate}`);
+  let nextSlot = 0;
+  /** Open loop: waits for the next slot; resolves with the time its latency counts from (undefined: past the window). */
+  const onSchedule = async (): Promise<number | undefined> => {
+    const due = started + (nextSlot++ * 1000) / rate!;
+    if (due >= until) return undefined;
+    const now = performance.now();
+    if (due <= now) return due;
+    await new Promise((resolve) => setTimeout(resolve, due - now));
+    return performance.now(); // woke for it: the timer's own lateness is not the server's
+  };
+
   const worker = async () => {
     for (;;) {
       let key: Buffer;
       let isRead: boolean;
+      let t0 = 0;
+      if (rate !== undefined) {
+        const slot = await onSchedule();
+        if (slot === undefined) return;
+        t0 = slot;
+      }
       if (timed) {
         if (performance.now() >= until) return;
         key = keys[chooser.next()]!;
@@ -119,7 +145,7 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
         key = keys[nextLoad++]!;
         isRead = false;
       }
-      const t0 = performance.now();
+      if (rate === undefined) t0 = performance.now();
       try {
         const found = isRead ? await target.get(key) : (await target.put(key, value), true);
         const t1 = performance.now();

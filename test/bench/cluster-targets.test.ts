@@ -1,6 +1,6 @@
 /** Issue 13's verdicts (bench/lib/cluster-targets.ts) on made-up bench rows. */
 import t from 'tap';
-import { clusterVerdicts, verdictWord } from '../../bench/lib/cluster-targets.js';
+import { clusterVerdicts, HALF_PEAK, verdictWord } from '../../bench/lib/cluster-targets.js';
 import { DURABLE_QUORUM } from '../../bench/lib/kv-target.js';
 import { ETCD_LINEARIZABLE } from '../../bench/lib/peers/etcd.js';
 import { REDIS_WAIT } from '../../bench/lib/peers/redis.js';
@@ -50,7 +50,15 @@ t.test('each target compares the right rows; equal to the threshold passes', (t)
   t.equal(verdictWord(v.get('ycsb-B-R=W=2')!), 'n/a', 'workload B not run');
   t.equal(verdictWord(v.get('cpu-per-w2-put')!), 'MISS');
   t.equal(v.get('cpu-per-w2-put')?.detail, '600 µs', 'the default load row');
-  t.equal(verdictWord(v.get('p99-at-half-peak')!), 'n/a', 'not measured by the closed-loop bench');
+  t.equal(verdictWord(v.get('p99-at-half-peak')!), 'n/a', 'no half-peak row in this run');
+  t.end();
+});
+
+t.test('the p99 at half of peak reads the open-loop row', (t) => {
+  const at = (p99: number) => byId([defaultLoad, row('mydatastore', 'R=W=2 (QUORUM)', HALF_PEAK, 1500, p99)]).get('p99-at-half-peak')!;
+  t.equal(verdictWord(at(5)), 'pass', '5 ms exactly');
+  t.equal(at(5).detail, '5.0 ms at 1,500 puts/s');
+  t.equal(verdictWord(at(5.1)), 'MISS');
   t.end();
 });
 
