@@ -23,6 +23,7 @@ import {
   readBlockAsync,
 } from './format.js';
 import { FILTER_BLOCK_NAME } from './table-builder.js';
+import { ReadaheadFile } from './readahead-file.js';
 import { TwoLevelIterator, type DataBlockSource } from './two-level-iterator.js';
 
 export interface TableOptions {
@@ -123,13 +124,14 @@ export class Table implements DataBlockSource {
   /**
    * An iterator over all entries (index block -> data blocks). With fillCache false, blocks not in
    * the block cache are read without being added to it (a compaction's one-off pass over its inputs
-   * should not evict what readers use).
+   * should not evict what readers use), and read ahead in large chunks (ReadaheadFile).
    */
   iterator(options?: { fillCache?: boolean }): InternalIterator {
     if (options?.fillCache !== false) return new TwoLevelIterator(this.indexBlock.iterator(this.comparator), this);
+    const file = new ReadaheadFile(this.file);
     const source = {
       dataIterator: (indexValue: Uint8Array): BlockIterator =>
-        this.readDataBlock(this.decodeIndexValue(indexValue), false).iterator(this.comparator),
+        this.readDataBlock(this.decodeIndexValue(indexValue), false, file).iterator(this.comparator),
     };
     return new TwoLevelIterator(this.indexBlock.iterator(this.comparator), source);
   }
@@ -204,7 +206,7 @@ export class Table implements DataBlockSource {
     return h;
   }
 
-  private readDataBlock(h: BlockHandle, fillCache = true): Block {
+  private readDataBlock(h: BlockHandle, fillCache = true, file: RandomAccessFile = this.file): Block {
     const cache = this.cache;
     if (cache !== undefined) {
       const cached = cache.get(this.cacheId, h.offset);
@@ -213,7 +215,7 @@ export class Table implements DataBlockSource {
         return cached;
       }
     }
-    const contents = readBlock(this.file, h, { verifyChecksums: this.verifyChecksums, fileName: this.fileName });
+    const contents = readBlock(file, h, { verifyChecksums: this.verifyChecksums, fileName: this.fileName });
     this.stats.blockReads++;
     const block = new Block(contents, this.fileName, h.offset);
     if (fillCache) cache?.insert(this.cacheId, h.offset, block, block.size);
