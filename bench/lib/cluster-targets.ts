@@ -90,9 +90,13 @@ export function clusterVerdicts(rs: readonly PhaseResult[]): ClusterVerdict[] {
     atMost('cpu-per-w2-put', 'server CPU per W=2 put (all nodes)', 100, 'µs', put?.serverCpuUsPerOp, (m) => `${fmt(m)} µs`),
   );
   const half = ours(QUORUM, HALF_PEAK);
-  verdicts.push(
-    atMost('p99-at-half-peak', 'W=2 puts at half of the load row\'s rate, p99 latency', 5, 'ms', half?.latencyMs.p99, (m) => `${m.toFixed(1)} ms at ${fmt(half!.opsPerSec)} puts/s`),
-  );
+  const halfVerdict = atMost('p99-at-half-peak', 'W=2 puts at half of the load row\'s rate, p99 latency', 5, 'ms', half?.latencyMs.p99, (m) => `${m.toFixed(1)} ms at ${fmt(half!.opsPerSec)} puts/s`);
+  // Latency counts successful puts only: a put that failed (timed out) must not let the row pass.
+  if (half !== undefined && (half.errors > 0 || half.ops === 0)) {
+    verdicts.push({ ...halfVerdict, measured: half.ops === 0 ? undefined : halfVerdict.measured, detail: `${halfVerdict.detail}, ${half.errors} failed of ${half.ops + half.errors}`, pass: false });
+  } else {
+    verdicts.push(halfVerdict);
+  }
   return verdicts;
 }
 

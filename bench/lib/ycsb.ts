@@ -46,9 +46,9 @@ export interface PhaseSpec {
   readFraction?: number;
   /**
    * Open loop (timed phases only): operations are scheduled evenly at this rate instead of back to back,
-   * `concurrency` bounding those in flight. An operation started behind schedule (every worker was
-   * busy) counts its latency from its scheduled time, so a stall shows as the queue it causes rather
-   * than as fewer operations (no coordinated omission).
+   * `concurrency` bounding those in flight. Each counts its latency from its scheduled time, so a stall
+   * shows as the queue it causes rather than as fewer operations (no coordinated omission), and every
+   * operation scheduled inside the window is run and counted, however late it finishes.
    */
   ratePerSec?: number;
   random: () => number;
@@ -116,14 +116,13 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   const rate = timed ? spec.ratePerSec : undefined;
   if (rate !== undefined && !(rate > 0)) throw new Error(`ratePerSec must be > 0, got ${rate}`);
   let nextSlot = 0;
-  /** Open loop: waits for the next slot; resolves with the time its latency counts from (undefined: past the window). */
+  /** Open loop: waits for the next slot; resolves with its scheduled time (undefined: past the window). */
   const onSchedule = async (): Promise<number | undefined> => {
     const due = started + (nextSlot++ * 1000) / rate!;
     if (due >= until) return undefined;
     const now = performance.now();
-    if (due <= now) return due;
-    await new Promise((resolve) => setTimeout(resolve, due - now));
-    return performance.now(); // woke for it: the timer's own lateness is not the server's
+    if (due > now) await new Promise((resolve) => setTimeout(resolve, due - now));
+    return due;
   };
 
   const worker = async () => {
@@ -137,7 +136,8 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
         t0 = slot;
       }
       if (timed) {
-        if (performance.now() >= until) return;
+        // A closed loop stops at the window's end; an open loop runs what was scheduled inside it.
+        if (rate === undefined && performance.now() >= until) return;
         key = keys[chooser.next()]!;
         isRead = readFraction >= 1 || spec.random() < readFraction;
       } else {
@@ -149,7 +149,7 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
       try {
         const found = isRead ? await target.get(key) : (await target.put(key, value), true);
         const t1 = performance.now();
-        if (t1 > until) return; // finished after the window closed: not counted
+        if (rate === undefined && t1 > until) return; // finished after the window closed: not counted
         if (!found) {
           fail('MISSING_KEY', `a read of loaded key ${key.toString()} found no value`);
           continue;
@@ -160,7 +160,7 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
         perSecond[second] = (perSecond[second] ?? 0) + 1;
         (isRead ? reads : updates).record(us);
       } catch (err) {
-        if (performance.now() > until) return;
+        if (rate === undefined && performance.now() > until) return;
         fail(errorCode(err), err instanceof Error ? err.message : String(err));
       }
     }

@@ -35,6 +35,7 @@ export class ReadaheadFile implements RandomAccessFile {
       // A read as large as a chunk, or one running past the end (a short read the file reports), goes direct.
       if (n < length || length >= this.chunk) return this.file.readSync(offset, length, into);
       this.buf ??= Buffer.allocUnsafeSlow(this.chunk);
+      this.window = undefined; // a refill that throws must not leave the old window over half-new bytes
       this.window = this.file.readSync(offset, n, this.buf);
       this.start = offset;
       return this.readSync(offset, length, into);

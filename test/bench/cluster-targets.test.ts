@@ -59,6 +59,10 @@ t.test('the p99 at half of peak reads the open-loop row', (t) => {
   t.equal(verdictWord(at(5)), 'pass', '5 ms exactly');
   t.equal(at(5).detail, '5.0 ms at 1,500 puts/s');
   t.equal(verdictWord(at(5.1)), 'MISS');
+  const failing = { ...row('mydatastore', 'R=W=2 (QUORUM)', HALF_PEAK, 1500, 1), errors: 3 };
+  const v = byId([defaultLoad, failing]).get('p99-at-half-peak')!;
+  t.equal(verdictWord(v), 'MISS', 'a fast p99 with failed puts is no pass');
+  t.match(v.detail, /3 failed of 1503/);
   t.end();
 });
 

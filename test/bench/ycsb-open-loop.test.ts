@@ -48,3 +48,21 @@ t.test('operations queued behind a stall count the wait from their scheduled tim
   t.ok(r.latencyMs.p90 >= 50, `p90 ${r.latencyMs.p90} ms: the queue behind it shows (a closed loop would show ~0)`);
   t.end();
 });
+
+t.test('every operation scheduled inside the window is counted, even one that ends after it', async (t) => {
+  // The last put scheduled (at ~990 ms) stalls 500 ms: a closed loop would drop it, and its latency.
+  let n = 0;
+  const target: KvTarget = {
+    system: 'fake',
+    setting: 'fake',
+    get: () => Promise.resolve(true),
+    put: async () => {
+      if (++n === 100) await new Promise((resolve) => setTimeout(resolve, 500));
+    },
+  };
+  const r = await phase(target, 4);
+  t.equal(n, 100, '100 scheduled in 1 s at 100/s');
+  t.equal(r.ops, 100, 'all of them counted');
+  t.ok(r.latencyMs.max >= 490, `the late one's latency is in: max ${r.latencyMs.max} ms`);
+  t.end();
+});
