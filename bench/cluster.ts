@@ -7,8 +7,9 @@
  *
  * Starts its own cluster (bench/lib/local-cluster.ts: 3 server processes on 127.0.0.1, temp data dirs)
  * unless --nodes-from names a running one; loads every key with puts at W=2, then again with durable
- * puts at W=2 (each replica fdatasyncs before it acknowledges: a second `load` row); then W=2 puts at half the first load's rate (open loop: the `half-peak`
- * row, issue 13's latency at half of peak); then runs YCSB A, B
+ * puts at W=2 (each replica fdatasyncs before it acknowledges: a second `load` row); then W=2 puts of zipfian keys, first as fast as they are answered
+ * (the `puts` row, the peak), then scheduled at half that rate (open loop: the `half-peak` row, issue
+ * 13's latency at half of peak); then runs YCSB A, B
  * and C (bench/lib/ycsb.ts) at R=W=2 and at R=W=1 through the TypeScript client, `--concurrency`
  * requests in flight. Prints a table, writes bench/results/cluster-<date>-<commit>.json (or FILE) and a
  * .md beside it; each phase records its throughput per second (the bench suite's chart over time). The nodes are always stopped: at the end, on errors, and on Ctrl-C / SIGTERM.
@@ -24,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
 import { fetchStatus } from '../tools/commands/status.js';
 import { errorLines, HEADERS, markdownReport, rowOf, writeMarkdown } from './lib/cluster-report.js';
-import { clusterVerdicts, HALF_PEAK, verdictWord, type ClusterVerdict } from './lib/cluster-targets.js';
+import { clusterVerdicts, HALF_PEAK, PEAK_PUTS, verdictWord, type ClusterVerdict } from './lib/cluster-targets.js';
 import { DURABLE_QUORUM, SETTINGS, mydatastoreTarget } from './lib/kv-target.js';
 import { startLocalCluster, waitReady } from './lib/local-cluster.js';
 import type { LocalCluster } from './lib/local-cluster.js';
@@ -156,7 +157,11 @@ async function main(): Promise<void> {
     // Issue 13 judges durable puts apart (vs etcd): the same keys again, overwritten, each put fdatasynced.
     report(await runPhase({ ...common, workload: 'load', target: mydatastoreTarget(client, DURABLE_QUORUM, opts.deadlineMs) }));
     // Latency at half of peak (issue 13): W=2 puts of zipfian keys, scheduled at half the load's rate.
-    report(await runPhase({ ...common, workload: HALF_PEAK, target: quorum!, durationMs: opts.durationS * 1000, ratePerSec: load.opsPerSec / 2 }));
+    // Latency at half of peak (issue 13): first the peak, W=2 puts of zipfian keys as fast as they are
+    // answered (closed loop: the 'puts' row), then the same puts scheduled at half that rate.
+    const peak = await runPhase({ ...common, workload: PEAK_PUTS, target: quorum!, durationMs: opts.durationS * 1000, readFraction: 0 });
+    report(peak);
+    report(await runPhase({ ...common, workload: HALF_PEAK, target: quorum!, durationMs: opts.durationS * 1000, ratePerSec: peak.opsPerSec / 2 }));
     for (const target of [quorum!, one!]) {
       for (const w of WORKLOADS.filter((x) => opts.workloads.includes(x.name))) {
         report(await runPhase({ ...common, workload: w.name, target, durationMs: opts.durationS * 1000, readFraction: w.readFraction }));
@@ -198,7 +203,7 @@ async function main(): Promise<void> {
   const json = writeResults('cluster', { commandLine, options: opts, clusterStatus: status, settings, results, ...(opts.peers ? { verdicts } : {}) }, opts.resultsFile);
   const notes = [
     'Workloads (YCSB core): A = 50% read / 50% update, B = 95% read / 5% update, C = 100% read; an update is a put of the whole value.',
-    `${HALF_PEAK}: W=2 puts of zipfian keys scheduled evenly at half of the load row's ops/s (open loop; a put started behind schedule counts its latency from its scheduled time).`,
+    `${PEAK_PUTS}: W=2 puts of zipfian keys, closed loop (the peak); ${HALF_PEAK}: the same puts scheduled evenly at half of that row's ops/s (open loop: latency counts from each put's scheduled time).`,
     'ops/s counts successful operations; failed ones are in "errors" (by code above) and not in the latency figures.',
     'CPU µs/op: CPU time of every server process (from /proc) and of the client process during the phase, divided by its successful operations.',
   ];
@@ -264,7 +269,7 @@ async function benchPeers(opts: Options, common: PhaseCommon, report: (r: PhaseR
  * stable): side by side, our two load rows (default, then durable) ahead of the peers' load rows.
  */
 function byWorkload(results: readonly PhaseResult[]): PhaseResult[] {
-  const order = ['load', HALF_PEAK, ...WORKLOADS.map((w) => w.name)];
+  const order = ['load', PEAK_PUTS, HALF_PEAK, ...WORKLOADS.map((w) => w.name)];
   return [...results].sort((a, b) => order.indexOf(a.workload) - order.indexOf(b.workload));
 }
 

@@ -84,6 +84,19 @@ export interface PhaseResult {
   clientCpuUsPerOp: number;
 }
 
+/** 0 .. n-1 in a random order (Fisher-Yates with the phase's seeded source). */
+export function shuffledIndexes(n: number, random: () => number): Uint32Array {
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = out[i]!;
+    out[i] = out[j]!;
+    out[j] = t;
+  }
+  return out;
+}
+
 export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   const { target, keys, value } = spec;
   const all = new Histogram();
@@ -102,6 +115,10 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   const readFraction = spec.readFraction ?? 0;
   const chooser = new ScrambledZipfian(keys.length, spec.random);
   let nextLoad = 0;
+  // The load writes every key once in a shuffled order, as YCSB's default insertorder=hashed does: keys
+  // in sorted order would make an LSM's flushed tables never overlap, so compaction would only move
+  // files, and the load's rate would say nothing of random writes.
+  const loadOrder = timed ? [] : shuffledIndexes(keys.length, spec.random);
   const perSecond: number[] = [];
   const startedAtMs = Date.now();
   const started = performance.now();
@@ -142,7 +159,7 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
         isRead = readFraction >= 1 || spec.random() < readFraction;
       } else {
         if (nextLoad >= keys.length) return;
-        key = keys[nextLoad++]!;
+        key = keys[loadOrder[nextLoad++]!]!;
         isRead = false;
       }
       if (rate === undefined) t0 = performance.now();
