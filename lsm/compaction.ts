@@ -29,7 +29,7 @@
 import type { Comparator } from './comparator.js';
 import type { InternalKeyComparator } from './dbformat.js';
 import { TRAILER_SIZE } from './dbformat.js';
-import type { Version } from './version.js';
+import { fileOverlaps, type Version } from './version.js';
 import { NUM_LEVELS, VersionEdit, type FileMetaData } from './version-edit.js';
 
 export interface LevelOptions {
@@ -81,9 +81,9 @@ export function overlappingInputs(
   let hi = end;
   for (let i = 0; i < files.length; ) {
     const f = files[i++]!;
+    if (!fileOverlaps(ucmp, f, lo, hi)) continue;
     const fs = userKey(f.smallest);
     const fl = userKey(f.largest);
-    if ((lo !== undefined && ucmp.compare(fl, lo) < 0) || (hi !== undefined && ucmp.compare(fs, hi) > 0)) continue;
     out.push(f);
     if (level === 0) {
       if (lo !== undefined && ucmp.compare(fs, lo) < 0) {

@@ -106,13 +106,14 @@ export class Version {
   }
 
   /**
-   * Opens (and pins) every table of the version and returns one iterator per L0 file and one per
-   * deeper level. The caller releases `handles` when the iterators are no longer used.
+   * Opens (and pins) every table of the version that meets `range` (default: all) and returns one
+   * iterator per L0 file and one per deeper level. The caller releases `handles` when the iterators
+   * are no longer used.
    */
   async iterators(icmp: InternalKeyComparator, tables: TableCache, range: UserKeyRange = {}): Promise<{ iters: InternalIterator[]; handles: TableHandle[] }> {
     const handles: TableHandle[] = [];
     const iters: InternalIterator[] = [];
-    const overlaps = (f: FileMetaData): boolean => fileOverlaps(icmp.user, f, range);
+    const overlaps = (f: FileMetaData): boolean => fileOverlaps(icmp.user, f, range.lower, range.upper);
     try {
       for (const f of this.files[0]!) {
         if (!overlaps(f)) continue;
@@ -207,9 +208,10 @@ function userKeyOf(ikey: Uint8Array): Uint8Array {
   return ikey.subarray(0, ikey.length - TRAILER_SIZE);
 }
 
-function fileOverlaps(ucmp: Comparator, f: FileMetaData, range: UserKeyRange): boolean {
-  if (range.lower !== undefined && ucmp.compare(userKeyOf(f.largest), range.lower) < 0) return false;
-  if (range.upper !== undefined && ucmp.compare(userKeyOf(f.smallest), range.upper) > 0) return false;
+/** Whether the table's user keys meet [lower, upper] (both inclusive; undefined = unbounded). */
+export function fileOverlaps(ucmp: Comparator, f: FileMetaData, lower: Uint8Array | undefined, upper: Uint8Array | undefined): boolean {
+  if (lower !== undefined && ucmp.compare(userKeyOf(f.largest), lower) < 0) return false;
+  if (upper !== undefined && ucmp.compare(userKeyOf(f.smallest), upper) > 0) return false;
   return true;
 }
 
