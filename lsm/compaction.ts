@@ -28,7 +28,7 @@
  */
 import type { Comparator } from './comparator.js';
 import type { InternalKeyComparator } from './dbformat.js';
-import { TRAILER_SIZE } from './dbformat.js';
+import { extractUserKey as userKey } from './dbformat.js';
 import { fileOverlaps, type Version } from './version.js';
 import { NUM_LEVELS, VersionEdit, type FileMetaData } from './version-edit.js';
 
@@ -38,8 +38,6 @@ export interface LevelOptions {
   levelSizeMultiplier: number;
   targetFileSize: number;
 }
-
-const userKey = (ikey: Uint8Array): Uint8Array => ikey.subarray(0, ikey.length - TRAILER_SIZE);
 
 export function totalBytes(files: readonly FileMetaData[]): number {
   let n = 0;

@@ -10,7 +10,7 @@
  */
 import type { Comparator } from './comparator.js';
 import type { InternalKeyComparator } from './dbformat.js';
-import { KIND_VALUE, TRAILER_SIZE, trailerKind } from './dbformat.js';
+import { extractUserKey, KIND_VALUE, TRAILER_SIZE, trailerKind } from './dbformat.js';
 import type { InternalIterator } from './iterator.js';
 import type { TableCache, TableHandle } from './table-cache.js';
 import type { Table } from './table/table.js';
@@ -204,14 +204,10 @@ export interface UserKeyRange {
   readonly upper?: Uint8Array;
 }
 
-function userKeyOf(ikey: Uint8Array): Uint8Array {
-  return ikey.subarray(0, ikey.length - TRAILER_SIZE);
-}
-
 /** Whether the table's user keys meet [lower, upper] (both inclusive; undefined = unbounded). */
 export function fileOverlaps(ucmp: Comparator, f: FileMetaData, lower: Uint8Array | undefined, upper: Uint8Array | undefined): boolean {
-  if (lower !== undefined && ucmp.compare(userKeyOf(f.largest), lower) < 0) return false;
-  if (upper !== undefined && ucmp.compare(userKeyOf(f.smallest), upper) > 0) return false;
+  if (lower !== undefined && ucmp.compare(extractUserKey(f.largest), lower) < 0) return false;
+  if (upper !== undefined && ucmp.compare(extractUserKey(f.smallest), upper) > 0) return false;
   return true;
 }
 
