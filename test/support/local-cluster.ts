@@ -17,10 +17,28 @@ export function listen(port: number): Promise<net.Server | undefined> {
   });
 }
 
+/**
+ * The lowest port the kernel hands out to outgoing connections (Linux's default is 32768). Fixed test
+ * ports stay below it: a port in that range, left free while a test restarts its node, can meanwhile be
+ * taken as the local end of any connection on the machine — even the other nodes' own reconnects to it —
+ * and the restarted node then fails with EADDRINUSE.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isSafeInteger(low) && low > 0) return low;
+  } catch {
+    // no /proc: assume Linux's default
+  }
+  return 32_768;
+}
+
 /** A base port with `n` consecutive free ports (checked by listening on them, then closing). */
 export async function freePorts(n: number): Promise<number> {
+  const low = 10_000;
+  const span = Math.max(1_000, ephemeralLow() - low - n);
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = low + Math.floor(Math.random() * span);
     const servers = await Promise.all(Array.from({ length: n }, (_, i) => listen(base + i)));
     await Promise.all(servers.map((s) => new Promise((r) => (s === undefined ? r(undefined) : s.close(r)))));
     if (servers.every((s) => s !== undefined)) return base;

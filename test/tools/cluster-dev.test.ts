@@ -37,7 +37,7 @@ t.test('a detached cluster grown, broken and repaired by hand: status, add, kill
   const http = await freePorts(3);
   t.teardown(() => mydatastore('cluster', 'stop', '--data', data));
   const started = await mydatastore('cluster', 'start', '-n', '2', '--base-port', String(base), '--http-base-port', String(http), '--data', data, '--detach', '--probe-interval-ms', '200');
-  t.equal(started.code, 0, 'cluster start --detach exits 0');
+  t.equal(started.code, 0, 'cluster start --detach exits 0', { stderr: started.stderr });
 
   const table = await mydatastore('cluster', 'status', '--data', data);
   t.equal(table.code, 0);
@@ -48,7 +48,7 @@ t.test('a detached cluster grown, broken and repaired by hand: status, add, kill
   }
 
   const added = await mydatastore('cluster', 'add', '--data', data);
-  t.equal(added.code, 0, 'cluster add exits 0');
+  t.equal(added.code, 0, 'cluster add exits 0', { stderr: added.stderr });
   t.match(added.stdout, new RegExp(`^added node3 +127\\.0\\.0\\.1:${base + 2} +http://127\\.0\\.0\\.1:${http + 2} `, 'm'), 'node3 on the next RPC and HTTP ports');
   t.match(added.stdout, /every running node sees node3 alive/);
   t.ok(isNodeProcess(pidOf(data, 'node3')), 'cluster.json holds the pid of the running node3');
@@ -68,7 +68,7 @@ t.test('a detached cluster grown, broken and repaired by hand: status, add, kill
   t.match(again.stderr, /node2 is already stopped: start it again with "mydatastore cluster restart node2"/);
 
   const restarted = await mydatastore('cluster', 'restart', 'node2', '--data', data);
-  t.equal(restarted.code, 0, 'cluster restart exits 0');
+  t.equal(restarted.code, 0, 'cluster restart exits 0', { stderr: restarted.stderr });
   t.match(restarted.stdout, new RegExp(`^restarted node2 +127\\.0\\.0\\.1:${base + 1} `, 'm'), 'same ports');
   t.match(restarted.stdout, /every running node sees node2 alive/);
   t.not(pidOf(data, 'node2'), oldPid, 'a new process, recorded in cluster.json');
