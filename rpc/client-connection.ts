@@ -13,6 +13,7 @@ import { FrameWriter } from './frame-writer.js';
 import { Methods } from './methods.js';
 import type { AnyMethod, RequestIn, ResponseOf } from './methods.js';
 import { checkNodeServer } from './security.js';
+import { resetIfSelfConnected } from './self-connect.js';
 import type { TlsMaterial } from './security.js';
 
 export interface ConnectionOptions {
@@ -106,17 +107,22 @@ export class ClientConnection {
     this.socket.write(encodePreface());
     // First on the wire, so the server knows who we are before any request it has to check.
     if (options.token !== undefined) this.call(Methods.Authenticate, { token: options.token }).catch(() => {});
+    // Over TLS, an error after the TCP connect and before the handshake finished is a refused handshake;
+    // one before the TCP connect is an unreachable node, as without TLS.
+    let tcpConnected = false;
+    // Before the listener below, so that a socket connected to itself never counts as opened.
+    this.socket.once('connect', () => {
+      tcpConnected = true;
+      if (resetIfSelfConnected(this.socket)) this.fail(new ConnectionError(`connection to ${address} failed: it reached its own socket (nothing listens there)`));
+    });
     this.socket.on(t === undefined ? 'connect' : 'secureConnect', () => {
+      if (this.state === 'closed') return;
       clearTimeout(this.connectTimer);
       this.opened = true;
       if (this.state === 'connecting') this.state = 'open';
       this.onStateChange(this);
     });
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    // Over TLS, an error after the TCP connect and before the handshake finished is a refused handshake;
-    // one before the TCP connect is an unreachable node, as without TLS.
-    let tcpConnected = false;
-    if (t !== undefined) this.socket.once('connect', () => (tcpConnected = true));
     this.socket.on('error', (err: Error) => {
       if (t !== undefined && tcpConnected && !this.opened) this.fail(new ConnectionError(`TLS handshake with ${address} failed: ${err.message}`, { tlsRefused: true }));
       else this.fail(new ConnectionError(`connection to ${address} failed: ${err.message}`));
