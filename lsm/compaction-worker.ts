@@ -20,6 +20,7 @@ import { Memtable } from './memtable.js';
 import { NodeFileSystem } from './node-fs.js';
 import { silentLogger } from './options.js';
 import { TableCache } from './table-cache.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 /** Input tables are read once per compaction: a few open at a time, and no block cache at all. */
 const MAX_OPEN_INPUTS = 16;
@@ -27,6 +28,8 @@ const MAX_OPEN_INPUTS = 16;
 const port = parentPort;
 if (port === null) throw new Error('compaction-worker.js runs as a worker thread only');
 const config = workerData as WorkerConfig;
+// Flushes and compactions take the CPU the main thread leaves (thread-priority.ts).
+lowerThreadPriority();
 const fs = new NodeFileSystem();
 const icmp = new InternalKeyComparator(bytewiseComparator);
 const tableCache = new TableCache({
