@@ -88,11 +88,11 @@ lives in DATA/nodeK/raft, so a restarted cluster resumes where it was ("mydatast
   .option('--base-port <port>', 'port of node1; nodeK listens on base-port+K-1', positiveInt('--base-port'), 7001)
   .option('--http-base-port <port>', 'HTTP gateway port of node1; nodeK serves HTTP on http-base-port+K-1', portNumber('--http-base-port'), 8001)
   .option('--data <dir>', 'directory holding nodeK/ (data and node.log) and cluster.json', './data')
-  .option('--detach', 'start the nodes in the background and return once they see each other', false)
+  .option('--detach', 'start the nodes in the background and return once they see each other and serve data', false)
   .option('--cluster-id <id>', 'cluster id given to every node', 'mydatastore')
   .addOption(new Option('--log-level <level>', 'log level of the nodes').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .option('--probe-interval-ms <ms>', 'failure-detection probe interval of the nodes (default 1000)', positiveInt('--probe-interval-ms'))
-  .option('--ready-timeout <ms>', 'with --detach: wait at most this long for the nodes to see each other', positiveInt('--ready-timeout'), 20_000)
+  .option('--ready-timeout <ms>', 'with --detach: wait at most this long for the nodes to see each other and serve data', positiveInt('--ready-timeout'), 20_000)
   .action(async (opts: Parameters<typeof clusterStart>[0]) => {
     process.exitCode = await clusterStart(opts);
   });

@@ -20,7 +20,12 @@ t.test('cluster start --detach: 3 nodes that see each other; members prints them
   const http = await freePorts(3);
   const started = await mydatastore('cluster', 'start', '-n', '3', '--base-port', String(base), '--http-base-port', String(http), '--data', data, '--detach', '--probe-interval-ms', '200');
   t.equal(started.code, 0, 'cluster start --detach exits 0');
-  t.match(started.stdout, /every node sees all 3 alive/);
+  t.match(started.stdout, /every node sees all 3 alive and serves data/);
+  // Right away, with no retry: a put and a get through different nodes are served.
+  const put = await fetch(`http://127.0.0.1:${http}/kv/greeting`, { method: 'PUT', body: 'hello', signal: AbortSignal.timeout(10_000) });
+  t.equal(put.status, 200, 'a put through node1 as soon as start returns', { body: await put.text() });
+  const got = await fetch(`http://127.0.0.1:${http + 2}/kv/greeting`, { signal: AbortSignal.timeout(10_000) });
+  t.equal(await got.text(), 'hello', 'and a get through node3 reads it');
   t.match(started.stdout, new RegExp(`curl -X PUT --data-binary hello http://127\\.0\\.0\\.1:${http}/kv/greeting`), 'it prints how to talk to the cluster over HTTP');
   const health = await fetch(`http://127.0.0.1:${http + 2}/health`, { signal: AbortSignal.timeout(5000) });
   t.equal(health.status, 200, 'node3 serves HTTP on http-base-port+2');

@@ -109,6 +109,31 @@ export async function waitUntilSeenAlive(watched: readonly NodeInfo[], observers
   return pending.size === 0 ? { outcome: 'ready' } : { outcome: 'timeout', pending: [...pending] };
 }
 
+/**
+ * Waits until every node answers 200 on its HTTP /ready: a member of the committed ring that knows the
+ * Raft leader, so a put sent to it right away is served (seeing each other alive comes first, and a
+ * request before this point fails with "no committed ring yet").
+ */
+export async function waitUntilReady(nodes: readonly NodeInfo[], timeoutMs: number): Promise<AliveWait> {
+  const until = Date.now() + timeoutMs;
+  const pending = new Set(nodes);
+  while (pending.size > 0 && Date.now() < until) {
+    const exited = nodes.find((n) => !isAlive(n));
+    if (exited !== undefined) return { outcome: 'exited', node: exited };
+    for (const n of [...pending]) {
+      try {
+        const res = await fetch(`http://${n.http}/ready`, { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+        if (res.status === 200) pending.delete(n);
+      } catch {
+        // not answering yet
+      }
+    }
+    if (pending.size > 0) await wait(100);
+  }
+  return pending.size === 0 ? { outcome: 'ready' } : { outcome: 'timeout', pending: [...pending] };
+}
+
 /** Waits until the node's process is gone; false if it still runs after timeoutMs. */
 export async function waitUntilExited(node: NodeInfo, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;

@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { clusterFilePath, readClusterFile, writeClusterFile } from './cluster-file.js';
 import type { NodeInfo } from './cluster-file.js';
 import { humanizeLogLine } from '../log-format.js';
-import { CLI, isAlive, portFree, serverArgs, spawnDetached, stopPids, tail, waitUntilSeenAlive } from './cluster-processes.js';
+import { CLI, isAlive, portFree, serverArgs, spawnDetached, stopPids, tail, waitUntilReady, waitUntilSeenAlive } from './cluster-processes.js';
 
 export { isNodeProcess } from './cluster-processes.js';
 
@@ -28,7 +28,7 @@ export interface ClusterStartOptions {
   clusterId: string;
   logLevel: string;
   probeIntervalMs?: number;
-  /** Detached mode: how long to wait for the nodes to see each other. */
+  /** Detached mode: how long to wait for the nodes to see each other and serve data (/ready). */
   readyTimeout: number;
 }
 
@@ -95,8 +95,14 @@ function recordCluster(data: string, opts: ClusterStartOptions, nodes: NodeInfo[
 async function startDetached(opts: ClusterStartOptions, data: string, nodes: NodeInfo[]): Promise<number> {
   for (const n of nodes) spawnDetached(n, startArgs(n, nodes, opts));
   recordCluster(data, opts, nodes);
-  // Ready when every node answers and sees all n alive.
-  const ready = await waitUntilSeenAlive(nodes, nodes, opts.readyTimeout);
+  // Ready when every node answers, sees all n alive and serves data (/ready), within one timeout.
+  const until = Date.now() + opts.readyTimeout;
+  let ready = await waitUntilSeenAlive(nodes, nodes, opts.readyTimeout);
+  let waitingFor = `did not yet see all ${nodes.length} nodes alive`;
+  if (ready.outcome === 'ready') {
+    ready = await waitUntilReady(nodes, Math.max(0, until - Date.now()));
+    waitingFor = `did not yet serve data (curl http://${nodes[0]?.http ?? ''}/ready says why)`;
+  }
   if (ready.outcome === 'exited') {
     console.error(`${ready.node.id} exited during startup; its log (${ready.node.log}):\n${tail(ready.node.log)}`);
     await stopPids(nodes, 10_000);
@@ -105,9 +111,9 @@ async function startDetached(opts: ClusterStartOptions, data: string, nodes: Nod
   }
   for (const n of nodes) console.log(`${n.id}  ${n.address}  http://${n.http}  pid ${n.pid}  log ${n.log}`);
   if (ready.outcome === 'timeout') {
-    console.log(`warning: after ${opts.readyTimeout} ms, ${ready.pending.map((n) => n.id).join(', ')} did not yet see all ${nodes.length} nodes alive`);
+    console.log(`warning: after ${opts.readyTimeout} ms, ${ready.pending.map((n) => n.id).join(', ')} ${waitingFor}`);
   } else {
-    console.log(`cluster "${opts.clusterId}" of ${nodes.length} nodes is up; every node sees all ${nodes.length} alive`);
+    console.log(`cluster "${opts.clusterId}" of ${nodes.length} nodes is up; every node sees all ${nodes.length} alive and serves data`);
   }
   console.log(howToTalk(nodes));
   console.log(`stop it with: mydatastore cluster stop --data ${opts.data}`);
