@@ -91,22 +91,10 @@ export type AliveWait = { outcome: 'ready' } | { outcome: 'exited'; node: NodeIn
  * Stops early when a watched node's process exits (it failed to start).
  */
 export async function waitUntilSeenAlive(watched: readonly NodeInfo[], observers: readonly NodeInfo[], timeoutMs: number): Promise<AliveWait> {
-  const until = Date.now() + timeoutMs;
-  const pending = new Set(observers);
-  while (pending.size > 0 && Date.now() < until) {
-    const exited = watched.find((n) => !isAlive(n));
-    if (exited !== undefined) return { outcome: 'exited', node: exited };
-    for (const n of [...pending]) {
-      try {
-        const view = await fetchMembers(n.address, 1000);
-        if (watched.every((w) => view.members.some((m) => m.id === w.id && m.state === 'alive'))) pending.delete(n);
-      } catch {
-        // not listening yet
-      }
-    }
-    if (pending.size > 0) await wait(100);
-  }
-  return pending.size === 0 ? { outcome: 'ready' } : { outcome: 'timeout', pending: [...pending] };
+  return untilEach(watched, observers, timeoutMs, async (n) => {
+    const view = await fetchMembers(n.address, 1000);
+    return watched.every((w) => view.members.some((m) => m.id === w.id && m.state === 'alive'));
+  });
 }
 
 /**
@@ -115,16 +103,23 @@ export async function waitUntilSeenAlive(watched: readonly NodeInfo[], observers
  * request before this point fails with "no committed ring yet").
  */
 export async function waitUntilReady(nodes: readonly NodeInfo[], timeoutMs: number): Promise<AliveWait> {
+  return untilEach(nodes, nodes, timeoutMs, async (n) => {
+    const res = await fetch(`http://${n.http}/ready`, { signal: AbortSignal.timeout(1000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  });
+}
+
+/** Polls `check` on each of `nodes` until it holds for all; stops early when a watched process exits. */
+async function untilEach(watched: readonly NodeInfo[], nodes: readonly NodeInfo[], timeoutMs: number, check: (n: NodeInfo) => Promise<boolean>): Promise<AliveWait> {
   const until = Date.now() + timeoutMs;
   const pending = new Set(nodes);
   while (pending.size > 0 && Date.now() < until) {
-    const exited = nodes.find((n) => !isAlive(n));
+    const exited = watched.find((n) => !isAlive(n));
     if (exited !== undefined) return { outcome: 'exited', node: exited };
     for (const n of [...pending]) {
       try {
-        const res = await fetch(`http://${n.http}/ready`, { signal: AbortSignal.timeout(1000) });
-        await res.arrayBuffer();
-        if (res.status === 200) pending.delete(n);
+        if (await check(n)) pending.delete(n);
       } catch {
         // not answering yet
       }
