@@ -26,6 +26,38 @@ import { buildReport, figuresOf, markdownReport } from './lib/lsm-report.js';
 import { evaluate, tally } from './lib/lsm-targets.js';
 import { MIXED_IN_FLIGHT, READ_IN_FLIGHT, runVariant, type Settings, SYNC64_MIN_MS, SYNC_WRITERS, type VariantResult, WORKLOADS } from './lib/lsm-workloads.js';
 
+const USAGE = `usage: npm run bench:lsm [-- options]
+
+db_bench-style workloads on our LSM engine and on classic-level (native LevelDB), side by side, with
+issue 10's targets; tables on stdout, results in bench/results/.
+
+  --num N             entries written by the fill workloads (default 1000000)
+  --reads N           gets in the read workloads (default min(num, 200000))
+  --syncs N           sync puts in fillsync (default 2000)
+  --only a,b          only these workloads (${WORKLOADS.join(', ')})
+  --engines a,b       only these variants (${VARIANTS.join(', ')})
+  --in-process        run the variants in this process (for profilers; RSS is then shared)
+  --no-save           print only, write no results file
+  --results-file F    write the JSON results to F (and F's .md)
+  --help              this text`;
+
+/** Flags with a value, and flags alone; the child-mode ones are passed by runInChild. */
+const VALUE_FLAGS = new Set(['num', 'reads', 'syncs', 'only', 'engines', 'results-file', 'child', 'root', 'out']);
+const BARE_FLAGS = new Set(['in-process', 'no-save', 'help']);
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i]!;
+  const name = a.startsWith('--') ? a.slice(2) : undefined;
+  if (name !== undefined && VALUE_FLAGS.has(name)) i++;
+  else if (name === undefined || !BARE_FLAGS.has(name)) {
+    console.error(`bench:lsm: unknown argument ${JSON.stringify(a)}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+if (process.argv.includes('--help')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return dflt;
