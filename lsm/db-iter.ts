@@ -13,7 +13,7 @@
  *  Switching direction re-positions the inner iterator accordingly.
  */
 import type { Comparator } from './comparator.js';
-import { KIND_DELETION, KIND_VALUE, TRAILER_SIZE, makeLookupKey, trailerKind, trailerSequence } from './dbformat.js';
+import { KIND_DELETION, KIND_VALUE, MAX_SEQUENCE, TRAILER_SIZE, makeLookupKey, trailerKind, trailerSequence } from './dbformat.js';
 import { CorruptionError } from './errors.js';
 import type { InternalIterator } from './iterator.js';
 
@@ -108,6 +108,27 @@ export class DBIter implements InternalIterator {
     this.iter.seek(makeLookupKey(target, this.sequence));
     if (this.iter.valid()) this.findNextUserEntry(false);
     else this.ok = false;
+  }
+
+  /**
+   * Reverse: positions at the last visible key <= target (< target if not inclusive), moving the inner
+   * iterator backwards only. seek(target) then prev() would first walk forward over every deletion
+   * after target, unbounded (a reverse scan has only its lower bound).
+   */
+  seekForPrev(target: Uint8Array, inclusive: boolean): void {
+    this.forward = false;
+    this.savedValue.clear();
+    const it = this.iter;
+    if (inclusive) {
+      // Past every version of target: sequence 0 sorts last among them; only entries at 0 can follow.
+      it.seek(makeLookupKey(target, 0));
+      while (it.valid() && this.compareUser(it.key(), target) === 0) it.next();
+    } else {
+      it.seek(makeLookupKey(target, MAX_SEQUENCE)); // before every version of target
+    }
+    if (it.valid()) it.prev();
+    else it.seekToLast();
+    this.findPrevUserEntry();
   }
 
   next(): void {

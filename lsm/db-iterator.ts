@@ -10,8 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Comparator } from './comparator.js';
 import { ClosedError, InvalidArgumentError } from './errors.js';
-import type { DBIterBounds } from './db-iter.js';
-import type { InternalIterator } from './iterator.js';
+import type { DBIter, DBIterBounds } from './db-iter.js';
 import type { Snapshot } from './snapshot.js';
 import type { UserKeyRange } from './version.js';
 
@@ -29,7 +28,7 @@ export interface IteratorOptions {
 
 /** What the DB hands the iterator: how to build the merged view, and what to do when it is closed. */
 export interface IteratorSource {
-  open(): Promise<{ iter: InternalIterator; release: () => void }>;
+  open(): Promise<{ iter: DBIter; release: () => void }>;
   onClose(): void;
 }
 
@@ -71,8 +70,8 @@ export interface ScanBounds {
 export function scanBounds(o: IteratorOptions): ScanBounds {
   const lower = o.gt ?? o.gte;
   const upper = o.lt ?? o.lte;
-  // Each direction stops at its own far end only: a reverse scan finds its start with a forward seek to
-  // its upper end, which must not stop short of the entries just past that end.
+  // Each direction needs only its far end: a forward scan starts at its lower end with seek(), a reverse
+  // one at its upper end with seekForPrev(), which moves backwards only.
   let iter: DBIterBounds = {};
   if (o.reverse === true) {
     if (lower !== undefined) iter = { lower: { key: lower, inclusive: o.gt === undefined } };
@@ -83,7 +82,7 @@ export function scanBounds(o: IteratorOptions): ScanBounds {
 }
 
 export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
-  private iter: InternalIterator | undefined;
+  private iter: DBIter | undefined;
   private release: (() => void) | undefined;
   private closed = false;
   private closedByDb = false;
@@ -192,7 +191,7 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
   }
 
   /** Opens the source on first use; undefined (and nothing kept) if the iterator was closed meanwhile. */
-  private async openSource(): Promise<InternalIterator | undefined> {
+  private async openSource(): Promise<DBIter | undefined> {
     const opened = await this.source.open();
     if (this.closed) {
       opened.release();
@@ -230,7 +229,7 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
   }
 
   /** The next entry in range (a copy), or undefined at the end or the limit (which closes the iterator). */
-  private advance(it: InternalIterator): [Buffer, Buffer] | undefined {
+  private advance(it: DBIter): [Buffer, Buffer] | undefined {
     if (this.count >= this.limit) return this.finish();
     if (this.pending === 'start') this.positionAtStart(it);
     else if (this.pending === 'seek') this.positionAt(it, this.seekTarget!);
@@ -247,7 +246,7 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
     return undefined;
   }
 
-  private positionAtStart(it: InternalIterator): void {
+  private positionAtStart(it: DBIter): void {
     if (!this.reverse) {
       if (this.lower === undefined) it.seekToFirst();
       else this.seekForward(it, this.lower, this.lowerInclusive);
@@ -258,7 +257,7 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
     }
   }
 
-  private positionAt(it: InternalIterator, target: Buffer): void {
+  private positionAt(it: DBIter, target: Buffer): void {
     if (!this.reverse) {
       if (this.lower !== undefined && this.ucmp.compare(target, this.lower) <= 0) this.positionAtStart(it);
       else this.seekForward(it, target, true);
@@ -270,16 +269,14 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
   }
 
   /** First key >= target (> target if not inclusive). */
-  private seekForward(it: InternalIterator, target: Uint8Array, inclusive: boolean): void {
+  private seekForward(it: DBIter, target: Uint8Array, inclusive: boolean): void {
     it.seek(target);
     if (!inclusive && it.valid() && this.ucmp.compare(it.key(), target) === 0) it.next();
   }
 
   /** Last key <= target (< target if not inclusive). */
-  private seekBackward(it: InternalIterator, target: Uint8Array, inclusive: boolean): void {
-    it.seek(target);
-    if (!it.valid()) it.seekToLast();
-    else if (!inclusive || this.ucmp.compare(it.key(), target) > 0) it.prev();
+  private seekBackward(it: DBIter, target: Uint8Array, inclusive: boolean): void {
+    it.seekForPrev(target, inclusive);
   }
 
   private inRange(key: Uint8Array): boolean {

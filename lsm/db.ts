@@ -948,7 +948,7 @@ export class DB {
    * open() builds the merged iterator (opening and pinning the tables), done() unpins the Version.
    */
   private captureView(snapshot: Snapshot | undefined, bounds: ScanBounds = { iter: {}, files: {} }): {
-    open: () => Promise<{ iter: InternalIterator; release: () => void }>;
+    open: () => Promise<{ iter: DBIter; release: () => void }>;
     done: () => void;
   } {
     const seq = snapshot === undefined ? this.versions.lastSequence : this.snapshots.sequenceOf(snapshot);

@@ -93,3 +93,54 @@ t.test('a reverse scan stops at its lower bound, not before the tombstones below
   }
   t.end();
 });
+
+t.test('seekForPrev finds the last live key at or before its target without walking the tombstones after it', (t) => {
+  for (const inclusive of [true, false]) {
+    // b, then 1,000 deleted c keys, then z: a reverse scan of (…, c0500] wants b.
+    const { it, moves } = iterOver(['a', 'b', 'z'], {});
+    it.seekForPrev(Buffer.from('c0500'), inclusive);
+    t.equal(Buffer.from(it.key()).toString(), 'b', `last live key <${inclusive ? '=' : ''} c0500`);
+    t.ok(moves() <= 1010, `moved ${moves()} times (the ~1,000 entries after c0500 are not read)`);
+    const got: string[] = [];
+    for (; it.valid(); it.prev()) got.push(Buffer.from(it.key()).toString());
+    t.same(got, ['b', 'a']);
+  }
+  const old = iterOver(['a', 'b', 'z'], {});
+  old.it.seek(Buffer.from('c0500'));
+  old.it.prev();
+  t.equal(Buffer.from(old.it.key()).toString(), 'b', 'seek() then prev() finds b too');
+  t.ok(old.moves() >= 2000, `but moves ${old.moves()} times: forward over c0500..c0999 to z first`);
+  const exact = iterOver(['a', 'b', 'z'], {});
+  exact.it.seekForPrev(Buffer.from('b'), true);
+  t.equal(Buffer.from(exact.it.key()).toString(), 'b', 'inclusive: the target itself');
+  exact.it.seekForPrev(Buffer.from('b'), false);
+  t.equal(Buffer.from(exact.it.key()).toString(), 'a', 'exclusive: the key before it');
+  exact.it.seekForPrev(Buffer.from('zz'), false);
+  t.equal(Buffer.from(exact.it.key()).toString(), 'z', 'past the end: the last key');
+  exact.it.seekForPrev(Buffer.from('a'), false);
+  t.notOk(exact.it.valid(), 'before the first key: nothing');
+  exact.it.seekForPrev(Buffer.from('a'), true);
+  exact.it.next();
+  t.equal(Buffer.from(exact.it.key()).toString(), 'b', 'next() after it steps forward as usual');
+  t.end();
+});
+
+t.test('bounded reverse scans through the DB iterator return their range, newest first', async (t) => {
+  const { DB } = await import('../../lsm/db.js');
+  const { MemFileSystem } = await import('../../lsm/mem-fs.js');
+  const db = await DB.open('/db', { fs: new MemFileSystem() });
+  t.teardown(() => db.close());
+  await db.put(Buffer.from('a'), Buffer.from('1'));
+  await db.put(Buffer.from('b'), Buffer.from('2'));
+  for (let i = 0; i < 1000; i++) {
+    const k = Buffer.from(`c${String(i).padStart(4, '0')}`);
+    await db.put(k, Buffer.from('x'));
+    await db.del(k);
+  }
+  await db.put(Buffer.from('z'), Buffer.from('3'));
+  for (const [opts, want] of [[{ lt: Buffer.from('c0500') }, ['b', 'a']], [{ lte: Buffer.from('b') }, ['b', 'a']], [{ lt: Buffer.from('b'), gte: Buffer.from('a') }, ['a']]] as const) {
+    const got: string[] = [];
+    for await (const [k] of db.iterator({ ...opts, reverse: true })) got.push(k.toString());
+    t.same(got, want, JSON.stringify(opts));
+  }
+});
