@@ -19,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { printTable, writeResults } from './lib/report.js';
 import { API_USED, KEY_SIZE, ourMemoryBudget, VALUE_SIZE, type Variant, VARIANTS } from './lib/lsm-engines.js';
@@ -41,37 +42,37 @@ issue 10's targets; tables on stdout, results in bench/results/.
   --results-file F    write the JSON results to F (and F's .md)
   --help              this text`;
 
-/** Flags with a value, and flags alone; the child-mode ones are passed by runInChild. */
-const VALUE_FLAGS = new Set(['num', 'reads', 'syncs', 'only', 'engines', 'results-file', 'child', 'root', 'out']);
-const BARE_FLAGS = new Set(['in-process', 'no-save', 'help']);
-for (let i = 2; i < process.argv.length; i++) {
-  const a = process.argv[i]!;
-  const name = a.startsWith('--') ? a.slice(2) : undefined;
-  if (name !== undefined && VALUE_FLAGS.has(name)) i++;
-  else if (name === undefined || !BARE_FLAGS.has(name)) {
-    console.error(`bench:lsm: unknown argument ${JSON.stringify(a)}\n\n${USAGE}`);
+const str = { type: 'string' } as const;
+const bool = { type: 'boolean', default: false } as const;
+/** --child, --root and --out are passed by runInChild. */
+const FLAGS = { num: str, reads: str, syncs: str, only: str, engines: str, 'results-file': str, child: str, root: str, out: str, 'in-process': bool, 'no-save': bool, help: bool };
+
+/** The flags; an unknown flag or a missing value is refused with the usage (exit 2). */
+function parseFlags() {
+  try {
+    return parseArgs({ options: FLAGS }).values;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const unknown = e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'([^']+)'/.exec(e.message)?.[1] : undefined;
+    console.error(`bench:lsm: ${unknown === undefined ? e.message : `unknown argument ${JSON.stringify(unknown)}`}\n\n${USAGE}`);
     process.exit(2);
   }
 }
-if (process.argv.includes('--help')) {
+const flags = parseFlags();
+if (flags.help) {
   console.log(USAGE);
   process.exit(0);
 }
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const v = Number(process.argv[i + 1]);
+function arg(name: 'num' | 'reads' | 'syncs', dflt: number): number {
+  const raw = flags[name];
+  if (raw === undefined) return dflt;
+  const v = Number(raw);
   if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
   return v;
 }
-function listArg(name: string): string[] | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : (process.argv[i + 1] ?? '').split(',').filter((s) => s !== '');
-}
-function strArg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
+function listArg(name: 'only' | 'engines'): string[] | undefined {
+  return flags[name]?.split(',').filter((s) => s !== '');
 }
 
 const NUM = arg('num', 1_000_000);
@@ -92,8 +93,8 @@ function variantsArg(): Variant[] {
 
 /** Child mode: run one variant, write its VariantResult as JSON to --out. */
 async function child(variant: Variant): Promise<void> {
-  const root = strArg('root')!;
-  const out = strArg('out')!;
+  const root = flags.root!;
+  const out = flags.out!;
   const result = await runVariant(variant, root, settings);
   fs.writeFileSync(out, JSON.stringify(result));
 }
@@ -108,7 +109,7 @@ function runInChild(variant: Variant, root: string): VariantResult {
 
 async function main(): Promise<void> {
   const variants = variantsArg();
-  const inProcess = process.argv.includes('--in-process');
+  const inProcess = flags['in-process'];
   const loadStart = os.loadavg();
   const started = Date.now();
   const settingsText =
@@ -145,7 +146,7 @@ async function main(): Promise<void> {
   const engineStats = Object.fromEntries(results.filter((r) => Object.keys(r.stats).length > 0).map((r) => [r.variant, r.stats]));
   if (Object.keys(engineStats).length > 0) console.log(`engine stats: ${JSON.stringify(engineStats)}`);
 
-  if (process.argv.includes('--no-save')) return;
+  if (flags['no-save']) return;
   const commandLine = `node dist/bench/lsm.js ${process.argv.slice(2).join(' ')}`.trim();
   const file = writeResults('lsm', {
     num: NUM,
@@ -164,7 +165,7 @@ async function main(): Promise<void> {
     figures,
     variants: results,
     engineStats,
-  }, strArg('results-file'));
+  }, flags['results-file']);
   const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { date: string; commit: string; machine: { cpu?: string; cpus: number; memGiB: number; node: string } };
   const md = file.replace(/\.json$/, '.md');
   fs.writeFileSync(
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
   console.log(`results: ${file}\n         ${md}`);
 }
 
-const childVariant = strArg('child');
+const childVariant = flags.child;
 (childVariant !== undefined ? child(childVariant as Variant) : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
