@@ -7,9 +7,9 @@
  *
  * Starts its own cluster (bench/lib/local-cluster.ts: 3 server processes on 127.0.0.1, temp data dirs)
  * unless --nodes-from names a running one; loads every key with puts at W=2, then again with durable
- * puts at W=2 (each replica fdatasyncs before it acknowledges: a second `load` row); then W=2 puts of zipfian keys, first as fast as they are answered
- * (the `puts` row, the peak), then scheduled at half that rate (open loop: the `half-peak` row, issue
- * 13's latency at half of peak); then runs YCSB A, B
+ * puts at W=2 (each replica fdatasyncs before it acknowledges: a second `load` row); then W=2 puts of
+ * zipfian keys, first as fast as they are answered (the `puts` row, the peak), then scheduled at half
+ * that rate (open loop: the `half-peak` row, issue 13's latency at half of peak); then runs YCSB A, B
  * and C (bench/lib/ycsb.ts) at R=W=2 and at R=W=1 through the TypeScript client, `--concurrency`
  * requests in flight. Prints a table, writes bench/results/cluster-<date>-<commit>.json (or FILE) and a
  * .md beside it; each phase records its throughput per second (the bench suite's chart over time). The nodes are always stopped: at the end, on errors, and on Ctrl-C / SIGTERM.
@@ -156,7 +156,6 @@ async function main(): Promise<void> {
     report(load);
     // Issue 13 judges durable puts apart (vs etcd): the same keys again, overwritten, each put fdatasynced.
     report(await runPhase({ ...common, workload: 'load', target: mydatastoreTarget(client, DURABLE_QUORUM, opts.deadlineMs) }));
-    // Latency at half of peak (issue 13): W=2 puts of zipfian keys, scheduled at half the load's rate.
     // Latency at half of peak (issue 13): first the peak, W=2 puts of zipfian keys as fast as they are
     // answered (closed loop: the 'puts' row), then the same puts scheduled at half that rate.
     const peak = await runPhase({ ...common, workload: PEAK_PUTS, target: quorum!, durationMs: opts.durationS * 1000, readFraction: 0 });
