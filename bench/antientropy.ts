@@ -13,7 +13,6 @@ import { cpSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import Long from 'long';
 import { TREE_VERSION } from '../cluster/antientropy/merkle-format.js';
 import { recordFromPb } from '../cluster/replica-service.js';
@@ -22,21 +21,41 @@ import { RpcClient } from '../rpc/client.js';
 import { Methods } from '../rpc/methods.js';
 import { mydatastore } from '../proto/gen/messages.js';
 import { fetchStatus } from '../tools/commands/status.js';
+import { parseFlags, refuse } from './lib/cli-flags.js';
 import { measureTreeCost } from './lib/tree-cost.js';
 
-const { values: opt } = parseArgs({
-  options: {
-    keys: { type: 'string', default: '100000' },
-    writes: { type: 'string', default: '1000' },
-    deletes: { type: 'string', default: '100' },
-    partitions: { type: 'string', default: '256' },
-    'value-bytes': { type: 'string', default: '100' },
-    'epoch-interval': { type: 'string', default: '2000' },
-    'no-save': { type: 'boolean', default: false },
-    /** Keep the node logs (debug level) in this directory instead of deleting them with the data. */
-    'keep-logs': { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run bench:antientropy [-- options]
+
+Issue 8's anti-entropy figure: 3 nodes, N=3, hint replay off; load the keys, kill node3, write and
+delete while it is down, restart it, and time until every node's Merkle roots agree. Reports the time,
+the bytes moved against the bytes node3 missed, and the cost of building trees; JSON in bench/results/.
+
+  --keys N             keys loaded first (default 100000)
+  --writes N           new keys written while node3 is down (default 1000)
+  --deletes N          old keys deleted while node3 is down (default 100)
+  --partitions N       partitions of the ring (default 256)
+  --value-bytes N      bytes per value (default 100)
+  --epoch-interval MS  the nodes' epoch interval (default 2000)
+  --keep-logs DIR      keep the node logs (debug level) in DIR
+  --no-save            print only, write no results file
+  --help               this text`;
+
+const opt = parseFlags('bench:antientropy', USAGE, {
+  keys: { type: 'string', default: '100000' },
+  writes: { type: 'string', default: '1000' },
+  deletes: { type: 'string', default: '100' },
+  partitions: { type: 'string', default: '256' },
+  'value-bytes': { type: 'string', default: '100' },
+  'epoch-interval': { type: 'string', default: '2000' },
+  'no-save': { type: 'boolean', default: false },
+  /** Keep the node logs (debug level) in this directory instead of deleting them with the data. */
+  'keep-logs': { type: 'string' },
+}).values;
+const LEAST = { keys: 1, writes: 0, deletes: 0, partitions: 1, 'value-bytes': 0, 'epoch-interval': 1 } as const;
+for (const [name, least] of Object.entries(LEAST) as [keyof typeof LEAST, number][]) {
+  const v = Number(opt[name]);
+  if (!Number.isSafeInteger(v) || v < least) refuse('bench:antientropy', USAGE, `--${name} needs a whole number >= ${least}, got ${JSON.stringify(opt[name])}`);
+}
 const K = Number(opt.keys);
 const M = Number(opt.writes);
 const D = Number(opt.deletes);

@@ -21,9 +21,9 @@
  */
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
 import { fetchStatus } from '../tools/commands/status.js';
+import { parseFlags, refuse } from './lib/cli-flags.js';
 import { errorLines, HEADERS, markdownReport, rowOf, writeMarkdown } from './lib/cluster-report.js';
 import { clusterVerdicts, HALF_PEAK, PEAK_PUTS, verdictWord, type ClusterVerdict } from './lib/cluster-targets.js';
 import { DURABLE_QUORUM, SETTINGS, mydatastoreTarget } from './lib/kv-target.js';
@@ -55,36 +55,58 @@ interface Options {
   resultsFile: string | undefined;
 }
 
+const USAGE = `usage: npm run bench:cluster [-- options]
+
+YCSB-style workloads on a 3-node cluster it starts (or on running nodes), with issue 13's targets:
+loads at W=2 (then durable), peak and half-peak puts, YCSB A, B and C at R=W=2 and R=W=1; a table on
+stdout, results in bench/results/.
+
+  --quick              small and short (10,000 keys, 3 s per workload)
+  --keys N             keys loaded and used (default 100000)
+  --value-size N       bytes per value (default 1024)
+  --concurrency N      requests in flight (default 64)
+  --duration S         seconds per workload (default 20)
+  --deadline-ms N      per-request deadline (default 5000)
+  --seed N             key-choice seed (default 1)
+  --workloads A,B,C    only these YCSB workloads (default all)
+  --nodes-from H:P,..  use a running cluster at these RPC addresses instead of starting one
+  --peers              also measure etcd and Redis where installed (etcd-server etcd-client redis-server)
+  --profile-dir DIR    each node writes V8 CPU profiles under DIR (npm run profile:cluster does this)
+  --no-save            print only, write no results file
+  --results-file F     write the JSON results to F (and F's .md)
+  --help               this text`;
+
+/** A bad value for a flag: refused with the usage (exit 2). */
+const badFlag = (why: string): never => refuse('bench:cluster', USAGE, why);
+
 function options(): Options {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      keys: { type: 'string' },
-      'value-size': { type: 'string' },
-      concurrency: { type: 'string' },
-      duration: { type: 'string' },
-      'deadline-ms': { type: 'string' },
-      seed: { type: 'string' },
-      'nodes-from': { type: 'string' },
-      workloads: { type: 'string' },
-      'no-save': { type: 'boolean', default: false },
-      'profile-dir': { type: 'string' },
-      peers: { type: 'boolean', default: false },
-      'results-file': { type: 'string' },
-    },
+  const { values } = parseFlags('bench:cluster', USAGE, {
+    quick: { type: 'boolean', default: false },
+    keys: { type: 'string' },
+    'value-size': { type: 'string' },
+    concurrency: { type: 'string' },
+    duration: { type: 'string' },
+    'deadline-ms': { type: 'string' },
+    seed: { type: 'string' },
+    'nodes-from': { type: 'string' },
+    workloads: { type: 'string' },
+    'no-save': { type: 'boolean', default: false },
+    'profile-dir': { type: 'string' },
+    peers: { type: 'boolean', default: false },
+    'results-file': { type: 'string' },
   });
   const num = (name: keyof typeof values, dflt: number, min = 1): number => {
     const raw = values[name];
     if (raw === undefined || typeof raw === 'boolean') return dflt;
     const v = Number(raw);
-    if (!Number.isFinite(v) || v < min) throw new Error(`--${name} needs a number >= ${min}, got ${JSON.stringify(raw)}`);
+    if (!Number.isFinite(v) || v < min) badFlag(`--${name} needs a number >= ${min}, got ${JSON.stringify(raw)}`);
     return v;
   };
   const quick = values.quick === true;
   const workloads = (values.workloads ?? WORKLOADS.map((w) => w.name).join(',')).split(',').map((w) => w.trim().toUpperCase());
-  for (const w of workloads) if (!WORKLOADS.some((x) => x.name === w)) throw new Error(`--workloads: unknown workload ${w} (A, B or C)`);
+  for (const w of workloads) if (!WORKLOADS.some((x) => x.name === w)) badFlag(`--workloads: unknown workload ${w} (A, B or C)`);
   const nodesFrom = values['nodes-from']?.split(',').map((a) => a.trim()).filter((a) => a !== '');
-  if (nodesFrom?.length === 0) throw new Error('--nodes-from needs host:port addresses, comma separated');
+  if (nodesFrom?.length === 0) badFlag('--nodes-from needs host:port addresses, comma separated');
   return {
     keys: Math.floor(num('keys', quick ? 10_000 : 100_000)),
     valueSize: Math.floor(num('value-size', 1024, 0)),

@@ -24,7 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { startLocalCluster } from './lib/local-cluster.js';
 import type { LocalCluster } from './lib/local-cluster.js';
 import { runLoadtest } from './lib/loadtest-runner.js';
-import { parseLoadtestArgs } from './lib/loadtest-options.js';
+import { DEFAULT_P95_MS, DEFAULT_P99_MS, parseLoadtestArgs } from './lib/loadtest-options.js';
 import { LoadtestOptionError, describeStages, totalMs } from './lib/loadtest-stages.js';
 import { formatSummary } from './lib/loadtest-summary.js';
 import { allPass, evaluateThresholds } from './lib/loadtest-thresholds.js';
@@ -60,8 +60,37 @@ function onSignal(signal: NodeJS.Signals): void {
   void Promise.allSettled([cluster?.stop()]).finally(() => process.exit(130));
 }
 
+const USAGE = `usage: npm run loadtest [-- options]
+
+A k6-style load test of the HTTP API: virtual users ramp up, hold and ramp down, each repeating /set,
+/get and GET/PUT/DELETE /kv/{key} on its own keys with every answer checked. Exit code 0 when every
+threshold holds, 1 otherwise; results in bench/results/.
+
+  --url U1,U2          drive a running cluster's HTTP gateways (default: start --nodes local nodes)
+  --nodes N            nodes to start (default 3)
+  --ramp-up 10s        time to ramp up to --vus users (then --steady, --ramp-down; defaults 10s, 30s, 10s)
+  --steady 30s
+  --ramp-down 10s
+  --vus N              virtual users (default 16)
+  --stages D:N,...     explicit stages instead (e.g. 10s:16,30s:16,10s:0)
+  --p95-ms N           threshold on p95 latency (default ${DEFAULT_P95_MS})
+  --p99-ms N           threshold on p99 latency (default ${DEFAULT_P99_MS})
+  --max-error-rate F   threshold on failed checks, 0 to 1 (default 0)
+  --value-size N       bytes per value (default 64)
+  --keys-per-vu N      keys each user cycles through (default 100)
+  --delete-every N     every Nth iteration also deletes its key (default 5; 0: never)
+  --consistency C      ONE, QUORUM, ALL, DEFAULT or a replica count (default QUORUM)
+  --timeout-ms N       per-request timeout (default 10000)
+  --graceful-stop 30s  time iterations get to finish at the end
+  --no-save            print only, write no results file
+  --help               this text`;
+
 async function main(): Promise<void> {
   const opts = parseLoadtestArgs(process.argv.slice(2));
+  if (opts.help) {
+    console.log(USAGE);
+    return;
+  }
   const loadBefore = os.loadavg()[0]!;
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
   let urls: string[];
@@ -111,8 +140,10 @@ async function run(): Promise<void> {
     await main();
   } catch (err) {
     process.exitCode = 1;
-    if (err instanceof LoadtestOptionError) console.error(err.message);
-    else console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    if (err instanceof LoadtestOptionError) {
+      console.error(`loadtest: ${err.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else console.error(err instanceof Error ? (err.stack ?? err.message) : err);
     if (cluster !== undefined) console.error(`node logs:\n${cluster.logTails()}`);
   } finally {
     await cluster?.stop();

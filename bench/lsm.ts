@@ -19,8 +19,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { parseFlags } from './lib/cli-flags.js';
 import { printTable, writeResults } from './lib/report.js';
 import { API_USED, KEY_SIZE, ourMemoryBudget, VALUE_SIZE, type Variant, VARIANTS } from './lib/lsm-engines.js';
 import { buildReport, figuresOf, markdownReport } from './lib/lsm-report.js';
@@ -45,24 +45,8 @@ issue 10's targets; tables on stdout, results in bench/results/.
 const str = { type: 'string' } as const;
 const bool = { type: 'boolean', default: false } as const;
 /** --child, --root and --out are passed by runInChild. */
-const FLAGS = { num: str, reads: str, syncs: str, only: str, engines: str, 'results-file': str, child: str, root: str, out: str, 'in-process': bool, 'no-save': bool, help: bool };
-
-/** The flags; an unknown flag or a missing value is refused with the usage (exit 2). */
-function parseFlags() {
-  try {
-    return parseArgs({ options: FLAGS }).values;
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    const unknown = e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'([^']+)'/.exec(e.message)?.[1] : undefined;
-    console.error(`bench:lsm: ${unknown === undefined ? e.message : `unknown argument ${JSON.stringify(unknown)}`}\n\n${USAGE}`);
-    process.exit(2);
-  }
-}
-const flags = parseFlags();
-if (flags.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const FLAGS = { num: str, reads: str, syncs: str, only: str, engines: str, 'results-file': str, child: str, root: str, out: str, 'in-process': bool, 'no-save': bool };
+const flags = parseFlags('bench:lsm', USAGE, FLAGS).values;
 
 function arg(name: 'num' | 'reads' | 'syncs', dflt: number): number {
   const raw = flags[name];

@@ -19,9 +19,17 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const out = path.join(root, 'bench', 'results', 'profiles', `cluster-${stamp}`);
-fs.mkdirSync(out, { recursive: true });
 
 const rest = process.argv.slice(2);
+if (rest.includes('--help')) {
+  console.log(`usage: npm run profile:cluster [-- bench:cluster flags]     (default: --quick --workloads A)
+
+Runs the cluster bench with every node under V8's CPU profiler and draws each node's main thread as a
+flame graph with 0x, in bench/results/profiles/cluster-<time>/; then prints each node's busiest
+functions. The flags are bench:cluster's (npm run bench:cluster -- --help).`);
+  process.exit(0);
+}
+fs.mkdirSync(out, { recursive: true });
 const benchArgs = rest.length > 0 ? rest : ['--quick', '--workloads', 'A'];
 const bench = spawnSync(process.execPath, [path.join(here, 'cluster.js'), '--no-save', ...benchArgs, '--profile-dir', out], { stdio: 'inherit', cwd: root });
 if (bench.status !== 0) {

@@ -15,9 +15,18 @@ import { WORKLOADS } from './lib/lsm-workloads.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
+const USAGE = `usage: npm run profile:lsm -- <workload> [bench:lsm flags]
+
+Runs one workload of bench:lsm on our engine under 0x and writes the flame graph to
+bench/results/profiles/lsm-<workload>-<time>/.
+workloads: ${WORKLOADS.join(', ')}`;
 const [workload, ...rest] = process.argv.slice(2);
+if (workload === '--help') {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (workload === undefined || !(WORKLOADS as readonly string[]).includes(workload)) {
-  console.error(`usage: npm run profile:lsm -- <workload> [bench flags]\nworkloads: ${WORKLOADS.join(', ')}`);
+  console.error(`profile:lsm: ${workload === undefined ? 'no workload given' : `unknown workload ${JSON.stringify(workload)}`}\n\n${USAGE}`);
   process.exit(2);
 }
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');

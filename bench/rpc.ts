@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { RpcClient } from '../rpc/client.js';
 import { Methods } from '../rpc/methods.js';
 import { RpcServer } from '../rpc/server.js';
+import { parseFlags, refuse } from './lib/cli-flags.js';
 import { percentile, printTable, writeResults } from './lib/report.js';
 
 const TARGET_RATIO = 0.7; // our throughput / bare baseline, 64 in flight
@@ -149,13 +150,23 @@ function summarize(system: Result['system'], s: Scenario, r: { count: number; el
 
 // ---- main ------------------------------------------------------------------------------------------------
 
+const USAGE = `usage: npm run bench:rpc [-- options]
+
+Echo requests over loopback through our RPC layer and over a bare Node net ping-pong in the same run,
+1 and 64 in flight, 16-byte and 1 KiB payloads; the median round of each. A table on stdout, results
+in bench/results/.
+
+  --seconds S          seconds per scenario and system (default 3)
+  --rounds N           rounds of every scenario (default 3)
+  --results-file F     write the JSON results to F
+  --help               this text`;
+
 async function main(): Promise<void> {
-  const arg = (name: string, dflt: number) => {
-    const i = process.argv.indexOf(name);
-    return i > 0 ? Number(process.argv[i + 1]) : dflt;
-  };
-  const seconds = arg('--seconds', 3);
-  const rounds = arg('--rounds', 3);
+  const flags = parseFlags('bench:rpc', USAGE, { seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' }, 'results-file': { type: 'string' } }).values;
+  const seconds = Number(flags.seconds);
+  const rounds = Number(flags.rounds);
+  if (!(seconds > 0)) refuse('bench:rpc', USAGE, `--seconds needs a number > 0, got ${JSON.stringify(flags.seconds)}`);
+  if (!Number.isSafeInteger(rounds) || rounds < 1) refuse('bench:rpc', USAGE, `--rounds needs a whole number >= 1, got ${JSON.stringify(flags.rounds)}`);
   const scenarios: Scenario[] = [];
   for (const inFlight of [1, 64]) for (const payloadBytes of [16, 1024]) scenarios.push({ inFlight, payloadBytes });
 
@@ -209,9 +220,8 @@ async function main(): Promise<void> {
     ]);
   }
   printTable(['in flight', 'payload', 'rpc req/s', 'rpc p50 µs', 'rpc p99 µs', 'bare req/s', 'bare p50 µs', 'bare p99 µs', 'rpc/bare', 'target'], rows);
-  const fileArg = process.argv.indexOf('--results-file');
-  const file = fileArg > 0 ? process.argv[fileArg + 1] : undefined; // the bench suite collects it there
-  const path = writeResults('rpc', { seconds, rounds, medians: results, verdicts, allRuns: all }, file);
+  // --results-file: the bench suite collects it there.
+  const path = writeResults('rpc', { seconds, rounds, medians: results, verdicts, allRuns: all }, flags['results-file']);
   console.log(`\nresults written to ${path}`);
 }
 

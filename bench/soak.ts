@@ -32,8 +32,8 @@
  */
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Client } from '../client/index.js';
+import { parseFlags, refuse } from './lib/cli-flags.js';
 import { SETTINGS, mydatastoreTarget } from './lib/kv-target.js';
 import { startLocalCluster } from './lib/local-cluster.js';
 import type { LocalCluster, LocalNode } from './lib/local-cluster.js';
@@ -62,31 +62,52 @@ interface Options {
   save: boolean;
 }
 
+const USAGE = `usage: npm run soak [-- options]
+
+A long mixed workload (YCSB A) on a local 3-node cluster with a node killed and restarted every
+--fault-every seconds; checks that each node's RSS, open files and size on disk stay flat. Exit code 0
+when every metric of every node is flat, 1 otherwise.
+
+  --minutes N          length of the run (default 10)
+  --seconds N          length of the run in seconds, for short runs (at least 10)
+  --fault-every S      seconds between node kills (default 60)
+  --down-seconds S     how long a killed node stays down (default 5)
+  --settle-seconds S   samples left out after a restart (default 30)
+  --keys N             keys (default 20000)
+  --value-size N       bytes per value (default 1024)
+  --concurrency N      requests in flight (default 32)
+  --sample-every S     seconds between samples (default 5)
+  --deadline-ms N      per-request deadline (default 5000)
+  --seed N             key-choice seed (default 1)
+  --no-save            print only, write no results file
+  --help               this text`;
+
+/** A bad value for a flag: refused with the usage (exit 2). */
+const badFlag = (why: string): never => refuse('soak', USAGE, why);
+
 function options(): Options {
-  const { values } = parseArgs({
-    options: {
-      minutes: { type: 'string' },
-      seconds: { type: 'string' },
-      'fault-every': { type: 'string' },
-      'down-seconds': { type: 'string' },
-      'settle-seconds': { type: 'string' },
-      keys: { type: 'string' },
-      'value-size': { type: 'string' },
-      concurrency: { type: 'string' },
-      'sample-every': { type: 'string' },
-      'deadline-ms': { type: 'string' },
-      seed: { type: 'string' },
-      'no-save': { type: 'boolean', default: false },
-    },
+  const { values } = parseFlags('soak', USAGE, {
+    minutes: { type: 'string' },
+    seconds: { type: 'string' },
+    'fault-every': { type: 'string' },
+    'down-seconds': { type: 'string' },
+    'settle-seconds': { type: 'string' },
+    keys: { type: 'string' },
+    'value-size': { type: 'string' },
+    concurrency: { type: 'string' },
+    'sample-every': { type: 'string' },
+    'deadline-ms': { type: 'string' },
+    seed: { type: 'string' },
+    'no-save': { type: 'boolean', default: false },
   });
   const num = (name: keyof typeof values, dflt: number, min: number): number => {
     const raw = values[name];
     if (raw === undefined || typeof raw === 'boolean') return dflt;
     const v = Number(raw);
-    if (!Number.isFinite(v) || v < min) throw new RangeError(`--${name} needs a number >= ${min}, got ${JSON.stringify(raw)}`);
+    if (!Number.isFinite(v) || v < min) badFlag(`--${name} needs a number >= ${min}, got ${JSON.stringify(raw)}`);
     return v;
   };
-  if (values.minutes !== undefined && values.seconds !== undefined) throw new RangeError('give --minutes or --seconds, not both');
+  if (values.minutes !== undefined && values.seconds !== undefined) badFlag('give --minutes or --seconds, not both');
   const runSeconds = values.seconds !== undefined ? num('seconds', 0, 10) : num('minutes', 10, 0.5) * 60;
   return {
     runSeconds,

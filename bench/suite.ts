@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseFlags, refuse } from './lib/cli-flags.js';
 import { Progress } from './lib/progress.js';
 import { gitCommit, machineFacts, RESULTS_DIR } from './lib/report.js';
 import { suiteCharts } from './lib/suite-charts.js';
@@ -48,22 +48,28 @@ interface Options {
   peers: boolean;
 }
 
+const USAGE = `usage: npm run bench [-- ${BENCHES.join(' ')}] [--quick] [--peers | --no-peers]
+
+Runs the LSM, RPC and cluster benches one after another (names pick some; default all three), each in
+its own process, and writes one report for the run to bench/results/<date>-<commit>.md (JSON and charts
+beside it), compared with the previous run of the same mode.
+
+  --quick              small sizes: a smoke run of about a minute
+  --peers              the cluster bench also measures etcd and Redis (default in a full run)
+  --no-peers           it does not
+  --help               this text`;
+
+/** A bad command line: refused with the usage (exit 2). */
+const badArgs = (why: string): never => refuse('bench', USAGE, why);
+
 function options(): Options {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: { quick: { type: 'boolean', default: false }, peers: { type: 'boolean' }, 'no-peers': { type: 'boolean' } },
-    });
-  } catch (err) {
-    throw new BenchSuiteError(`${(err as Error).message} (usage: npm run bench [-- ${BENCHES.join(' ')}] [--quick] [--peers | --no-peers])`);
-  }
+  const parsed = parseFlags('bench', USAGE, { quick: { type: 'boolean', default: false }, peers: { type: 'boolean' }, 'no-peers': { type: 'boolean' } }, { allowPositionals: true });
   const { values, positionals } = parsed;
   for (const p of positionals) {
-    if (!(BENCHES as readonly string[]).includes(p)) throw new BenchSuiteError(`unknown bench "${p}" (one of ${BENCHES.join(', ')})`);
+    if (!(BENCHES as readonly string[]).includes(p)) badArgs(`unknown bench "${p}" (one of ${BENCHES.join(', ')})`);
   }
   const quick = values.quick === true;
-  if (values.peers === true && values['no-peers'] === true) throw new BenchSuiteError('--peers and --no-peers together');
+  if (values.peers === true && values['no-peers'] === true) badArgs('--peers and --no-peers together');
   return {
     benches: BENCHES.filter((b) => positionals.length === 0 || positionals.includes(b)),
     quick,

@@ -5,6 +5,7 @@
  * about a minute with the cluster's start.
  */
 import { parseArgs } from 'node:util';
+import { describeParseError } from './cli-flags.js';
 import { LoadtestOptionError, MAX_USERS, parseDuration, parseStages, rampStages } from './loadtest-stages.js';
 import type { Stage } from './loadtest-stages.js';
 import type { Thresholds } from './loadtest-thresholds.js';
@@ -30,6 +31,8 @@ export interface LoadtestOptions {
   timeoutMs: number;
   gracefulStopMs: number;
   save: boolean;
+  /** --help: print the usage instead of running. */
+  help: boolean;
 }
 
 const SPEC = {
@@ -50,6 +53,7 @@ const SPEC = {
   'timeout-ms': { type: 'string' },
   'graceful-stop': { type: 'string' },
   'no-save': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
 } as const;
 
 /** The command line's options (after `--`), checked; bad input throws LoadtestOptionError. */
@@ -82,6 +86,7 @@ export function parseLoadtestArgs(args: string[]): LoadtestOptions {
     timeoutMs: num('timeout-ms', 10_000, 1),
     gracefulStopMs: duration('graceful-stop', '30s'),
     save: values['no-save'] !== true,
+    help: values.help === true,
   };
 }
 
@@ -108,6 +113,6 @@ function parseOrThrow(args: string[]) {
   try {
     return parseArgs({ args, options: SPEC, strict: true, allowPositionals: false });
   } catch (err) {
-    throw new LoadtestOptionError(err instanceof Error ? err.message : String(err), { cause: err });
+    throw new LoadtestOptionError(describeParseError(err), { cause: err });
   }
 }
