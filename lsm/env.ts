@@ -7,7 +7,10 @@
 
 /** A file written from start to end (WAL, SSTable under construction, manifest). */
 export interface WritableFile {
-  /** Appends bytes. They are in the OS page cache (or memory) after this, durable only after sync(). */
+  /**
+   * Appends bytes. They are in the OS page cache (or memory) after this, durable only after sync().
+   * The file does not keep `data`: the caller may reuse it once the promise settles.
+   */
   append(data: Uint8Array): Promise<void>;
   /**
    * The same, done before it returns (throws instead of rejecting). Offered by files whose small appends

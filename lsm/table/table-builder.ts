@@ -29,6 +29,7 @@ import {
   putBlockHandle,
   putBlockTrailerAt,
 } from './format.js';
+import { returnOutputBuffer, takeOutputBuffer } from './output-buffers.js';
 import { SnappyCompressor, snappyMaxCompressedLength } from './snappy.js';
 
 export interface TableBuilderOptions {
@@ -47,6 +48,8 @@ export interface TableBuilderOptions {
   /** Codec of data, index and metaindex blocks (default CompressionType.Snappy; None stores all raw). */
   compression?: CompressionType;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Metaindex key under which the filter block is recorded. */
 export const FILTER_BLOCK_NAME = `filter.${BLOOM_POLICY_NAME}`;
@@ -90,7 +93,7 @@ export class TableBuilder {
     }
     this.compressor = compression === CompressionType.Snappy ? sharedCompressor() : undefined;
     this.dataBlock = new BlockBuilder(restartInterval, this.blockSize);
-    this.out = Buffer.allocUnsafe(2 * this.blockSize + 1024);
+    this.out = takeOutputBuffer(2 * this.blockSize + 1024);
   }
 
   /** Adds an entry; keys must strictly increase per the comparator (InvalidArgumentError otherwise). */
@@ -130,11 +133,15 @@ export class TableBuilder {
   async flush(): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     if (this.outLen > 0) {
-      const chunk = this.out.subarray(0, this.outLen);
-      // A fresh buffer for what follows: the file may keep `chunk` (an in-memory file system does).
-      this.out = Buffer.allocUnsafe(this.out.length);
+      const full = this.out;
+      const chunk = full.subarray(0, this.outLen);
+      // Another buffer for what follows while the file takes `chunk`; `full` is reusable once it has.
+      this.out = takeOutputBuffer(full.length);
       this.outLen = 0;
-      this.writing = this.writing.then(() => this.file.append(chunk));
+      this.writing = this.writing.then(async () => {
+        await this.file.append(chunk);
+        returnOutputBuffer(full);
+      });
     }
     try {
       await this.writing;
@@ -159,6 +166,7 @@ export class TableBuilder {
     this.emit(encodeFooter({ metaindex, index }));
     this.state = 'finished';
     await this.flush();
+    this.releaseOutput();
   }
 
   /** Gives up on the table: nothing more is written. The caller closes and removes the file. */
@@ -166,6 +174,13 @@ export class TableBuilder {
     this.checkOpen();
     this.state = 'abandoned';
     this.outLen = 0;
+    // Not returned for reuse: an append of it may still be in flight.
+  }
+
+  /** The builder is done with `out`: it goes back for the next table. */
+  private releaseOutput(): void {
+    returnOutputBuffer(this.out);
+    this.out = EMPTY;
   }
 
   get numEntries(): number {
@@ -238,8 +253,9 @@ export class TableBuilder {
 
   private reserve(n: number): void {
     if (this.outLen + n <= this.out.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.outLen + n, 2 * this.out.length));
+    const grown = takeOutputBuffer(Math.max(this.outLen + n, 2 * this.out.length));
     this.out.copy(grown, 0, 0, this.outLen);
+    returnOutputBuffer(this.out);
     this.out = grown;
   }
 
