@@ -7,10 +7,11 @@
  * Writer. One write loop at a time takes the writers at the head of the queue — up to ~1 MiB of batches
  * — concatenates them into ONE batch, appends it as ONE WAL record and, if any writer asked for sync,
  * fdatasyncs ONCE; then it applies the batch to the memtable, publishes the new last sequence and
- * resolves every writer of the group. The append is a synchronous write (to the page cache: microseconds,
- * less than the thread-pool round trip an async one costs); writers that arrive while a pooled fdatasync
- * is in flight form the next group. A sync write therefore resolves only once its bytes (and everything logged before them)
- * are durable, and a group is one checksummed record: after a crash it is replayed whole or not at all.
+ * resolves every writer of the group. The append is a synchronous write (to the page cache:
+ * microseconds, less than the thread-pool round trip an async one costs); writers that arrive while a
+ * pooled fdatasync is in flight form the next group. A sync write therefore resolves only once its
+ * bytes (and everything logged before them) are durable, and a group is one checksummed record: after
+ * a crash it is replayed whole or not at all.
  * Inline commit: an unsynced write that finds the queue empty (the usual case for a caller that awaits
  * each write) skips the queue — its record goes to the WAL with one synchronous append (a page-cache
  * write of microseconds, cheaper than a thread-pool round trip) and into the memtable before put()

@@ -14,8 +14,9 @@
  * the weight: a disk whose syncs take 0.4 ms still has a few of 2–4 ms in a thousand (measured here),
  * and a faster-moving average sent every such spike's next 256 syncs to the pool, half of all syncs
  * in a one-writer fillsync. A disk that turns slow still moves over within a few syncs (from 0.4 ms to
- * 5 ms each: the third). Above `limitMs` it moves to the pool, then tries inline again once every `retryAfter` syncs,
- * so a disk that speeds up again is noticed. Pure bookkeeping: the caller passes the measured times.
+ * 5 ms each: the third). Above `limitMs` it moves to the pool, then tries inline again once every
+ * `retryAfter` syncs, so a disk that speeds up again is noticed. Pure bookkeeping: the caller passes
+ * the measured times.
  */
 export class SyncPolicy {
   private averageMs = 0;

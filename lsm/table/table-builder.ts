@@ -174,7 +174,7 @@ export class TableBuilder {
     this.checkOpen();
     this.state = 'abandoned';
     this.outLen = 0;
-    // Not returned for reuse: an append of it may still be in flight.
+    this.releaseOutput(); // pending bytes only: what is in flight went to the file from another buffer
   }
 
   /** The builder is done with `out`: it goes back for the next table. */
