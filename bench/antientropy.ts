@@ -21,7 +21,7 @@ import { RpcClient } from '../rpc/client.js';
 import { Methods } from '../rpc/methods.js';
 import { mydatastore } from '../proto/gen/messages.js';
 import { fetchStatus } from '../tools/commands/status.js';
-import { parseFlags, refuse } from './lib/cli-flags.js';
+import { numberFlag, parseFlags } from './lib/cli-flags.js';
 import { measureTreeCost } from './lib/tree-cost.js';
 
 const USAGE = `usage: npm run bench:antientropy [-- options]
@@ -51,16 +51,13 @@ const opt = parseFlags('bench:antientropy', USAGE, {
   /** Keep the node logs (debug level) in this directory instead of deleting them with the data. */
   'keep-logs': { type: 'string' },
 }).values;
-const LEAST = { keys: 1, writes: 0, deletes: 0, partitions: 1, 'value-bytes': 0, 'epoch-interval': 1 } as const;
-for (const [name, least] of Object.entries(LEAST) as [keyof typeof LEAST, number][]) {
-  const v = Number(opt[name]);
-  if (!Number.isSafeInteger(v) || v < least) refuse('bench:antientropy', USAGE, `--${name} needs a whole number >= ${least}, got ${JSON.stringify(opt[name])}`);
-}
-const K = Number(opt.keys);
-const M = Number(opt.writes);
-const D = Number(opt.deletes);
-const P = Number(opt.partitions);
-const VALUE = Buffer.alloc(Number(opt['value-bytes']), 'v');
+const whole = (name: keyof typeof opt, min: number): number => numberFlag('bench:antientropy', USAGE, name, opt[name], 0, { min, whole: true });
+const K = whole('keys', 1);
+const M = whole('writes', 0);
+const D = whole('deletes', 0);
+const P = whole('partitions', 1);
+const VALUE = Buffer.alloc(whole('value-bytes', 0), 'v');
+const EPOCH_INTERVAL_MS = whole('epoch-interval', 1);
 const CLUSTER = 'bench-ae';
 const CLI = fileURLToPath(new URL('../tools/mydatastore.js', import.meta.url));
 const PRELOAD = pathToFileURL(fileURLToPath(new URL('../tools/exit-with-parent.js', import.meta.url))).href;
@@ -80,7 +77,7 @@ const running: Node[] = [];
 
 function start(id: string, listen: string, seeds: string[]): Promise<Node> {
   const args = ['--import', PRELOAD, CLI, 'server', '--node-id', id, '--listen', listen, '--data', join(dir, id), '--cluster-id', CLUSTER,
-    '--http', '127.0.0.1:0', '--epoch-interval', String(opt['epoch-interval']), '--hint-replay-interval', '3600000', '--partitions', String(P),
+    '--http', '127.0.0.1:0', '--epoch-interval', String(EPOCH_INTERVAL_MS), '--hint-replay-interval', '3600000', '--partitions', String(P),
     '--probe-interval-ms', '200', '--raft-tick', '50', ...(opt['keep-logs'] === undefined ? [] : ['--log-level', 'debug']), ...(seeds.length > 0 ? ['--seeds', seeds.join(',')] : ['--bootstrap'])];
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const log = createWriteStream(join(dir, `${id}.log`), { flags: 'a' });
@@ -267,7 +264,7 @@ async function main(): Promise<void> {
   console.log(`moved ${records} record bytes + ${hashes} bytes of tree walk for ${missed} missed`);
   const cost = await measureTreeCost(join(dir, 'node1', 'store'), { partitions: P });
   const result = {
-    keys: K, writes: M, deletes: D, partitions: P, valueBytes: VALUE.length, epochIntervalMs: Number(opt['epoch-interval']),
+    keys: K, writes: M, deletes: D, partitions: P, valueBytes: VALUE.length, epochIntervalMs: EPOCH_INTERVAL_MS,
     loadMs, loadRetries: retries.count, convergeMs, missedBytes: missed, recordBytesMoved: records, hashBytes: hashes,
     ratio: Number(((records + hashes) / missed).toFixed(3)),
     // In-sync comparisons are tree-walk bytes only: never credited against records.

@@ -23,7 +23,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { Client } from '../client/index.js';
 import { fetchStatus } from '../tools/commands/status.js';
-import { parseFlags, refuse } from './lib/cli-flags.js';
+import { numberFlag, parseFlags, refuse } from './lib/cli-flags.js';
 import { errorLines, HEADERS, markdownReport, rowOf, writeMarkdown } from './lib/cluster-report.js';
 import { clusterVerdicts, HALF_PEAK, PEAK_PUTS, verdictWord, type ClusterVerdict } from './lib/cluster-targets.js';
 import { DURABLE_QUORUM, SETTINGS, mydatastoreTarget } from './lib/kv-target.js';
@@ -95,13 +95,7 @@ function options(): Options {
     peers: { type: 'boolean', default: false },
     'results-file': { type: 'string' },
   });
-  const num = (name: keyof typeof values, dflt: number, min = 1): number => {
-    const raw = values[name];
-    if (raw === undefined || typeof raw === 'boolean') return dflt;
-    const v = Number(raw);
-    if (!Number.isFinite(v) || v < min) badFlag(`--${name} needs a number >= ${min}, got ${JSON.stringify(raw)}`);
-    return v;
-  };
+  const num = (name: keyof typeof values, dflt: number, min = 1): number => numberFlag('bench:cluster', USAGE, name, values[name], dflt, { min });
   const quick = values.quick === true;
   const workloads = (values.workloads ?? WORKLOADS.map((w) => w.name).join(',')).split(',').map((w) => w.trim().toUpperCase());
   for (const w of workloads) if (!WORKLOADS.some((x) => x.name === w)) badFlag(`--workloads: unknown workload ${w} (A, B or C)`);

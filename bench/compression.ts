@@ -17,7 +17,7 @@ import { BlockBuilder } from '../lsm/table/block-builder.js';
 import { CompressionType } from '../lsm/table/format.js';
 import { TableBuilder } from '../lsm/table/table-builder.js';
 import { SnappyCompressor, snappyDecompress, snappyMaxCompressedLength } from '../lsm/table/snappy.js';
-import { parseFlags, refuse } from './lib/cli-flags.js';
+import { numberFlag, parseFlags } from './lib/cli-flags.js';
 import { seededRandom } from './lib/rng.js';
 
 interface Codec {
@@ -39,11 +39,7 @@ MB/s each way, ratio, µs per block, then table bytes with Snappy against none.
 const flags = parseFlags('compression', USAGE, { blocks: { type: 'string' }, rounds: { type: 'string' }, entries: { type: 'string' } }).values;
 
 function arg(name: 'blocks' | 'rounds' | 'entries', dflt: number): number {
-  const raw = flags[name];
-  if (raw === undefined) return dflt;
-  const v = Number(raw);
-  if (!Number.isSafeInteger(v) || v < 1) refuse('compression', USAGE, `--${name} needs a whole number >= 1, got ${JSON.stringify(raw)}`);
-  return v;
+  return numberFlag('compression', USAGE, name, flags[name], dflt, { whole: true });
 }
 
 /** db_bench-like data blocks of about 4 KiB, keys in random-insert-then-sorted order. */

@@ -20,7 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseFlags } from './lib/cli-flags.js';
+import { numberFlag, parseFlags } from './lib/cli-flags.js';
 import { printTable, writeResults } from './lib/report.js';
 import { API_USED, KEY_SIZE, ourMemoryBudget, VALUE_SIZE, type Variant, VARIANTS } from './lib/lsm-engines.js';
 import { buildReport, figuresOf, markdownReport } from './lib/lsm-report.js';
@@ -49,11 +49,7 @@ const FLAGS = { num: str, reads: str, syncs: str, only: str, engines: str, 'resu
 const flags = parseFlags('bench:lsm', USAGE, FLAGS).values;
 
 function arg(name: 'num' | 'reads' | 'syncs', dflt: number): number {
-  const raw = flags[name];
-  if (raw === undefined) return dflt;
-  const v = Number(raw);
-  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
+  return numberFlag('bench:lsm', USAGE, name, flags[name], dflt, { whole: true });
 }
 function listArg(name: 'only' | 'engines'): string[] | undefined {
   return flags[name]?.split(',').filter((s) => s !== '');

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { RpcClient } from '../rpc/client.js';
 import { Methods } from '../rpc/methods.js';
 import { RpcServer } from '../rpc/server.js';
-import { parseFlags, refuse } from './lib/cli-flags.js';
+import { numberFlag, parseFlags } from './lib/cli-flags.js';
 import { percentile, printTable, writeResults } from './lib/report.js';
 
 const TARGET_RATIO = 0.7; // our throughput / bare baseline, 64 in flight
@@ -162,11 +162,9 @@ in bench/results/.
   --help               this text`;
 
 async function main(): Promise<void> {
-  const flags = parseFlags('bench:rpc', USAGE, { seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' }, 'results-file': { type: 'string' } }).values;
-  const seconds = Number(flags.seconds);
-  const rounds = Number(flags.rounds);
-  if (!(seconds > 0)) refuse('bench:rpc', USAGE, `--seconds needs a number > 0, got ${JSON.stringify(flags.seconds)}`);
-  if (!Number.isSafeInteger(rounds) || rounds < 1) refuse('bench:rpc', USAGE, `--rounds needs a whole number >= 1, got ${JSON.stringify(flags.rounds)}`);
+  const flags = parseFlags('bench:rpc', USAGE, { seconds: { type: 'string' }, rounds: { type: 'string' }, 'results-file': { type: 'string' } }).values;
+  const seconds = numberFlag('bench:rpc', USAGE, 'seconds', flags.seconds, 3, { min: 0.1 });
+  const rounds = numberFlag('bench:rpc', USAGE, 'rounds', flags.rounds, 3, { whole: true });
   const scenarios: Scenario[] = [];
   for (const inFlight of [1, 64]) for (const payloadBytes of [16, 1024]) scenarios.push({ inFlight, payloadBytes });
 

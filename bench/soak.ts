@@ -33,7 +33,7 @@
 import os from 'node:os';
 import { join } from 'node:path';
 import { Client } from '../client/index.js';
-import { parseFlags, refuse } from './lib/cli-flags.js';
+import { numberFlag, parseFlags, refuse } from './lib/cli-flags.js';
 import { SETTINGS, mydatastoreTarget } from './lib/kv-target.js';
 import { startLocalCluster } from './lib/local-cluster.js';
 import type { LocalCluster, LocalNode } from './lib/local-cluster.js';
@@ -100,13 +100,7 @@ function options(): Options {
     seed: { type: 'string' },
     'no-save': { type: 'boolean', default: false },
   });
-  const num = (name: keyof typeof values, dflt: number, min: number): number => {
-    const raw = values[name];
-    if (raw === undefined || typeof raw === 'boolean') return dflt;
-    const v = Number(raw);
-    if (!Number.isFinite(v) || v < min) badFlag(`--${name} needs a number >= ${min}, got ${JSON.stringify(raw)}`);
-    return v;
-  };
+  const num = (name: keyof typeof values, dflt: number, min: number): number => numberFlag('soak', USAGE, name, values[name], dflt, { min });
   if (values.minutes !== undefined && values.seconds !== undefined) badFlag('give --minutes or --seconds, not both');
   const runSeconds = values.seconds !== undefined ? num('seconds', 0, 10) : num('minutes', 10, 0.5) * 60;
   return {

@@ -36,6 +36,26 @@ export function parseFlags<const T extends ParseArgsOptionsConfig>(
   return { values: parsed.values as unknown as FlagValues<T>, positionals: parsed.positionals };
 }
 
+/**
+ * Flag `name`'s value as a number: `dflt` when the flag is absent; refused (exit 2) unless it is a
+ * number >= `min`, and a whole one where `whole`.
+ */
+export function numberFlag(
+  command: string,
+  usage: string,
+  name: string,
+  raw: string | boolean | undefined,
+  dflt: number,
+  { min = 1, whole = false }: { min?: number; whole?: boolean } = {},
+): number {
+  if (raw === undefined || typeof raw === 'boolean') return dflt;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || v < min || (whole && !Number.isSafeInteger(v))) {
+    refuse(command, usage, `--${name} needs a ${whole ? 'whole number' : 'number'} >= ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return v;
+}
+
 /** Prints `command: why` and the usage on stderr and exits 2: a bad command line, not a failed run. */
 export function refuse(command: string, usage: string, why: string): never {
   console.error(`${command}: ${why}\n\n${usage}`);

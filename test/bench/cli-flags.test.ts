@@ -56,5 +56,9 @@ t.test('a bad value for a known flag is refused the same way', (t) => {
   t.equal(r.status, 2);
   t.match(r.stderr, /^bench:cluster: --workloads: unknown workload D \(A, B or C\)/);
   t.match(r.stderr, 'usage: npm run bench:cluster');
+  const n = run('lsm', '--num', 'abc');
+  t.equal(n.status, 2);
+  t.match(n.stderr, /^bench:lsm: --num needs a whole number >= 1, got "abc"/);
+  t.notMatch(n.stderr, /^\s+at /m, 'no stack trace');
   t.end();
 });
