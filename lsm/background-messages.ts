@@ -62,7 +62,7 @@ export type ToWorker =
 
 /** Worker -> main thread. */
 export type FromWorker =
-  | { type: 'flushed'; job: number; file: WireFile }
+  | { type: 'flushed'; job: number; file: WireFile; arena: ArrayBuffer }
   | { type: 'compacted'; job: number; outputs: WireFile[]; stats: CompactionStats }
   | { type: 'needFileNumber'; job: number }
   | { type: 'aborted'; job: number }

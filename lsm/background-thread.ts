@@ -92,6 +92,13 @@ export class BackgroundThread {
   abortedJobs = 0;
   /** Main-thread milliseconds spent copying memtables for flushes (total and the last one). */
   exportMs = 0;
+  /** Memtable copies' arenas allocated (the worker gives each back after its flush: see spareArena). */
+  arenasAllocated = 0;
+  /**
+   * The last flushed copy's arena, back from the worker, for the next copy: a ~5 MiB allocation per
+   * flush less on this thread, freed on the other one, which fragmented both threads' malloc arenas.
+   */
+  private spareArena: ArrayBuffer | undefined;
   lastExportMs = 0;
   /** @internal Test hook: called right after a job is posted to the worker. */
   onJobPosted: ((kind: 'flush' | 'compact', worker: Worker) => void) | undefined;
@@ -107,7 +114,9 @@ export class BackgroundThread {
   async flush(mem: Memtable, number: number): Promise<FileMetaData> {
     const m = await this.run('flush', (job) => {
       const t0 = performance.now();
-      const image = mem.exportImage();
+      const image = mem.exportImage(this.spareArena);
+      if (image.arena === this.spareArena) this.spareArena = undefined;
+      else this.arenasAllocated++;
       this.lastExportMs = performance.now() - t0;
       this.exportMs += this.lastExportMs;
       return { msg: { type: 'flush', job, number, image }, transfer: [image.arena, image.nodes.buffer] };
@@ -238,6 +247,7 @@ export class BackgroundThread {
         job.resolve(m);
         return;
       default:
+        if (m.type === 'flushed') this.spareArena = m.arena;
         this.settle(m.job, job);
         job.resolve(m);
     }

@@ -77,7 +77,7 @@ function jobEnded(): void {
   }
 }
 
-const post = (m: FromWorker): void => port.postMessage(m);
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
@@ -104,7 +104,8 @@ async function flush(m: Extract<ToWorker, { type: 'flush' }>): Promise<void> {
   try {
     const mem = Memtable.fromImage(m.image, icmp);
     const file = await writeTableFile({ ...config, fs, icmp }, mem.iterator(), m.number);
-    post({ type: 'flushed', job: m.job, file: toWireFile(file) });
+    // The copy's arena goes back for the next flush's copy (the memtable over it is not used again).
+    post({ type: 'flushed', job: m.job, file: toWireFile(file), arena: m.image.arena }, [m.image.arena]);
   } catch (err) {
     post({ type: 'failed', job: m.job, error: toWireError(err) });
   } finally {

@@ -58,9 +58,12 @@ export class Memtable {
     return m;
   }
 
-  /** Copies the contents into transferable buffers (see SkipListImage); the memtable is unchanged. */
-  exportImage(): SkipListImage {
-    return this.list.exportImage();
+  /**
+   * Copies the contents into transferable buffers (see SkipListImage), the arena into `reuse` when it
+   * is large enough; the memtable is unchanged.
+   */
+  exportImage(reuse?: ArrayBuffer): SkipListImage {
+    return this.list.exportImage(reuse);
   }
 
   /** Number of entries (every version of every key). */

@@ -53,6 +53,7 @@ export function xorshiftRandom(seed = 0x9e3779b9): () => number {
  * rebuilds a working list without touching a single entry.
  */
 export interface SkipListImage {
+  /** The chunks, back to back from byte 0; bytes past the last chunk's end are unused. */
   arena: ArrayBuffer;
   /** Chunk i is arena[chunkStarts[i], chunkStarts[i + 1]). */
   chunkStarts: Int32Array;
@@ -88,12 +89,12 @@ export class SkipList {
   static fromImage(image: SkipListImage, cmp: RangeComparator, random?: () => number): SkipList {
     const starts = image.chunkStarts;
     const n = image.nodes;
-    if (starts.length < 1 || starts[starts.length - 1] !== image.arena.byteLength || n.length < LINKS + MAX_HEIGHT) {
+    if (starts.length < 1 || starts[starts.length - 1]! > image.arena.byteLength || n.length < LINKS + MAX_HEIGHT) {
       throw new Error('skiplist: malformed image');
     }
     const list = new SkipList(cmp, random);
     for (let i = 0; i + 1 < starts.length; i++) list.chunks.push(Buffer.from(image.arena, starts[i], starts[i + 1]! - starts[i]!));
-    list.arenaBytes = image.arena.byteLength;
+    list.arenaBytes = starts[starts.length - 1]!;
     list.n = n;
     list.used = n.length;
     list.entries = image.entries;
@@ -107,10 +108,12 @@ export class SkipList {
   }
 
   /**
-   * Copies the list's contents into fresh buffers that can be transferred to another thread (one memcpy
-   * of the arena and one of the node records: no per-entry work). The list itself is unchanged.
+   * Copies the list's contents into buffers that can be transferred to another thread (one memcpy of
+   * the arena and one of the node records: no per-entry work). The list itself is unchanged. The arena
+   * is `reuse` when it is large enough (an earlier image's, given back), else a new one with a chunk's
+   * room to spare, so that the next memtable's image fits it too.
    */
-  exportImage(): SkipListImage {
+  exportImage(reuse?: ArrayBuffer): SkipListImage {
     const starts = new Int32Array(this.chunks.length + 1);
     let total = 0;
     for (let i = 0; i < this.chunks.length; i++) {
@@ -118,9 +121,9 @@ export class SkipList {
       total += i === this.current ? this.chunkUsed : this.chunks[i]!.length;
     }
     starts[this.chunks.length] = total;
-    // Not zero-filled (every byte is overwritten below) and not pooled: transferable as a whole.
-    const bytes = Buffer.allocUnsafeSlow(total);
-    const arena = bytes.buffer;
+    // Not zero-filled (every byte in use is overwritten below) and not pooled: transferable as a whole.
+    const arena = reuse !== undefined && reuse.byteLength >= total ? reuse : Buffer.allocUnsafeSlow(total + CHUNK_SIZE).buffer;
+    const bytes = Buffer.from(arena, 0, total);
     for (let i = 0; i < this.chunks.length; i++) bytes.set(this.chunks[i]!.subarray(0, starts[i + 1]! - starts[i]!), starts[i]);
     return { arena, chunkStarts: starts, nodes: this.n.slice(0, this.used), entries: this.entries, height: this.height };
   }

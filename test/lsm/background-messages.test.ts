@@ -16,6 +16,24 @@ function entries(m: Memtable): string[] {
   return out;
 }
 
+t.test("a memtable's image copied into an earlier image's arena rebuilds the same memtable", (t) => {
+  const rng = new Rng(4);
+  const icmp = new InternalKeyComparator();
+  const fill = (n: number): Memtable => {
+    const m = new Memtable(icmp);
+    for (let i = 0; i < n; i++) m.add(i + 1, KIND_VALUE, Buffer.from(`key${rng.int(50_000)}`), rng.bytes(rng.int(300)));
+    return m;
+  };
+  const earlier = fill(20_000).exportImage();
+  const m = fill(15_000);
+  const image = m.exportImage(earlier.arena);
+  t.equal(image.arena, earlier.arena, 'the earlier arena is reused (it has room: a new one gets a chunk to spare)');
+  const copy = Memtable.fromImage(structuredClone(image, { transfer: [image.arena, image.nodes.buffer] }), icmp);
+  t.same(entries(copy), entries(m), 'same entries: the earlier bytes past the copy are ignored');
+  t.not(fill(10).exportImage(new ArrayBuffer(16)).arena.byteLength, 16, 'an arena too small is not used');
+  t.end();
+});
+
 t.test('a memtable rebuilt from its image holds the same entries and keeps working', (t) => {
   const rng = new Rng(3);
   const icmp = new InternalKeyComparator();

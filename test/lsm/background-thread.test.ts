@@ -110,6 +110,7 @@ t.test('random writes with flushes and compactions on the worker match a model, 
     await db.waitForCompaction();
     const s = db.stats();
     t.ok(s.flushes >= 20, `${s.flushes} flushes`);
+    t.ok(bt!.arenasAllocated <= 2, `${bt!.arenasAllocated} memtable-copy arenas for ${s.flushes} flushes: the worker gives each back`);
     t.ok(s.compactions >= 5, `${s.compactions} compactions (+ ${s.trivialMoves} moves); layout ${db.describeVersion()}`);
     t.same(diff(snap!.model, await (async () => {
       const m: Model = new Map();
