@@ -92,6 +92,7 @@ export class BackgroundThread {
   abortedJobs = 0;
   /** Main-thread milliseconds spent copying memtables for flushes (total and the last one). */
   exportMs = 0;
+  lastExportMs = 0;
   /** Memtable copies' arenas allocated (the worker gives each back after its flush: see spareArena). */
   arenasAllocated = 0;
   /**
@@ -99,7 +100,6 @@ export class BackgroundThread {
    * flush less on this thread, freed on the other one, which fragmented both threads' malloc arenas.
    */
   private spareArena: ArrayBuffer | undefined;
-  lastExportMs = 0;
   /** @internal Test hook: called right after a job is posted to the worker. */
   onJobPosted: ((kind: 'flush' | 'compact', worker: Worker) => void) | undefined;
 
