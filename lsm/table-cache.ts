@@ -5,13 +5,13 @@
  * is never closed under them. All tables share one block cache, charged in bytes and keyed by
  * (file number, block offset).
  */
+import { BlockCache } from './block-cache.js';
 import type { CacheHandle } from './cache.js';
 import { LRUCache } from './cache.js';
 import type { Comparator } from './comparator.js';
 import { joinPath, type FileSystem } from './env.js';
 import { tableFileName } from './filename.js';
 import type { Logger } from './options.js';
-import type { Block } from './table/block.js';
 import { Table } from './table/table.js';
 
 export interface TableCacheOptions {
@@ -30,12 +30,12 @@ export type TableHandle = CacheHandle<Table>;
 const NS = 0;
 
 export class TableCache {
-  readonly blockCache: LRUCache<Block>;
+  readonly blockCache: BlockCache;
   private readonly tables: LRUCache<Table>;
   private readonly opening = new Map<number, Promise<Table>>();
 
   constructor(private readonly o: TableCacheOptions) {
-    this.blockCache = new LRUCache<Block>(o.blockCacheSize);
+    this.blockCache = new BlockCache(o.blockCacheSize);
     this.tables = new LRUCache<Table>(o.maxOpenFiles, {
       onEvict: (table) => {
         table.close().catch((err: unknown) => o.logger.warn('closing a table failed', { file: table.fileName, err: String(err) }));

@@ -154,6 +154,8 @@ export interface ReadBlockOptions {
   verifyChecksums: boolean;
   /** Named in CorruptionError messages. */
   fileName?: string;
+  /** Memory for contents that are decoded or copied (default: a new unpooled buffer each time). */
+  alloc?: (length: number) => Buffer;
 }
 
 /**
@@ -176,7 +178,7 @@ export function readBlock(file: RandomAccessFile, handle: BlockHandle, opts: Rea
   // A stored block is still a view of the shared scratch buffer: it gets memory of its own (it may go
   // into the block cache). A compressed one was decoded into a new buffer already.
   if (into === undefined || contents.buffer !== into.buffer) return contents;
-  const own = Buffer.allocUnsafeSlow(contents.length);
+  const own = opts.alloc !== undefined ? opts.alloc(contents.length) : Buffer.allocUnsafeSlow(contents.length);
   own.set(contents);
   return own;
 }
@@ -233,6 +235,6 @@ function checkBlock(buf: Buffer, { offset, size }: BlockHandle, opts: ReadBlockO
     }
   }
   if (type === CompressionType.None) return buf.subarray(0, size);
-  if (type === CompressionType.Snappy) return snappyDecompress(buf, 0, size, opts.fileName, offset);
+  if (type === CompressionType.Snappy) return snappyDecompress(buf, 0, size, opts.fileName, offset, opts.alloc);
   throw new CorruptionError(`unknown block compression type ${type}`, opts.fileName, offset);
 }

@@ -179,9 +179,9 @@ function emitCopy(dst: Uint8Array, op: number, offset: number, len: number): num
 }
 
 /**
- * Decompresses the Snappy stream src[start..end) into a new buffer of exactly the declared length
- * (allocated unpooled, as it may live in the block cache). Throws CorruptionError naming fileName
- * and fileOffset if the stream is malformed in any way.
+ * Decompresses the Snappy stream src[start..end) into a new buffer of exactly the declared length,
+ * from `alloc` (default: unpooled, as it may live in the block cache). Throws CorruptionError naming
+ * fileName and fileOffset if the stream is malformed in any way.
  */
 export function snappyDecompress(
   src: Uint8Array,
@@ -189,6 +189,7 @@ export function snappyDecompress(
   end: number,
   fileName?: string,
   fileOffset?: number,
+  alloc?: (length: number) => Buffer,
 ): Buffer {
   const bad = (why: string): CorruptionError => new CorruptionError(`corrupt snappy block: ${why}`, fileName, fileOffset);
   let ip = start;
@@ -203,7 +204,7 @@ export function snappyDecompress(
   if (length > Math.floor(((end - ip) * MAX_EXPANSION_NUM) / MAX_EXPANSION_DEN)) {
     throw bad(`uncompressed length ${length} cannot come from ${end - ip} bytes`);
   }
-  const out = Buffer.allocUnsafeSlow(length);
+  const out = alloc !== undefined ? alloc(length) : Buffer.allocUnsafeSlow(length);
   // Literals and copies move 4 bytes per DataView access: a view per element (subarray, copyWithin)
   // cost more than the bytes it moves, elements being ~50 bytes in db_bench-like blocks.
   const outView = new DataView(out.buffer, out.byteOffset, length);

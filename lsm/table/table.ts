@@ -7,7 +7,7 @@
  * must never come back as data). Blocks found in the cache were verified when they were read.
  */
 import { bloomHash, bloomMayContainHash } from '../bloom.js';
-import type { LRUCache } from '../cache.js';
+import type { BlockCache } from '../block-cache.js';
 import { bytewiseComparator, type Comparator } from '../comparator.js';
 import type { RandomAccessFile } from '../env.js';
 import { CorruptionError, InvalidArgumentError } from '../errors.js';
@@ -34,7 +34,7 @@ export interface TableOptions {
    */
   filterKeyLength?: (key: Uint8Array) => number;
   /** Shared block cache, charged in bytes. */
-  blockCache?: LRUCache<Block>;
+  blockCache?: BlockCache;
   /**
    * Namespace of this table's blocks in the cache. Pass something unique and stable (the file
    * number, >= 0) so blocks survive the table being closed and reopened; default blockCache.newId().
@@ -68,7 +68,7 @@ export class Table implements DataBlockSource {
   readonly stats: TableStats = { filterChecks: 0, filterNegatives: 0, blockReads: 0, blockCacheHits: 0 };
   private readonly comparator: Comparator;
   private readonly filterKeyLength: ((key: Uint8Array) => number) | undefined;
-  private readonly cache: LRUCache<Block> | undefined;
+  private readonly cache: BlockCache | undefined;
   private readonly cacheId: number;
   private readonly verifyChecksums: boolean;
   private readonly scratch = { offset: 0, size: 0 };
@@ -209,16 +209,17 @@ export class Table implements DataBlockSource {
   private readDataBlock(h: BlockHandle, fillCache = true, file: RandomAccessFile = this.file): Block {
     const cache = this.cache;
     if (cache !== undefined) {
-      const cached = cache.get(this.cacheId, h.offset);
+      const cached = cache.lookup(this.cacheId, h.offset);
       if (cached !== undefined) {
         this.stats.blockCacheHits++;
         return cached;
       }
     }
-    const contents = readBlock(file, h, { verifyChecksums: this.verifyChecksums, fileName: this.fileName });
+    const toCache = fillCache ? cache : undefined;
+    const contents = readBlock(file, h, { verifyChecksums: this.verifyChecksums, fileName: this.fileName, alloc: toCache?.allocate });
     this.stats.blockReads++;
     const block = new Block(contents, this.fileName, h.offset);
-    if (fillCache) cache?.insert(this.cacheId, h.offset, block, block.size);
+    toCache?.insertBlock(this.cacheId, h.offset, block);
     return block;
   }
 }

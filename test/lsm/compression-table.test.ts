@@ -5,7 +5,7 @@
  * the block, and the `compression` option.
  */
 import t from 'tap';
-import { LRUCache } from '../../lsm/cache.js';
+import { BlockCache } from '../../lsm/block-cache.js';
 import { bytewiseComparator } from '../../lsm/comparator.js';
 import { crc32c, maskCrc } from '../../lsm/crc32c.js';
 import { CorruptionError, InvalidArgumentError } from '../../lsm/errors.js';
@@ -77,7 +77,7 @@ t.test('by default data blocks are Snappy, the filter raw, and every entry reads
   t.equal(typeOf(bytes, meta[2]!), CompressionType.Snappy, 'the index block compresses (16-digit keys)');
   t.ok(bytes.length < 0.7 * raw.length, `compressed ${bytes.length} vs raw ${raw.length} bytes`);
 
-  const cache = new LRUCache<Block>(64 << 20);
+  const cache = new BlockCache(64 << 20);
   const table = await Table.open(new MemRandomAccessFile(bytes), 't.sst', { comparator: bytewiseComparator, blockCache: cache });
   const it = table.iterator();
   let i = 0;

@@ -2,10 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { LRUCache } from '../../lsm/cache.js';
+import { BlockCache } from '../../lsm/block-cache.js';
 import { bytewiseComparator } from '../../lsm/comparator.js';
 import { CorruptionError, InvalidArgumentError } from '../../lsm/errors.js';
-import type { Block } from '../../lsm/table/block.js';
 import { FOOTER_SIZE } from '../../lsm/table/format.js';
 import { Table, type TableOptions } from '../../lsm/table/table.js';
 import { TableBuilder, type TableBuilderOptions } from '../../lsm/table/table-builder.js';
@@ -46,7 +45,7 @@ for (const [blockSize, restartInterval] of [
   });
 }
 iteratorSuite(t, 'table through a small block cache', async (entries) => {
-  const cache = new LRUCache<Block>(2048);
+  const cache = new BlockCache(2048);
   const table = await openTable(await tableBytes(entries, { blockSize: 128 }), { blockCache: cache });
   return table.iterator();
 });
@@ -132,7 +131,7 @@ t.test('tables without a filter, and an empty table', async (t) => {
 t.test('block cache: repeated reads come from the cache, charged in bytes', async (t) => {
   const entries = sampleEntries(3000);
   const bytes = await tableBytes(entries, { blockSize: 512 });
-  const cache = new LRUCache<Block>(1 << 20);
+  const cache = new BlockCache(1 << 20);
   const a = await openTable(bytes, { blockCache: cache });
   const b = await openTable(bytes, { blockCache: cache, cacheId: 42 });
   t.not(a.id, b.id);
@@ -157,12 +156,12 @@ t.test('block cache: repeated reads come from the cache, charged in bytes', asyn
   t.equal(b2.stats.blockReads, 0, 'reopen with the same cacheId hits the cache');
   t.equal(cache.eraseNamespace(42), reads);
   // A small cache stays within its capacity.
-  const small = new LRUCache<Block>(2000);
+  const small = new BlockCache(2000);
   const c = await openTable(bytes, { blockCache: small });
   scan(c);
   t.ok(small.usage <= 2000);
   // A scan with fillCache false uses cached blocks but adds none (compaction reads its inputs so).
-  const fresh = new LRUCache<Block>(1 << 20);
+  const fresh = new BlockCache(1 << 20);
   const d = await openTable(bytes, { blockCache: fresh, cacheId: 7 });
   const it = d.iterator({ fillCache: false });
   let n = 0;
@@ -312,7 +311,7 @@ t.test('a table on the real file system', async (t) => {
   await w.sync();
   await w.close();
   t.equal(fs.statSync(p).size, b.fileSize);
-  const table = await Table.open(NodeRandomAccessFile.open(p), p, { comparator: bytewiseComparator, blockCache: new LRUCache(1 << 20) });
+  const table = await Table.open(NodeRandomAccessFile.open(p), p, { comparator: bytewiseComparator, blockCache: new BlockCache(1 << 20) });
   t.teardown(() => table.close());
   let ok = 0;
   for (let i = 0; i < entries.length; i += 7) {

@@ -1,0 +1,130 @@
+/**
+ * The block cache: an LRUCache of data blocks, charged in bytes, whose blocks' memory is carved out of
+ * shared slabs instead of one ArrayBuffer per block.
+ *
+ * Why: a random read that misses the cache decodes a ~4 KiB block, and a fresh ArrayBuffer for it (a
+ * malloc, external-memory accounting, and GC work to sweep it after eviction) cost about a fifth of the
+ * whole read (measured: 18.9 -> 15.7 us per readrandom get on this machine when blocks came from slabs).
+ *
+ * Safety: slab memory is never reused. A slab is only dropped, and the garbage collector frees it once
+ * no block, iterator or caller refers to any part of it, so a block's bytes cannot change under anyone.
+ *
+ * Memory: a slab stays alive while any of its blocks is cached (or held elsewhere). Blocks that were
+ * read in together leave the LRU order together, except those used again since, which would keep
+ * their slabs alive. So a cache hit on a block in an old slab moves the block into the current slab (a
+ * ~4 KiB copy). A slab is old once less than half of it is live, or once a quarter of the cache's
+ * capacity has been read in after it: what it still holds then is either used again (and moves) or next
+ * in line for eviction. Blocks that fit in the cache and keep being hit are not copied (no reads, so no
+ * slab ages). Slab memory stays near the capacity (1.1x in the readrandom bench; `stats().slabBytes`).
+ */
+import { LRUCache, type CacheStats } from './cache.js';
+import { Block } from './table/block.js';
+
+/** Slab size for the default 8 MiB cache; smaller caches get capacity/64 (blocks too big go alone). */
+const MAX_SLAB_SIZE = 64 << 10;
+
+export interface BlockCacheStats extends CacheStats {
+  /** Slabs holding at least one cached block (plus the one being filled). */
+  slabs: number;
+  /** Their total size: the memory the cache's blocks keep alive. */
+  slabBytes: number;
+  /** Blocks moved out of a sparse slab on a hit. */
+  relocations: number;
+}
+
+class Slab {
+  /** Bytes of this slab's blocks now in the cache. */
+  live = 0;
+  constructor(
+    readonly memory: Buffer,
+    /** The cache's `inserted` count when this slab was made: its age is measured in bytes read since. */
+    readonly born: number,
+  ) {}
+}
+
+export class BlockCache extends LRUCache<Block> {
+  private readonly slabSize: number;
+  /** Slabs that hold cached blocks, by the ArrayBuffer their blocks' data views share. */
+  private readonly slabs = new Map<ArrayBufferLike, Slab>();
+  private current: Slab | undefined;
+  /** Bytes of the current slab handed out. */
+  private filled = 0;
+  /** Bytes of blocks read into the cache so far (relocations not counted): the cache's clock. */
+  private inserted = 0;
+  relocations = 0;
+
+  /**
+   * Memory for a block that is about to be inserted: a view of the current slab (a new ArrayBuffer if
+   * the block is larger than a quarter slab). Bound once, so that readers can pass it along unwrapped.
+   */
+  readonly allocate = (length: number): Buffer => {
+    if (length > this.slabSize >>> 2) return Buffer.allocUnsafeSlow(length);
+    let slab = this.current;
+    if (slab === undefined || this.filled + length > slab.memory.length) {
+      if (slab !== undefined && slab.live === 0) this.slabs.delete(slab.memory.buffer);
+      slab = new Slab(Buffer.allocUnsafeSlow(this.slabSize), this.inserted);
+      this.slabs.set(slab.memory.buffer, slab);
+      this.current = slab;
+      this.filled = 0;
+    }
+    const at = this.filled;
+    this.filled = at + length;
+    return slab.memory.subarray(at, at + length);
+  };
+
+  constructor(capacity: number, slabSize = Math.min(MAX_SLAB_SIZE, Math.floor(capacity / 64))) {
+    super(capacity, { onEvict: (block) => this.left(block) });
+    this.slabSize = slabSize;
+  }
+
+  /**
+   * The cached block, marked most recently used; undefined on a miss. A block found in an old slab
+   * (see the top of this file) is first copied into the current one.
+   */
+  lookup(ns: number, key: number): Block | undefined {
+    const block = this.get(ns, key);
+    if (block === undefined) return undefined;
+    const slab = this.slabs.get(block.data.buffer);
+    if (slab === undefined || slab === this.current || !this.isOld(slab)) return block;
+    const copy = this.allocate(block.data.length);
+    copy.set(block.data);
+    const moved = new Block(copy, block.fileName, block.blockOffset);
+    this.relocations++;
+    this.cacheBlock(ns, key, moved); // replaces the old entry: left() takes it off its slab
+    return moved;
+  }
+
+  /** Inserts a block just read (charged its size); its data should come from allocate(). */
+  insertBlock(ns: number, key: number, block: Block): void {
+    this.inserted += block.data.length;
+    this.cacheBlock(ns, key, block);
+  }
+
+  override stats(): BlockCacheStats {
+    let slabBytes = 0;
+    for (const s of this.slabs.values()) slabBytes += s.memory.length;
+    return { ...super.stats(), slabs: this.slabs.size, slabBytes, relocations: this.relocations };
+  }
+
+  /**
+   * Old: less than half live, or a quarter of the capacity has been read in since the slab was made
+   * (so its blocks not used since are next in line for eviction, and used ones should not keep it).
+   */
+  private isOld(slab: Slab): boolean {
+    return 2 * slab.live < slab.memory.length || 4 * (this.inserted - slab.born) > this.capacity;
+  }
+
+  private cacheBlock(ns: number, key: number, block: Block): void {
+    const slab = this.slabs.get(block.data.buffer);
+    if (slab !== undefined) slab.live += block.data.length; // before insert(), which may evict it at once
+    this.insert(ns, key, block, block.size);
+  }
+
+  /** A block left the cache: its slab is dropped once none of its blocks is cached. */
+  private left(block: Block): void {
+    const slab = this.slabs.get(block.data.buffer);
+    if (slab === undefined) return;
+    slab.live -= block.data.length;
+    if (slab.live === 0 && slab !== this.current) this.slabs.delete(slab.memory.buffer);
+  }
+}
