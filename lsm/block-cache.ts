@@ -28,7 +28,7 @@ export interface BlockCacheStats extends CacheStats {
   slabs: number;
   /** Their total size: the memory the cache's blocks keep alive. */
   slabBytes: number;
-  /** Blocks moved out of a sparse slab on a hit. */
+  /** Blocks moved out of an old slab on a hit. */
   relocations: number;
 }
 

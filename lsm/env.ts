@@ -49,6 +49,8 @@ export interface FileSystem {
   /** Creates (or truncates) a file for appending. */
   openWritable(path: string): Promise<WritableFile>;
   openRandomAccess(path: string): Promise<RandomAccessFile>;
+  /** The same, on the calling thread (an open and an fstat: for a point read, cheaper than a round trip). */
+  openRandomAccessSync(path: string): RandomAccessFile;
   /** The whole file (WAL and manifest replay, CURRENT). */
   readFile(path: string): Promise<Buffer>;
   /** Atomic replacement of `to` by `from` (POSIX rename). Durable once syncDir() of the directory returns. */

@@ -68,8 +68,12 @@ export class MemFileSystem implements FileSystem {
   }
 
   async openRandomAccess(path: string): Promise<RandomAccessFile> {
+    return Promise.resolve(this.openRandomAccessSync(path));
+  }
+
+  openRandomAccessSync(path: string): RandomAccessFile {
     const inode = this.inode(path, 'open');
-    return Promise.resolve(new MemRandomAccessFile(this, inode, norm(path), this.generation));
+    return new MemRandomAccessFile(this, inode, norm(path), this.generation);
   }
 
   async readFile(path: string): Promise<Buffer> {

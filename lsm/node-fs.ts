@@ -210,6 +210,21 @@ export class NodeFileSystem implements FileSystem {
     }
   }
 
+  openRandomAccessSync(path: string): RandomAccessFile {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, 'r');
+    } catch (err) {
+      throw ioError('open', path, err);
+    }
+    try {
+      return new NodeRandomAccessFile(fd, path, fs.fstatSync(fd).size);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw ioError('fstat', path, err);
+    }
+  }
+
   async readFile(path: string): Promise<Buffer> {
     try {
       return await fsp.readFile(path);

@@ -80,8 +80,8 @@ export class Version {
 
   /**
    * get() without leaving the caller's task, as long as every table it has to search is open already
-   * (the common case: the table cache keeps up to maxOpenFiles open); otherwise { kind: 'open' } with
-   * the first table that is not.
+   * (the common case: the table cache keeps up to maxOpenFiles open) or small enough to open here
+   * (TableCache.tryAcquire); otherwise { kind: 'open' } with the first table that is neither.
    */
   getIfOpen(lookupKey: Buffer, userKey: Uint8Array, icmp: InternalKeyComparator, tables: TableCache): LookupResult | NeedsOpen | undefined {
     const ucmp = icmp.user;
@@ -95,7 +95,7 @@ export class Version {
           break;
         }
         if (level === 0 && userKeyCompare(ucmp, f.largest, userKey) < 0) continue;
-        const h = tables.tryAcquire(f.number);
+        const h = tables.tryAcquire(f.number, f.size);
         if (h === undefined) return { kind: 'open', number: f.number };
         const r = searchTable(tables, h, lookupKey, userKey, ucmp);
         if (r !== undefined) return r;

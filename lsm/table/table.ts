@@ -97,28 +97,24 @@ export class Table implements DataBlockSource {
    * owns `file`: close() closes it.
    */
   static async open(file: RandomAccessFile, fileName: string, options: TableOptions): Promise<Table> {
-    if (options.cacheId !== undefined && !(Number.isSafeInteger(options.cacheId) && options.cacheId >= 0)) {
-      throw new InvalidArgumentError(`cacheId must be an integer >= 0, got ${options.cacheId}`);
-    }
-    const size = file.size;
-    if (size < FOOTER_SIZE) throw new CorruptionError(`file too short (${size} bytes) to be an sstable`, fileName, 0);
-    const footerAt = size - FOOTER_SIZE;
+    const footerAt = checkOpen(file, fileName, options);
     const footer = decodeFooter(await file.read(footerAt, FOOTER_SIZE), fileName, footerAt);
     const meta = { verifyChecksums: true, fileName };
-    const indexBlock = new Block(await readBlockAsync(file, footer.index, meta), fileName, footer.index.offset);
-    let filter: Buffer | undefined;
-    if (options.ignoreFilter !== true) {
-      const metaContents = await readBlockAsync(file, footer.metaindex, meta);
-      const metaBlock = new Block(metaContents, fileName, footer.metaindex.offset);
-      const it = metaBlock.iterator(bytewiseComparator);
-      const name = Buffer.from(FILTER_BLOCK_NAME);
-      it.seek(name);
-      if (it.valid() && name.equals(it.key())) {
-        const h = decodeHandle(it.value(), fileName, footer.metaindex.offset);
-        filter = await readBlockAsync(file, h, meta);
-      }
-    }
-    return new Table(file, fileName, footer, indexBlock, filter, options);
+    const index = await readBlockAsync(file, footer.index, meta);
+    const fh = options.ignoreFilter === true ? undefined : filterHandle(await readBlockAsync(file, footer.metaindex, meta), fileName, footer);
+    const filter = fh === undefined ? undefined : await readBlockAsync(file, fh, meta);
+    return new Table(file, fileName, footer, new Block(index, fileName, footer.index.offset), filter, options);
+  }
+
+  /** open() with synchronous reads: for small tables whose index and filter are cheap to read here. */
+  static openSync(file: RandomAccessFile, fileName: string, options: TableOptions): Table {
+    const footerAt = checkOpen(file, fileName, options);
+    const footer = decodeFooter(file.readSync(footerAt, FOOTER_SIZE), fileName, footerAt);
+    const meta = { verifyChecksums: true, fileName };
+    const index = readBlock(file, footer.index, meta);
+    const fh = options.ignoreFilter === true ? undefined : filterHandle(readBlock(file, footer.metaindex, meta), fileName, footer);
+    const filter = fh === undefined ? undefined : readBlock(file, fh, meta);
+    return new Table(file, fileName, footer, new Block(index, fileName, footer.index.offset), filter, options);
   }
 
   /**
@@ -222,6 +218,25 @@ export class Table implements DataBlockSource {
     toCache?.insertBlock(this.cacheId, h.offset, block);
     return block;
   }
+}
+
+/** Checks the options and the file's size; returns where the footer starts. */
+function checkOpen(file: RandomAccessFile, fileName: string, options: TableOptions): number {
+  if (options.cacheId !== undefined && !(Number.isSafeInteger(options.cacheId) && options.cacheId >= 0)) {
+    throw new InvalidArgumentError(`cacheId must be an integer >= 0, got ${options.cacheId}`);
+  }
+  const size = file.size;
+  if (size < FOOTER_SIZE) throw new CorruptionError(`file too short (${size} bytes) to be an sstable`, fileName, 0);
+  return size - FOOTER_SIZE;
+}
+
+/** The filter block's handle, from the metaindex block's contents; undefined if the table has none. */
+function filterHandle(metaContents: Buffer, fileName: string, footer: Footer): BlockHandle | undefined {
+  const it = new Block(metaContents, fileName, footer.metaindex.offset).iterator(bytewiseComparator);
+  const name = Buffer.from(FILTER_BLOCK_NAME);
+  it.seek(name);
+  if (!(it.valid() && name.equals(it.key()))) return undefined;
+  return decodeHandle(it.value(), fileName, footer.metaindex.offset);
 }
 
 function decodeHandle(bytes: Uint8Array, fileName: string, at: number): BlockHandle {

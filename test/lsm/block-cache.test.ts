@@ -28,7 +28,7 @@ function holds(block: Block, i: number): boolean {
   return true;
 }
 
-t.test('cached blocks read back intact, and slabs of evicted blocks are let go', async (t) => {
+t.test('cached blocks read back intact, and slabs of evicted blocks are let go', (t) => {
   const cache = new BlockCache(CAPACITY, SLAB);
   let maxSlabBytes = 0;
   for (let i = 0; i < 5000; i++) {
@@ -41,9 +41,10 @@ t.test('cached blocks read back intact, and slabs of evicted blocks are let go',
   t.equal(intact, 1000, 'the newest 1,000 blocks read back as they were read in');
   // Blocks are charged 1,004 bytes (data and restart array); a slab fits 16 of them and 384 bytes spare.
   t.ok(maxSlabBytes <= 1.05 * CAPACITY + 2 * SLAB, `slab memory ${maxSlabBytes} stays within capacity + 5% + 2 slabs`);
+  t.end();
 });
 
-t.test('hot blocks scattered over many slabs do not keep those slabs alive', async (t) => {
+t.test('hot blocks scattered over many slabs do not keep those slabs alive', (t) => {
   const cache = new BlockCache(CAPACITY, SLAB);
   // One hot block in each of 200 slabs (every 16th block read in), then a stream of one-off reads with
   // the hot blocks used throughout. Left where they were read, they would keep 200 slabs (3.2 MiB).
@@ -69,9 +70,10 @@ t.test('hot blocks scattered over many slabs do not keep those slabs alive', asy
   t.equal(hotIntact, 20_000 - 3200, 'and intact');
   t.ok(maxSlabBytes <= 1.5 * CAPACITY, `slab memory peaks at ${maxSlabBytes} bytes, within 1.5x the capacity`);
   t.ok(cache.stats().relocations > 0, 'hot blocks were moved out of old slabs');
+  t.end();
 });
 
-t.test('a block still held elsewhere keeps its bytes after it moves or leaves', async (t) => {
+t.test('a block still held elsewhere keeps its bytes after it moves or leaves', (t) => {
   const cache = new BlockCache(CAPACITY, SLAB);
   const held = [readIn(cache, 0), readIn(cache, 1), readIn(cache, 2)];
   for (let i = 3; i < 3000; i++) {
@@ -82,9 +84,10 @@ t.test('a block still held elsewhere keeps its bytes after it moves or leaves', 
   t.ok(cache.lookup(0, 1) !== held[1], 'block 1 was moved to a newer slab');
   t.ok(holds(cache.lookup(0, 1)!, 1), 'the moved copy holds the same bytes');
   t.ok(held.every((b, i) => holds(b, i)), 'the blocks held since they were read still hold their bytes');
+  t.end();
 });
 
-t.test('blocks that fit in the cache and keep being hit are copied at most once', async (t) => {
+t.test('blocks that fit in the cache and keep being hit are copied at most once', (t) => {
   const cache = new BlockCache(CAPACITY, SLAB);
   for (let i = 0; i < 600; i++) readIn(cache, i); // ~600 KB in 38 slabs: all of it fits
   let misses = 0;
@@ -96,13 +99,15 @@ t.test('blocks that fit in the cache and keep being hit are copied at most once'
   t.ok(afterFirstRound < 600, `${afterFirstRound} blocks moved in the first round`);
   t.equal(cache.stats().relocations, afterFirstRound, 'no block moved after that');
   t.ok(cache.stats().slabBytes <= 1.1 * 600 * 1004 + 2 * SLAB, 'slab memory stays near the blocks\' size');
+  t.end();
 });
 
-t.test('blocks too big for a slab get memory of their own; a tiny cache uses no slabs', async (t) => {
+t.test('blocks too big for a slab get memory of their own; a tiny cache uses no slabs', (t) => {
   const cache = new BlockCache(CAPACITY, SLAB);
   t.equal(cache.allocate(SLAB).buffer.byteLength, SLAB, 'a whole-slab block is its own buffer');
   t.equal(cache.stats().slabs, 0);
   const tiny = new BlockCache(1000);
   t.equal(tiny.allocate(100).buffer.byteLength, 100);
   t.equal(tiny.stats().slabs, 0);
+  t.end();
 });
