@@ -82,8 +82,8 @@ export class BlockCache extends LRUCache<Block> {
    * The cached block, marked most recently used; undefined on a miss. A block found in an old slab
    * (see the top of this file) is first copied into the current one.
    */
-  lookup(ns: number, key: number): Block | undefined {
-    const block = this.get(ns, key);
+  override get(ns: number, key: number): Block | undefined {
+    const block = super.get(ns, key);
     if (block === undefined) return undefined;
     const slab = this.slabs.get(block.data.buffer);
     if (slab === undefined || slab === this.current || !this.isOld(slab)) return block;
@@ -91,14 +91,21 @@ export class BlockCache extends LRUCache<Block> {
     copy.set(block.data);
     const moved = new Block(copy, block.fileName, block.blockOffset);
     this.relocations++;
-    this.cacheBlock(ns, key, moved); // replaces the old entry: left() takes it off its slab
+    this.insert(ns, key, moved); // replaces the old entry: left() takes it off its slab
     return moved;
   }
 
-  /** Inserts a block just read (charged its size); its data should come from allocate(). */
+  /** Inserts a block just read from a file: insert(), and the slabs' clock moves on. */
   insertBlock(ns: number, key: number, block: Block): void {
     this.inserted += block.data.length;
-    this.cacheBlock(ns, key, block);
+    this.insert(ns, key, block);
+  }
+
+  /** Inserts a block, charged its size unless told otherwise; its data should come from allocate(). */
+  override insert(ns: number, key: number, block: Block, charge = block.size): void {
+    const slab = this.slabs.get(block.data.buffer);
+    if (slab !== undefined) slab.live += block.data.length; // before insert(), which may evict it at once
+    super.insert(ns, key, block, charge);
   }
 
   override stats(): BlockCacheStats {
@@ -113,12 +120,6 @@ export class BlockCache extends LRUCache<Block> {
    */
   private isOld(slab: Slab): boolean {
     return 2 * slab.live < slab.memory.length || 4 * (this.inserted - slab.born) > this.capacity;
-  }
-
-  private cacheBlock(ns: number, key: number, block: Block): void {
-    const slab = this.slabs.get(block.data.buffer);
-    if (slab !== undefined) slab.live += block.data.length; // before insert(), which may evict it at once
-    this.insert(ns, key, block, block.size);
   }
 
   /** A block left the cache: its slab is dropped once none of its blocks is cached. */

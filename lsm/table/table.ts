@@ -205,7 +205,7 @@ export class Table implements DataBlockSource {
   private readDataBlock(h: BlockHandle, fillCache = true, file: RandomAccessFile = this.file): Block {
     const cache = this.cache;
     if (cache !== undefined) {
-      const cached = cache.lookup(this.cacheId, h.offset);
+      const cached = cache.get(this.cacheId, h.offset);
       if (cached !== undefined) {
         this.stats.blockCacheHits++;
         return cached;

@@ -35,9 +35,9 @@ t.test('cached blocks read back intact, and slabs of evicted blocks are let go',
     readIn(cache, i);
     maxSlabBytes = Math.max(maxSlabBytes, cache.stats().slabBytes);
   }
-  t.equal(cache.lookup(0, 0), undefined, 'the oldest blocks were evicted');
+  t.equal(cache.get(0, 0), undefined, 'the oldest blocks were evicted');
   let intact = 0;
-  for (let i = 4000; i < 5000; i++) if (holds(cache.lookup(0, i)!, i)) intact++;
+  for (let i = 4000; i < 5000; i++) if (holds(cache.get(0, i)!, i)) intact++;
   t.equal(intact, 1000, 'the newest 1,000 blocks read back as they were read in');
   // Blocks are charged 1,004 bytes (data and restart array); a slab fits 16 of them and 384 bytes spare.
   t.ok(maxSlabBytes <= 1.05 * CAPACITY + 2 * SLAB, `slab memory ${maxSlabBytes} stays within capacity + 5% + 2 slabs`);
@@ -50,7 +50,7 @@ t.test('hot blocks scattered over many slabs do not keep those slabs alive', (t)
   // the hot blocks used throughout. Left where they were read, they would keep 200 slabs (3.2 MiB).
   const hot: number[] = [];
   /** A reader's get: the cached block, or the block read in again after a miss. */
-  const use = (i: number): Block => cache.lookup(0, i) ?? readIn(cache, i);
+  const use = (i: number): Block => cache.get(0, i) ?? readIn(cache, i);
   for (let i = 0; i < 3200; i++) {
     readIn(cache, i);
     if (i % 16 === 0) hot.push(i);
@@ -78,11 +78,11 @@ t.test('a block still held elsewhere keeps its bytes after it moves or leaves', 
   const held = [readIn(cache, 0), readIn(cache, 1), readIn(cache, 2)];
   for (let i = 3; i < 3000; i++) {
     readIn(cache, i);
-    cache.lookup(0, 1); // block 1 stays hot (and moves); 0 and 2 are evicted
+    cache.get(0, 1); // block 1 stays hot (and moves); 0 and 2 are evicted
   }
-  t.equal(cache.lookup(0, 0), undefined);
-  t.ok(cache.lookup(0, 1) !== held[1], 'block 1 was moved to a newer slab');
-  t.ok(holds(cache.lookup(0, 1)!, 1), 'the moved copy holds the same bytes');
+  t.equal(cache.get(0, 0), undefined);
+  t.ok(cache.get(0, 1) !== held[1], 'block 1 was moved to a newer slab');
+  t.ok(holds(cache.get(0, 1)!, 1), 'the moved copy holds the same bytes');
   t.ok(held.every((b, i) => holds(b, i)), 'the blocks held since they were read still hold their bytes');
   t.end();
 });
@@ -91,10 +91,10 @@ t.test('blocks that fit in the cache and keep being hit are copied at most once'
   const cache = new BlockCache(CAPACITY, SLAB);
   for (let i = 0; i < 600; i++) readIn(cache, i); // ~600 KB in 38 slabs: all of it fits
   let misses = 0;
-  for (let i = 0; i < 600; i++) if (cache.lookup(0, i) === undefined) misses++;
+  for (let i = 0; i < 600; i++) if (cache.get(0, i) === undefined) misses++;
   // The first slabs aged while the rest was read in: their blocks move once, to slabs of their own age.
   const afterFirstRound = cache.stats().relocations;
-  for (let round = 0; round < 20; round++) for (let i = 0; i < 600; i++) if (cache.lookup(0, i) === undefined) misses++;
+  for (let round = 0; round < 20; round++) for (let i = 0; i < 600; i++) if (cache.get(0, i) === undefined) misses++;
   t.equal(misses, 0);
   t.ok(afterFirstRound < 600, `${afterFirstRound} blocks moved in the first round`);
   t.equal(cache.stats().relocations, afterFirstRound, 'no block moved after that');
