@@ -56,24 +56,24 @@ interface Job {
 /** The worker died under a job: worth another attempt on a new worker. */
 class WorkerExitedError extends IOError {}
 
-/** Flags that load code into every thread (--import, --require, loaders): not for ours, which needs none. */
-const PRELOAD_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
-
 /**
- * The process's node flags minus preloads: a preload written for the main thread (say one that unrefs
- * process.stdin) can throw in a worker, which would fail every job.
+ * The node flags the worker takes from the process: the ones that change how our code reports or is
+ * profiled. Anything else stays with the main thread: Node refuses V8 and per-process flags in a
+ * worker's execArgv (a server started with `--max-old-space-size` would fail every flush), `--input-type`
+ * fails a worker started from a file, and a preload written for the main thread can throw in a worker.
  */
+const WORKER_FLAGS = /^--(enable-source-maps|(cpu|heap)-prof(-[a-z]+)?|diagnostic-dir|(no|trace|throw|pending)-(warnings|deprecation)|trace-uncaught|unhandled-rejections)(=|$)/;
+/** Those of them that take a value, which may also come as the next argument. */
+const WITH_VALUE = /^--((cpu|heap)-prof-(dir|name|interval)|diagnostic-dir|unhandled-rejections)$/;
+
 function workerExecArgv(): string[] {
-  const out: string[] = [];
   const argv = process.execArgv;
+  const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const eq = a.indexOf('=');
-    if (PRELOAD_FLAGS.has(eq < 0 ? a : a.slice(0, eq))) {
-      if (eq < 0) i++; // the flag's value is the next argument
-      continue;
-    }
+    if (!WORKER_FLAGS.test(a)) continue;
     out.push(a);
+    if (WITH_VALUE.test(a) && i + 1 < argv.length) out.push(argv[++i]!);
   }
   return out;
 }

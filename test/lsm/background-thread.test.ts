@@ -11,6 +11,7 @@
  *  - a corrupt input table: the worker's CorruptionError reaches the caller as the same class, with its
  *    file.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -246,4 +247,27 @@ t.test('a corrupt input table fails the compaction with a CorruptionError naming
   } finally {
     await db.close();
   }
+});
+
+t.test('a process started with V8 flags (--max-old-space-size) still flushes and compacts on its worker', (t) => {
+  const dir = tempDir(t);
+  // Node refuses V8 and per-process flags in a worker's execArgv; the DB must start its worker anyway.
+  const script = `
+    import { DB } from ${JSON.stringify(new URL('../../lsm/index.js', import.meta.url).href)};
+    const db = await DB.open(${JSON.stringify(dir)}, ${JSON.stringify(SMALL)});
+    for (let i = 0; i < 2000; i++) await db.put(Buffer.from('k' + i), Buffer.alloc(100, i % 251));
+    await db.compactRange();
+    const s = db.stats();
+    const ok = (await db.get(Buffer.from('k1999')))?.equals(Buffer.alloc(100, 1999 % 251));
+    console.log(JSON.stringify({ flushes: s.flushes, workers: db.backgroundThreadForTests.workersStarted, ok }));
+    await db.close();`;
+  const flags = ['--max-old-space-size=256', '--stack-trace-limit=20', '--enable-source-maps'];
+  const r = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  t.equal(r.status, 0, `exits 0 ${r.stderr.split('\n').find((l) => /Error/.test(l)) ?? ''}`);
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  const out = (last.startsWith('{') ? JSON.parse(last) : {}) as { flushes?: number; workers?: number; ok?: boolean };
+  t.ok((out.flushes ?? 0) > 0, `memtables were flushed (${out.flushes})`);
+  t.equal(out.workers, 1, 'by one worker, started once');
+  t.equal(out.ok, true, 'the last write reads back');
+  t.end();
 });
