@@ -29,7 +29,7 @@ import { joinPath, type FileSystem, type WritableFile } from './env.js';
 import { tableFileName } from './filename.js';
 import type { InternalIterator } from './iterator.js';
 import { newMergingIterator } from './merging-iterator.js';
-import { compressionForLevel, type TableSettings } from './flush-job.js';
+import { compressionForLevel, type Retain, type TableSettings } from './flush-job.js';
 import { TableBuilder } from './table/table-builder.js';
 import type { TableCache, TableHandle } from './table-cache.js';
 import type { Table } from './table/table.js';
@@ -52,6 +52,7 @@ export interface CompactionContext extends TableSettings {
   pendingOutputs: Set<number>;
   /** True once the DB is closing: the job stops at its next yield. */
   aborted: () => boolean;
+  retain?: Retain;
 }
 
 export interface CompactionResult {
@@ -121,6 +122,7 @@ export async function runCompaction(c: Compaction, ctx: CompactionContext, small
       else children.push(new LevelIterator(icmp, files, tables, false));
     }
     const input = newMergingIterator(icmp, children);
+    ctx.retain?.(input);
 
     // The current user key, copied into a reused buffer (no allocation per key).
     let currentUserKey = Buffer.allocUnsafe(64);
@@ -177,6 +179,7 @@ export async function runCompaction(c: Compaction, ctx: CompactionContext, small
           filterKeyLength: userKeyLength,
         });
         smallest = Buffer.from(key);
+        ctx.retain?.(builder);
       }
       builder.add(key, input.value());
       if (builder.pendingBytes >= WRITE_CHUNK) await builder.flush();

@@ -65,21 +65,18 @@ const collectGarbage = ((): (() => void) | undefined => {
 })();
 
 /**
- * How much the heap and array buffers grow before an idle worker collects. A full collection is cheap
- * for this thread but not for the process: between jobs no builder or iterator is alive, so their
- * hidden classes die with the collection, and every hot function is deoptimized and compiled again
- * on V8's compiler threads, ~0.2 s of CPU each time. Collecting at every idle moment cost 8.5-9.2 s
- * of those threads' CPU over 500,000 puts and 500,000 overwrites; collecting after 8 MiB of growth,
- * 4.3 s (none at all: 2.2 s), for +6 MiB of peak RSS (none at all: +35 MiB).
+ * The latest object of each class a job made (builders, iterators, the compaction and its context),
+ * kept until a newer one replaces it. Without them, a collection between jobs finds no builder or
+ * iterator alive and frees their hidden classes; V8 then deoptimizes every hot function and compiles it
+ * again on its compiler threads, ~0.2 s of CPU per collection. Over 500,000 puts and 500,000
+ * overwrites, collecting at every idle moment cost those threads 8.5-10 s of CPU without this, 3.6-4.4 s
+ * with it (2.2 s with no idle collection at all), and peak RSS did not grow. It holds at most one
+ * compaction's input iterators: their current blocks and read-ahead buffers, ~1-2 MiB.
  */
-const COLLECT_AFTER_BYTES = 8 << 20;
-/** Heap plus array buffers in use right after the last collection. */
-let retainedAfterCollection = 0;
-
-function inUse(): number {
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
+const latestOfClass = new Map<unknown, object>();
+const retain = (o: object): void => {
+  latestOfClass.set(o.constructor, o);
+};
 
 function jobStarted(): void {
   running++;
@@ -88,9 +85,7 @@ function jobStarted(): void {
 function jobEnded(): void {
   if (--running === 0 && collectGarbage !== undefined) {
     setImmediate(() => {
-      if (running !== 0 || inUse() - retainedAfterCollection < COLLECT_AFTER_BYTES) return;
-      collectGarbage();
-      retainedAfterCollection = inUse();
+      if (running === 0) collectGarbage();
     });
   }
 }
@@ -121,7 +116,9 @@ async function flush(m: Extract<ToWorker, { type: 'flush' }>): Promise<void> {
   jobStarted();
   try {
     const mem = Memtable.fromImage(m.image, icmp);
-    const file = await writeTableFile({ ...config, fs, icmp }, mem.iterator(), m.number);
+    const ctx = { ...config, fs, icmp, retain };
+    latestOfClass.set('flush context', ctx);
+    const file = await writeTableFile(ctx, mem.iterator(), m.number);
     // The copy's arena goes back for the next flush's copy (the memtable over it is not used again).
     post({ type: 'flushed', job: m.job, file: toWireFile(file), arena: m.image.arena }, [m.image.arena]);
   } catch (err) {
@@ -149,9 +146,13 @@ async function compact(job: number, m: Extract<ToWorker, { type: 'compact' }>): 
       }),
     pendingOutputs: new Set<number>(),
     aborted: () => aborted.has(job),
+    retain,
   };
+  latestOfClass.set('compaction context', ctx);
   try {
-    const r = await runCompaction(compactionFromSpec(m.spec, config.levels, icmp), ctx, m.spec.smallestSnapshot);
+    const c = compactionFromSpec(m.spec, config.levels, icmp);
+    retain(c);
+    const r = await runCompaction(c, ctx, m.spec.smallestSnapshot);
     post({
       type: 'compacted',
       job,

@@ -38,10 +38,14 @@ export interface TableSettings {
   compression: CompressionType;
 }
 
+/** Given the builders and iterators a job makes: the background thread keeps them (compaction-worker.ts). */
+export type Retain = (o: object) => void;
+
 export interface FlushContext extends TableSettings {
   fs: FileSystem;
   dir: string;
   icmp: InternalKeyComparator;
+  retain?: Retain;
 }
 
 /** The table hands its bytes to the file whenever this many are pending. */
@@ -63,6 +67,8 @@ export async function writeTableFile(ctx: FlushContext, it: InternalIterator, nu
       compression: compressionForLevel(ctx.compression, 0),
       filterKeyLength: userKeyLength,
     });
+    ctx.retain?.(it);
+    ctx.retain?.(builder);
     let n = 0;
     for (it.seekToFirst(); it.valid(); it.next()) {
       builder.add(it.key(), it.value());
