@@ -71,7 +71,8 @@ const collectGarbage = ((): (() => void) | undefined => {
  * again on its compiler threads, ~0.2 s of CPU per collection. Over 500,000 puts and 500,000
  * overwrites, collecting at every idle moment cost those threads 8.5-10 s of CPU without this, 3.6-4.4 s
  * with it (2.2 s with no idle collection at all), and peak RSS did not grow. It holds at most one
- * compaction's input iterators: their current blocks and read-ahead buffers, ~1-2 MiB.
+ * compaction's input iterators (their current blocks and read-ahead buffers, ~1-2 MiB) and one flushed
+ * memtable copy's node records (~0.6 MiB; its arena has gone back to the main thread).
  */
 const latestOfClass = new Map<unknown, object>();
 const retain = (o: object): void => {
