@@ -18,7 +18,7 @@
  * in line for eviction. Blocks that fit in the cache and keep being hit move at most once (with no
  * reads, no slab ages). Slab memory stays near the capacity (1.12x in that run; `stats().slabBytes` reports it).
  */
-import { LRUCache, type CacheStats } from './cache.js';
+import { LRUCache, type CacheHandle, type CacheStats } from './cache.js';
 import { Block } from './table/block.js';
 
 /** Slab size for the default 8 MiB cache; smaller caches get capacity/64 (blocks too big go alone). */
@@ -103,9 +103,14 @@ export class BlockCache extends LRUCache<Block> {
 
   /** Inserts a block, charged its size unless told otherwise; its data should come from allocate(). */
   override insert(ns: number, key: number, block: Block, charge = block.size): void {
-    const slab = this.slabs.get(block.data.buffer);
-    if (slab !== undefined) slab.live += block.data.length; // before insert(), which may evict it at once
+    this.entered(block); // before insert(), which may evict it at once
     super.insert(ns, key, block, charge);
+  }
+
+  /** insert() and acquire() in one step, with the same slab accounting. */
+  override insertAndAcquire(ns: number, key: number, block: Block, charge = block.size): CacheHandle<Block> {
+    this.entered(block);
+    return super.insertAndAcquire(ns, key, block, charge);
   }
 
   override stats(): BlockCacheStats {
@@ -120,6 +125,12 @@ export class BlockCache extends LRUCache<Block> {
    */
   private isOld(slab: Slab): boolean {
     return 2 * slab.live < slab.memory.length || 4 * (this.inserted - slab.born) > this.capacity;
+  }
+
+  /** A block entered the cache: its slab counts it as live. */
+  private entered(block: Block): void {
+    const slab = this.slabs.get(block.data.buffer);
+    if (slab !== undefined) slab.live += block.data.length;
   }
 
   /** A block left the cache: its slab is dropped once none of its blocks is cached. */

@@ -111,3 +111,26 @@ t.test('blocks too big for a slab get memory of their own; a tiny cache uses no 
   t.equal(tiny.stats().slabs, 0);
   t.end();
 });
+
+t.test('blocks inserted pinned (insertAndAcquire) are counted on their slabs like the rest', (t) => {
+  const cache = new BlockCache(CAPACITY, SLAB);
+  let maxSlabBytes = 0;
+  let intact = 0;
+  for (let i = 0; i < 5000; i++) {
+    const data = cache.allocate(BLOCK);
+    data.fill(i % 251, 0, BLOCK - 8);
+    data.writeUInt32LE(0, BLOCK - 8);
+    data.writeUInt32LE(1, BLOCK - 4);
+    const h = cache.insertAndAcquire(0, i, new Block(data, 'x.sst', i * BLOCK));
+    if (holds(h.value, i)) intact++;
+    cache.release(h);
+    maxSlabBytes = Math.max(maxSlabBytes, cache.stats().slabBytes);
+  }
+  t.equal(intact, 5000, 'each pinned block holds its bytes');
+  const s = cache.stats();
+  t.equal(cache.get(0, 0), undefined, 'charged their size: the oldest blocks were evicted');
+  t.ok(s.entries * BLOCK <= 1.05 * CAPACITY, `${s.entries} blocks cached, within the capacity`);
+  t.ok(s.slabBytes >= s.entries * BLOCK, `the slabs counted (${s.slabBytes} bytes) hold every cached block`);
+  t.ok(maxSlabBytes <= 1.05 * CAPACITY + 2 * SLAB, `slab memory ${maxSlabBytes} stays within capacity + 5% + 2 slabs`);
+  t.end();
+});
