@@ -9,7 +9,9 @@
  *    job fails and becomes the DB's background error (writes refused, reads go on), and a reopen finds
  *    every acknowledged write;
  *  - a corrupt input table: the worker's CorruptionError reaches the caller as the same class, with its
- *    file.
+ *    file;
+ *  - a process started with flags Node refuses in a worker (V8's, `--input-type`): its worker starts
+ *    without them and does its jobs.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
