@@ -4,7 +4,7 @@
  *
  *   meta key     := 00 ‖ "indexes"                              value: meta value (below)
  *   primary key  := 01 ‖ key                                    value: the record's value
- *   index entry  := 02 ‖ u8 nameLen ‖ name ‖ escape(indexKey) ‖ 00 01 ‖ key      value: empty
+ *   index entry  := 02 ‖ u8 nameLen ‖ name ‖ escape(indexKey) ‖ 00 01 ‖ key      value: empty, or the cover
  *   escape(b)    := every 00 byte of b written as 00 ff, every other byte as it is
  *   meta value   := "IDX" (49 44 58) ‖ version u8 (1) ‖ varint count ‖ (varint nameLen ‖ name)*
  *
@@ -91,21 +91,28 @@ export function encodeIndexEntryKey(prefix: Uint8Array, indexKey: Uint8Array, ke
 
 /** Splits an index entry key (which starts with `prefix`) into its index key and primary key. */
 export function decodeIndexEntryKey(prefix: Uint8Array, entry: Uint8Array): { indexKey: Buffer; key: Buffer } {
-  const out: number[] = [];
+  // First pass: find the terminator and count escapes, so an index key without 00 bytes (the common
+  // case) is one copy rather than a byte-by-byte rebuild.
   let p = prefix.length;
+  let escapes = 0;
   for (;;) {
-    if (p >= entry.length) throw new CorruptionError('index entry key has no terminator');
-    const x = entry[p++]!;
-    if (x !== 0) {
-      out.push(x);
-      continue;
-    }
-    const next = entry[p++];
-    if (next === 0xff) out.push(0);
-    else if (next === 0x01) break;
-    else throw new CorruptionError(`index entry key has a bad escape 00 ${String(next)} at byte ${p - 1}`);
+    p = entry.indexOf(0, p);
+    if (p < 0 || p + 1 >= entry.length) throw new CorruptionError('index entry key has no terminator');
+    const next = entry[p + 1];
+    if (next === 0x01) break;
+    if (next !== 0xff) throw new CorruptionError(`index entry key has a bad escape 00 ${String(next)} at byte ${p + 1}`);
+    escapes++;
+    p += 2;
   }
-  return { indexKey: Buffer.from(out), key: Buffer.from(entry.subarray(p)) };
+  const key = Buffer.from(entry.subarray(p + 2));
+  if (escapes === 0) return { indexKey: Buffer.from(entry.subarray(prefix.length, p)), key };
+  const indexKey = Buffer.allocUnsafe(p - prefix.length - escapes);
+  let o = 0;
+  for (let i = prefix.length; i < p; i++) {
+    indexKey[o++] = entry[i]!;
+    if (entry[i] === 0) i++; // skip the ff of an escaped 00
+  }
+  return { indexKey, key };
 }
 
 /** The smallest key greater than every key starting with `prefix` (prefix never ends in ff here). */

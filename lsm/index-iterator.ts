@@ -1,10 +1,11 @@
 /**
- * IndexedDB's two iterators, thin wrappers over the engine's DBIterator:
+ * IndexedDB's three iterators, thin wrappers over the engine's DBIterator:
  * - PrimaryIterator yields [key, value] of primary records, the namespace byte stripped;
  * - IndexIterator yields { indexKey, key, value } of one index: it walks the index's entries and reads
  *   each entry's primary record, both at one snapshot. Index entries and their records are written in
  *   one batch, so at any snapshot an entry's record exists and is the one that produced it.
- * Both close (and free what they pin, the index iterator's own snapshot too) at their end, on close(),
+ * - CoverIterator yields { indexKey, key, cover } of a covering index: the entries alone, no record read.
+ * All close (and free what they pin, the index iterator's own snapshot too) at their end, on close(),
  * and on a `break` out of `for await`.
  */
 import type { DB } from './db.js';
@@ -19,6 +20,13 @@ export interface IndexEntry {
   /** The primary key and the record's value at the iterator's snapshot. */
   key: Buffer;
   value: Buffer;
+}
+
+export interface CoverEntry {
+  indexKey: Buffer;
+  key: Buffer;
+  /** What the index's cover function returned for the record (lsm/indexed-db.ts, CoveringIndex). */
+  cover: Buffer;
 }
 
 export class PrimaryIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
@@ -92,5 +100,38 @@ export class IndexIterator implements AsyncIterableIterator<IndexEntry> {
     this.closed = true;
     await this.inner.close();
     if (this.ownSnapshot) this.snapshot.release();
+  }
+}
+
+export class CoverIterator implements AsyncIterableIterator<CoverEntry> {
+  /** @internal created by IndexedDB.coverIterator() */
+  constructor(
+    private readonly inner: DBIterator,
+    private readonly prefix: Buffer,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<CoverEntry>> {
+    try {
+      const r = await this.inner.next();
+      if (r.done === true) return r;
+      const { indexKey, key } = decodeIndexEntryKey(this.prefix, r.value[0]);
+      return { done: false, value: { indexKey, key, cover: r.value[1] } };
+    } catch (err) {
+      await this.inner.close();
+      throw err;
+    }
+  }
+
+  async return(): Promise<IteratorResult<CoverEntry>> {
+    await this.inner.close();
+    return { done: true, value: undefined };
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
   }
 }

@@ -19,8 +19,8 @@ export {
 export type { FileSystem, FileLock, RandomAccessFile, WritableFile } from './env.js';
 export { MemFileSystem } from './mem-fs.js';
 export { NodeFileSystem } from './node-fs.js';
-export { IndexedDB, type IndexFunction, type IndexedDBOptions, type IndexedWrite, type IndexIteratorOptions, type PrimaryIteratorOptions } from './indexed-db.js';
-export { IndexIterator, PrimaryIterator, type IndexEntry } from './index-iterator.js';
+export { IndexedDB, type CoveringIndex, type IndexFunction, type IndexedDBOptions, type IndexedWrite, type IndexIteratorOptions, type PrimaryIteratorOptions } from './indexed-db.js';
+export { CoverIterator, IndexIterator, PrimaryIterator, type CoverEntry, type IndexEntry } from './index-iterator.js';
 export {
   META_KEY as INDEX_META_KEY,
   NS_INDEX,

@@ -34,7 +34,7 @@ import {
   primaryBounds,
   type KeyBounds,
 } from './index-format.js';
-import { IndexIterator, PrimaryIterator } from './index-iterator.js';
+import { CoverIterator, IndexIterator, PrimaryIterator } from './index-iterator.js';
 import { KeyLocks } from './index-locks.js';
 import { resolveOptions, type DBOptions, type Logger } from './options.js';
 import type { Snapshot } from './snapshot.js';
@@ -43,9 +43,20 @@ import { WriteBatch } from './write-batch.js';
 /** Index keys of a record; must depend on (key, value) only. An empty array: the record is not indexed. */
 export type IndexFunction = (key: Buffer, value: Buffer) => readonly Uint8Array[];
 
+/**
+ * A covering index: each entry also stores `cover(key, value)`, a few bytes of the record (say, its
+ * version), so that coverIterator() answers from the index alone, without reading the records. The
+ * cover must depend on (key, value) only. Giving an index a cover, or changing it, needs a new index
+ * name (the old entries hold the old covers), as changing its key function does.
+ */
+export interface CoveringIndex {
+  keys: IndexFunction;
+  cover: (key: Buffer, value: Buffer) => Uint8Array;
+}
+
 export interface IndexedDBOptions extends DBOptions {
   /** The indexes, by name (1–255 UTF-8 bytes). Fixed while the store is open. */
-  indexes: Record<string, IndexFunction>;
+  indexes: Record<string, IndexFunction | CoveringIndex>;
 }
 
 export type IndexedWrite = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
@@ -63,6 +74,13 @@ interface Index {
   name: string;
   prefix: Buffer;
   fn: IndexFunction;
+  cover: CoveringIndex['cover'] | undefined;
+}
+
+/** A record's entries in one index: its distinct index keys by latin1 id, and the value they store. */
+interface Entries {
+  keys: Map<string, Buffer>;
+  value: Buffer;
 }
 
 /** Rows of a backfill or an index removal per batch. */
@@ -100,6 +118,20 @@ function keysOf(index: Index, key: Buffer, value: Buffer): Map<string, Buffer> {
   return m;
 }
 
+/** The record's entries in `index`; the cover only if `withCover` (an old value's entries are only deleted). */
+function entriesOf(index: Index, key: Buffer, value: Buffer, withCover: boolean): Entries {
+  const keys = keysOf(index, key, value);
+  if (!withCover || index.cover === undefined || keys.size === 0) return { keys, value: EMPTY };
+  let cover: unknown;
+  try {
+    cover = index.cover(key, value);
+  } catch (err) {
+    throw new IndexFunctionError(`cover function of index ${index.name} threw for key ${key.toString('hex').slice(0, 80)}`, { cause: err });
+  }
+  if (!(cover instanceof Uint8Array)) throw new IndexFunctionError(`cover function of index ${index.name} returned ${typeof cover}, not a Uint8Array`);
+  return { keys, value: Buffer.from(cover) };
+}
+
 export class IndexedDB {
   private readonly locks = new KeyLocks();
   private closed = false;
@@ -116,9 +148,13 @@ export class IndexedDB {
     const { indexes: declared, ...dbOptions } = options;
     if (declared === null || typeof declared !== 'object') throw new InvalidArgumentError('options.indexes must be an object of index functions');
     const indexes = new Map<string, Index>();
-    for (const [name, fn] of Object.entries(declared)) {
-      if (typeof fn !== 'function') throw new InvalidArgumentError(`index ${name} must be a function`);
-      indexes.set(checkIndexName(name), { name, prefix: indexPrefix(name), fn });
+    for (const [name, decl] of Object.entries(declared)) {
+      const covering = decl !== null && typeof decl === 'object';
+      const fn: unknown = covering ? decl.keys : decl;
+      const cover: unknown = covering ? decl.cover : undefined;
+      if (typeof fn !== 'function') throw new InvalidArgumentError(`index ${name} must be a function, or { keys, cover } functions`);
+      if (covering && typeof cover !== 'function') throw new InvalidArgumentError(`index ${name}: cover must be a function`);
+      indexes.set(checkIndexName(name), { name, prefix: indexPrefix(name), fn: fn as IndexFunction, cover: cover as Index['cover'] });
     }
     const logger = resolveOptions(dbOptions).logger;
     const db = await DB.open(dir, dbOptions);
@@ -172,7 +208,7 @@ export class IndexedDB {
       else throw new InvalidArgumentError(`operation type must be 'put' or 'del', got ${String((o as { type: unknown }).type)}`);
     }
     if (finals.size === 0) return; // nothing to apply: no engine write (and no empty WAL record)
-    const plans = [...finals.values()].map((f) => ({ ...f, next: f.value === undefined ? undefined : this.indexKeysOf(f.key, f.value) }));
+    const plans = [...finals.values()].map((f) => ({ ...f, next: f.value === undefined ? undefined : this.entriesOf(f.key, f.value, true) }));
     const release = await this.locks.acquire(plans.map((p) => p.key));
     try {
       const olds = await Promise.all(plans.map((p) => this.db.get(encodePrimaryKey(p.key))));
@@ -202,7 +238,7 @@ export class IndexedDB {
       if (decided === undefined) return false;
       const value = Buffer.from(checkBytes('value', decided).buffer, decided.byteOffset, decided.length);
       const batch = new WriteBatch(k.length + value.length + 64);
-      this.addChanges(batch, k, old, value, this.indexKeysOf(k, value));
+      this.addChanges(batch, k, old, value, this.entriesOf(k, value, true));
       await this.db.write(batch, { sync });
       return true;
     } finally {
@@ -210,24 +246,29 @@ export class IndexedDB {
     }
   }
 
-  /** Adds to `batch` the primary record of key (value, or a delete) and its index entries' changes. */
-  private addChanges(batch: WriteBatch, key: Buffer, old: Buffer | undefined, value: Buffer | undefined, next: Map<string, Buffer>[] | undefined): void {
-    const before = old === undefined ? undefined : this.indexKeysOf(key, old);
+  /**
+   * Adds to `batch` the primary record of key (value, or a delete) and its index entries' changes. An
+   * entry both values have is left alone, unless its index has a cover: the new value's cover replaces it.
+   */
+  private addChanges(batch: WriteBatch, key: Buffer, old: Buffer | undefined, value: Buffer | undefined, next: Entries[] | undefined): void {
+    const before = old === undefined ? undefined : this.entriesOf(key, old, false);
     let j = 0;
     for (const index of this.indexes.values()) {
-      const was = before?.[j];
+      const was = before?.[j]?.keys;
       const now = next?.[j];
       j++;
-      if (was !== undefined) for (const [k, ik] of was) if (now?.has(k) !== true) batch.del(encodeIndexEntryKey(index.prefix, ik, key));
-      if (now !== undefined) for (const [k, ik] of now) if (was?.has(k) !== true) batch.put(encodeIndexEntryKey(index.prefix, ik, key), EMPTY);
+      if (was !== undefined) for (const [k, ik] of was) if (now?.keys.has(k) !== true) batch.del(encodeIndexEntryKey(index.prefix, ik, key));
+      if (now !== undefined) {
+        for (const [k, ik] of now.keys) if (index.cover !== undefined || was?.has(k) !== true) batch.put(encodeIndexEntryKey(index.prefix, ik, key), now.value);
+      }
     }
     if (value === undefined) batch.del(encodePrimaryKey(key));
     else batch.put(encodePrimaryKey(key), value);
   }
 
-  /** Per index (declaration order), the record's distinct index keys by their latin1 id. */
-  private indexKeysOf(key: Buffer, value: Buffer): Map<string, Buffer>[] {
-    return [...this.indexes.values()].map((index) => keysOf(index, key, value));
+  /** Per index (declaration order), the record's entries; their covers only if `withCover`. */
+  private entriesOf(key: Buffer, value: Buffer, withCover: boolean): Entries[] {
+    return [...this.indexes.values()].map((index) => entriesOf(index, key, value, withCover));
   }
 
   // ---------------------------------------------------------------- reads
@@ -263,6 +304,19 @@ export class IndexedDB {
       if (o.snapshot === undefined) snapshot.release();
       throw err;
     }
+  }
+
+  /**
+   * { indexKey, key, cover } of covering index `name` in (indexKey, key) order: the entries alone, no
+   * record read, so a scan costs only the index's own (small) blocks. Each cover is the one of the record
+   * current at the iterator's snapshot (an entry and its record are written in one batch).
+   */
+  coverIterator(name: string, options?: IndexIteratorOptions): CoverIterator {
+    const index = this.indexes.get(name);
+    if (index === undefined) throw new IndexUnknownError(`no index named ${JSON.stringify(name)} (declared: ${this.indexNames.join(', ') || 'none'})`);
+    if (index.cover === undefined) throw new InvalidArgumentError(`index ${JSON.stringify(name)} has no cover: read it with indexIterator()`);
+    const o = checkIteratorOptions(options);
+    return new CoverIterator(this.db.iterator({ ...indexBounds(index.prefix, o), reverse: o.reverse, limit: o.limit, ...(o.snapshot === undefined ? {} : { snapshot: o.snapshot }) }), index.prefix);
   }
 
   // ---------------------------------------------------------------- maintenance
@@ -331,8 +385,9 @@ export class IndexedDB {
     let n = 0;
     let batch = new WriteBatch();
     for await (const [key, value] of this.iterator()) {
-      for (const ik of keysOf(index, key, value).values()) {
-        batch.put(encodeIndexEntryKey(index.prefix, ik, key), EMPTY);
+      const entries = entriesOf(index, key, value, true);
+      for (const ik of entries.keys.values()) {
+        batch.put(encodeIndexEntryKey(index.prefix, ik, key), entries.value);
         if (++n % REBUILD_BATCH === 0) {
           await this.db.write(batch);
           batch = new WriteBatch();

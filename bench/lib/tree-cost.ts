@@ -7,7 +7,7 @@
  * After an unmeasured warm-up (warmUp), two passes over the same epochs:
  *  1. the figure: TreeSource.build + root(), process.cpuUsage() (user + system, every thread of the
  *     process: libuv's file reads and GC helpers count) and wall time around the whole loop;
- *  2. the split: the index read alone (scanPartition into an array, no tree), then the tree alone
+ *  2. the split: the index read alone (scanPartitionVersions into an array, no tree), then the tree alone
  *     (add + root over that array), timed apart per epoch.
  * The OS page cache is warm for both passes (the node just wrote the files, the warm-up and pass 1
  * read them);
@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { MerkleTree } from '../../cluster/antientropy/merkle-tree.js';
 import { TreeSource } from '../../cluster/antientropy/tree-source.js';
 import { ReplicaStore } from '../../cluster/storage/replica-store.js';
-import type { StoredRecord } from '../../cluster/storage/record.js';
+import type { RecordVersion } from '../../cluster/storage/record.js';
 
 export interface TreeCostOptions {
   /** The cluster's partition count P: trees are built for partitions 0..P-1. */
@@ -166,17 +166,17 @@ async function buildSplit(store: ReplicaStore, epochs: readonly number[], partit
   let treeCpuMs = 0;
   for (const epoch of epochs) {
     const read = process.cpuUsage();
-    const perPartition: { key: Uint8Array; record: StoredRecord }[][] = [];
+    const perPartition: { key: Uint8Array; version: RecordVersion }[][] = [];
     for (let p = 0; p < partitions; p++) {
-      const rows: { key: Uint8Array; record: StoredRecord }[] = [];
-      for await (const row of store.scanPartition(epoch, p)) rows.push(row);
+      const rows: { key: Uint8Array; version: RecordVersion }[] = [];
+      for await (const row of store.scanPartitionVersions(epoch, p)) rows.push(row);
       perPartition.push(rows);
     }
     indexCpuMs += cpuSince(read);
     const build = process.cpuUsage();
     for (const rows of perPartition) {
       const tree = new MerkleTree();
-      for (const { key, record } of rows) tree.add(key, record.timestamp, record.tombstone);
+      for (const { key, version } of rows) tree.add(key, version.timestamp, version.tombstone);
       tree.root();
     }
     treeCpuMs += cpuSince(build);

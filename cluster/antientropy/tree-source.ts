@@ -2,7 +2,9 @@
  * Reading one partition's records of an epoch range out of the replica store, through its
  * (epoch, partition, key) index only — never a scan of the whole store: the Merkle tree of the range
  * (both sides of a session build it) and the records of some leaf buckets, paged by a byte budget
- * (what BucketRecords answers). Epochs are read one after the other, each in key order.
+ * (what BucketRecords answers). Epochs are read one after the other, each in key order. A tree
+ * needs only each record's version, which the index keeps beside its entry: a build reads no record.
+ * A bucket page reads only the records of its buckets.
  *
  * Both loops hand the event loop back every few hundred records and epochs (`pause`), so a large
  * build never holds up client requests.
@@ -57,8 +59,8 @@ export class TreeSource {
     for (let epoch = range.from; epoch <= range.to; epoch++) {
       if ((epoch - range.from) % EPOCHS_PER_PAUSE === EPOCHS_PER_PAUSE - 1) await this.pause();
       signal?.throwIfAborted();
-      for await (const { key, record } of this.store.scanPartition(epoch, partition)) {
-        tree.add(key, record.timestamp, record.tombstone);
+      for await (const { key, version } of this.store.scanPartitionVersions(epoch, partition)) {
+        tree.add(key, version.timestamp, version.tombstone);
         if (++records % RECORDS_PER_PAUSE === 0) {
           await this.pause();
           signal?.throwIfAborted();
@@ -75,21 +77,25 @@ export class TreeSource {
   async buckets(partition: number, range: EpochRange, buckets: ReadonlySet<number>, maxBytes: number, resume?: ResumePoint, signal?: AbortSignal): Promise<BucketPage> {
     const records: BucketRecord[] = [];
     let bytes = 0;
-    let scanned = 0;
     const first = resume?.epoch ?? range.from;
     for (let epoch = first; epoch <= range.to; epoch++) {
       if ((epoch - first) % EPOCHS_PER_PAUSE === EPOCHS_PER_PAUSE - 1) await this.pause();
       const after = resume !== undefined && epoch === resume.epoch ? { after: resume.afterKey } : {};
-      for await (const { key, record } of this.store.scanPartition(epoch, partition, after)) {
-        if (++scanned % RECORDS_PER_PAUSE === 0) {
-          await this.pause();
-          signal?.throwIfAborted();
-        }
-        if (!buckets.has(bucketOf(key))) continue;
+      // Keys outside the buckets are skipped on the index alone, without reading their records (the
+      // engine's iterator gives the event loop its turns through a long run of them).
+      const only = (key: Buffer): boolean => {
+        signal?.throwIfAborted();
+        return buckets.has(bucketOf(key));
+      };
+      for await (const { key, record } of this.store.scanPartition(epoch, partition, { ...after, only })) {
         const encoded = encodeRecord(record);
         records.push({ key, bytes: encoded, record });
         bytes += key.length + encoded.length;
         if (bytes >= maxBytes) return { records, next: { epoch, afterKey: key }, bytes };
+        if (records.length % RECORDS_PER_PAUSE === 0) {
+          await this.pause();
+          signal?.throwIfAborted();
+        }
       }
     }
     return { records, bytes };

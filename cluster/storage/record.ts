@@ -190,6 +190,41 @@ export function readPlacement(bytes: Uint8Array): { epoch: number; partition: nu
   return { epoch: readSafeU64(b, 16, 'epoch'), partition: b.readUInt32BE(24) };
 }
 
+/** A record's version without its value: what anti-entropy's Merkle trees hash. */
+export interface RecordVersion {
+  timestamp: Timestamp;
+  tombstone: boolean;
+}
+
+/**
+ * The header of encoded record bytes through the node id, bytes [0, 29 + n): what the store's
+ * placement index keeps beside each entry, so a Merkle tree is built without reading the records
+ * (RECORD.md, "The store's keys"). A view into `bytes`, no checksum check (the engine's blocks have theirs).
+ */
+export function versionBytes(bytes: Uint8Array): Uint8Array {
+  const b = checkHeader(bytes);
+  return b.subarray(0, HEADER_BYTES + b[28]!);
+}
+
+/** The version in versionBytes() output; RecordCorruptError for anything else, never another exception. */
+export function decodeVersion(bytes: Uint8Array): RecordVersion {
+  if (!(bytes instanceof Uint8Array)) throw new RecordCorruptError('a record version must be bytes');
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (b.length < HEADER_BYTES + 1 || b.length !== HEADER_BYTES + b[HEADER_BYTES - 1]!) throw new RecordCorruptError(`record version of ${b.length} bytes does not match its node id length`);
+  const magic = b.readUInt16BE(0);
+  if (magic !== RECORD_MAGIC) throw new RecordCorruptError(`bad record magic 0x${magic.toString(16).padStart(4, '0')}`);
+  if (b[2] !== RECORD_VERSION) throw new RecordCorruptError(`unknown record version ${b[2]}`);
+  const flags = b[3]!;
+  if ((flags & ~FLAG_TOMBSTONE) !== 0) throw new RecordCorruptError(`unknown record flags 0x${flags.toString(16)}`);
+  let node: string;
+  try {
+    node = utf8Strict.decode(b.subarray(HEADER_BYTES));
+  } catch {
+    throw new RecordCorruptError('node id is not valid UTF-8');
+  }
+  return { timestamp: { physicalMs: readSafeU64(b, 4, 'physicalMs'), logical: b.readUInt32BE(12), node }, tombstone: (flags & FLAG_TOMBSTONE) !== 0 };
+}
+
 /**
  * Last-write-wins order of two versions of one key: by timestamp (cluster/hlc.ts). Equal timestamps
  * mean the same coordinator stamped both, which it never does for two different writes; should it

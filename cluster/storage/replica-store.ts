@@ -27,15 +27,20 @@
  * must be wiped and rebuilt from its peers, never rejoined with its old data (Cassandra's
  * gc_grace_seconds). The age is the tombstone's timestamp.physicalMs against the injected clock.
  */
-import { IndexedDB, type DBStats, type FileSystem, type Logger } from '../../lsm/index.js';
+import { IndexedDB, type DBStats, type FileSystem, type Logger, type Snapshot } from '../../lsm/index.js';
+import { CorruptionError } from '../../lsm/errors.js';
 import { KeyLocks } from '../../lsm/index-locks.js';
-import { compareRecords, decodeRecord, encodeRecord, readPlacement, type StoredRecord } from './record.js';
+import { compareRecords, decodeRecord, decodeVersion, encodeRecord, readPlacement, versionBytes, type RecordVersion, type StoredRecord } from './record.js';
 
 export const DEFAULT_TOMBSTONE_GRACE_MS = 10 * 24 * 60 * 60 * 1000;
 /** Largest key a replica stores (64 KiB). */
 export const MAX_KEY_BYTES = 64 * 1024;
-/** Name of the (epoch, partition, key) index in the IndexedDB. */
-export const PLACEMENT_INDEX = 'by-epoch-partition';
+/**
+ * Name of the (epoch, partition, key) index in the IndexedDB. Its entries carry each record's version
+ * (record.ts versionBytes), hence ".v2": a store written with the version-less "by-epoch-partition"
+ * drops that index and builds this one from its records on its first open (logged), once.
+ */
+export const PLACEMENT_INDEX = 'by-epoch-partition.v2';
 /** The default period of the background fdatasync of unsynced applies. */
 export const DEFAULT_SYNC_INTERVAL_MS = 100;
 /** The replica store's block cache: most of a server's memory beyond its write buffers. */
@@ -83,6 +88,8 @@ export interface ScanOptions {
   limit?: number;
   /** Start after this key (exclusive), to resume a scan. */
   after?: Uint8Array;
+  /** Only the records whose key passes: the others are skipped without being read. */
+  only?: (key: Buffer) => boolean;
 }
 
 /** A call on a closed ReplicaStore. */
@@ -175,9 +182,12 @@ export class ReplicaStore {
       writeBufferSize: WRITE_BUFFER_BYTES,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       indexes: {
-        [PLACEMENT_INDEX]: (key, value) => {
-          const { epoch, partition } = readPlacement(value);
-          return [placementKey(epoch, partition, key)];
+        [PLACEMENT_INDEX]: {
+          keys: (key, value) => {
+            const { epoch, partition } = readPlacement(value);
+            return [placementKey(epoch, partition, key)];
+          },
+          cover: (_key, value) => versionBytes(value),
         },
       },
     });
@@ -237,17 +247,49 @@ export class ReplicaStore {
 
   /**
    * The records of (epoch, partition) in key order, tombstones included, read at one snapshot: the
-   * index path, for Merkle trees and streaming. `after` resumes after a key, `limit` bounds the count.
+   * index path, for bucket transfers and streaming. `after` resumes after a key, `limit` bounds the
+   * count, `only` skips keys before their records are read.
    */
   async *scanPartition(epoch: number, partition: number, options: ScanOptions = {}): AsyncIterable<{ key: Buffer; record: StoredRecord }> {
+    const only = options?.only;
+    if (only !== undefined && typeof only !== 'function') throw new ReplicaStoreArgumentError('only must be a function');
+    const limit = options?.limit ?? Number.MAX_SAFE_INTEGER;
+    let count = 0;
+    if (this.closed) throw new ReplicaStoreClosedError();
+    const snapshot = this.db.snapshot();
+    try {
+      for await (const { key } of this.scanEntries(epoch, partition, options, snapshot)) {
+        if (only !== undefined && !only(key)) continue;
+        const bytes = await this.db.get(key, { snapshot });
+        // The entry and its record are written in one batch: at one snapshot, one never exists alone.
+        if (bytes === undefined) throw new CorruptionError(`index entry for missing record ${key.toString('hex').slice(0, 80)}`);
+        yield { key, record: decodeRecord(bytes) };
+        if (++count >= limit) return;
+      }
+    } finally {
+      snapshot.release();
+    }
+  }
+
+  /**
+   * The versions (timestamp, tombstone) of the records of (epoch, partition) in key order, from the
+   * index alone: no record is read, so this costs a fraction of scanPartition (Merkle tree builds).
+   */
+  async *scanPartitionVersions(epoch: number, partition: number, options: Omit<ScanOptions, 'only'> = {}): AsyncIterable<{ key: Buffer; version: RecordVersion }> {
+    for await (const { key, cover } of this.scanEntries(epoch, partition, options)) yield { key, version: decodeVersion(cover) };
+  }
+
+  /** The index entries of (epoch, partition), with the checks both scans share. */
+  private scanEntries(epoch: number, partition: number, options: ScanOptions, snapshot?: Snapshot): AsyncIterable<{ key: Buffer; cover: Buffer }> {
     if (this.closed) throw new ReplicaStoreClosedError();
     checkInt('epoch', epoch, Number.MAX_SAFE_INTEGER - 1);
     checkInt('partition', partition, 0xffff_ffff);
     if (options === null || typeof options !== 'object') throw new ReplicaStoreArgumentError('scan options must be an object');
     if (options.limit !== undefined) checkInt('limit', options.limit, Number.MAX_SAFE_INTEGER);
     const lower = options.after === undefined ? { gte: placementKey(epoch, partition, new Uint8Array(0)) } : { gt: placementKey(epoch, partition, checkKey(options.after, 'after')) };
-    const it = this.db.indexIterator(PLACEMENT_INDEX, { ...lower, lt: placementEnd(epoch, partition), limit: options.limit });
-    for await (const { key, value } of it) yield { key, record: decodeRecord(value) };
+    // With `only`, the limit counts the records kept, not the entries seen: the caller applies it.
+    const limit = options.only === undefined ? options.limit : undefined;
+    return this.db.coverIterator(PLACEMENT_INDEX, { ...lower, lt: placementEnd(epoch, partition), limit, ...(snapshot === undefined ? {} : { snapshot }) });
   }
 
   /**
@@ -267,6 +309,7 @@ export class ReplicaStore {
     let lower: { gt: Buffer } | { gte: Buffer } =
       options.after === undefined ? { gte: placementKey(0, partition, new Uint8Array(0)) } : { gt: placementKey(epoch, partition, checkKey(options.after.key, 'after key')) };
     let count = 0;
+    if (this.closed) throw new ReplicaStoreClosedError();
     const snapshot = this.db.snapshot();
     try {
       while (count < limit) {

@@ -6,9 +6,11 @@ import {
   RecordCorruptError,
   compareRecords,
   decodeRecord,
+  decodeVersion,
   encodeRecord,
   newer,
   readPlacement,
+  versionBytes,
   type StoredRecord,
 } from '../../cluster/storage/record.js';
 import { MAX_LOGICAL } from '../../cluster/hlc.js';
@@ -90,6 +92,30 @@ t.test('encodeRecord refuses what it cannot store with RECORD_INVALID', (t) => {
     { ...example, timestamp: undefined },
   ];
   for (const r of bad) t.throws(() => encodeRecord(r as StoredRecord), { code: 'RECORD_INVALID' });
+  t.end();
+});
+
+t.test('a record\'s version bytes are its header through the node id, and decode to its timestamp and tombstone', (t) => {
+  const rng = new Rng(11);
+  const differ: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const r = randomRecord(rng);
+    const bytes = encodeRecord(r);
+    const v = versionBytes(bytes);
+    const want = JSON.stringify({ timestamp: r.timestamp, tombstone: r.tombstone });
+    if (JSON.stringify(decodeVersion(v)) !== want || !Buffer.from(v).equals(bytes.subarray(0, 29 + Buffer.byteLength(r.timestamp.node)))) differ.push(want);
+  }
+  t.same(differ.slice(0, 3), [], '1000 random records');
+  const v = Buffer.from(versionBytes(encodeRecord(example)));
+  t.equal(v.toString('hex'), '524301' + '00' + '0000019b76daa800' + '00000003' + '0000000000000007' + '0000002a' + '02' + '6e31', "RECORD.md's example: 31 bytes");
+  for (let len = 0; len < v.length; len++) t.throws(() => decodeVersion(v.subarray(0, len)), { code: 'RECORD_CORRUPT' });
+  t.throws(() => decodeVersion(Buffer.concat([v, Buffer.from([0x61])])), { code: 'RECORD_CORRUPT' }, 'a trailing byte');
+  for (const [offset, byte, what] of [[0, 0x00, 'magic'], [2, 0x02, 'version'], [3, 0x02, 'flags'], [4, 0xff, 'physicalMs over 2^53-1'], [29, 0xff, 'node id not UTF-8']] as const) {
+    const bad = Buffer.from(v);
+    bad[offset] = byte;
+    t.throws(() => decodeVersion(bad), { code: 'RECORD_CORRUPT' }, what);
+  }
+  t.throws(() => versionBytes(Buffer.from('not a record')), { code: 'RECORD_CORRUPT' });
   t.end();
 });
 

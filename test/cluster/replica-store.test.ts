@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { MemFileSystem, type FileSystem, type Logger } from '../../lsm/index.js';
-import { ReplicaStore, placementKey } from '../../cluster/storage/replica-store.js';
-import { compareRecords, type StoredRecord } from '../../cluster/storage/record.js';
+import { IndexedDB, MemFileSystem, type FileSystem, type Logger } from '../../lsm/index.js';
+import { PLACEMENT_INDEX, ReplicaStore, placementKey } from '../../cluster/storage/replica-store.js';
+import { compareRecords, encodeRecord, readPlacement, type StoredRecord } from '../../cluster/storage/record.js';
 import { FailingFs } from '../support/fault-fs.js';
 import { Rng } from '../support/rng.js';
 import { waitFor } from '../support/wait.js';
@@ -53,7 +53,20 @@ async function scan(s: ReplicaStore, epoch: number, partition: number, opts?: { 
   return out;
 }
 
-/** Every (epoch, partition) scan equals the model's, and scans hold nothing else (no stale index entries). */
+/** What scanPartitionVersions yields, as [key hex, { timestamp, tombstone }]. */
+async function scanVersions(s: ReplicaStore, epoch: number, partition: number): Promise<[string, unknown][]> {
+  const out: [string, unknown][] = [];
+  for await (const { key, version } of s.scanPartitionVersions(epoch, partition)) out.push([hex(key), version]);
+  return out;
+}
+
+const versionsOf = (rows: [string, unknown][]): [string, unknown][] =>
+  rows.map(([key, r]) => [key, { timestamp: (r as StoredRecord).timestamp, tombstone: (r as StoredRecord).tombstone }]);
+
+/**
+ * Every (epoch, partition) scan equals the model's, and scans hold nothing else (no stale index
+ * entries); the version scan (index entries alone) says the same as the record scan.
+ */
 async function checkAgainstModel(t: Test, s: ReplicaStore, model: Model, placements: [number, number][], label: string): Promise<void> {
   const want = model.partitions();
   let seen = 0;
@@ -62,6 +75,7 @@ async function checkAgainstModel(t: Test, s: ReplicaStore, model: Model, placeme
     const got = await scan(s, e, p);
     seen += got.length;
     if (!t.same(got, want.get(`${e}/${p}`) ?? [], `${label}: scan ${e}/${p}`)) mismatches++;
+    if (!t.same(await scanVersions(s, e, p), versionsOf(got), `${label}: version scan ${e}/${p}`)) mismatches++;
     if (mismatches > 2) return;
   }
   t.equal(seen, model.m.size, `${label}: every record in exactly one partition scan`);
@@ -144,12 +158,39 @@ t.test('partition scans equal the model after random overwrites that move keys b
       after = Buffer.from(page[page.length - 1]![0], 'hex');
     }
     t.same(paged, all, `paged scan of ${e}/${p}`);
+    const odd = (key: Buffer): boolean => key.length % 2 === 1;
+    const only: [string, unknown][] = [];
+    for await (const { key, record } of s.scanPartition(e, p, { only: odd, limit: 2 })) only.push([hex(key), plain(record)]);
+    t.same(only, all.filter(([key]) => key.length % 4 === 2).slice(0, 2), `scan of ${e}/${p} with only, limit counting the records kept`);
   }
   t.same(placementKey(7, 42, k('k')).toString('hex'), '00000000000000070000002a6b', 'index key as documented in RECORD.md');
   await s.close();
   s = await ReplicaStore.open(DIR, { fs });
   await checkAgainstModel(t, s, model, placements, 'after reopen');
   await s.close();
+});
+
+t.test('a store written before versions were indexed gets its placement index rebuilt on open, once', async (t) => {
+  const fs = new MemFileSystem();
+  // The previous layout: the same index keys under "by-epoch-partition", entries without a version.
+  const old = await IndexedDB.open(DIR, {
+    fs,
+    indexes: { 'by-epoch-partition': (key, value) => [placementKey(readPlacement(value).epoch, readPlacement(value).partition, key)] },
+  });
+  const records = [rec(100, 0, 'n1', { epoch: 3, partition: 5 }), rec(101, 2, 'n2', { epoch: 3, partition: 5, tombstone: true, value: new Uint8Array(0) })];
+  await old.write(records.map((r, i) => ({ type: 'put' as const, key: k(`key${i}`), value: encodeRecord(r) })));
+  await old.close();
+  const logged: string[] = [];
+  const logger: Logger = { info: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`), warn() {}, error() {} };
+  let s = await ReplicaStore.open(DIR, { fs, logger });
+  t.same(await scanVersions(s, 3, 5), records.map((r, i) => [hex(k(`key${i}`)), { timestamp: r.timestamp, tombstone: r.tombstone }]), 'versions read from the rebuilt index');
+  t.same((await scan(s, 3, 5)).length, 2);
+  await s.close();
+  s = await ReplicaStore.open(DIR, { fs, logger });
+  t.same(await scanVersions(s, 3, 5), versionsOf(await scan(s, 3, 5)), 'reopened: the index is kept');
+  await s.close();
+  t.equal(logged.filter((l) => l.startsWith('index')).length, 2, 'rebuilt on the first open only');
+  t.match(logged.filter((l) => l.startsWith('index')), [/index removed.*"by-epoch-partition"/, new RegExp(`index added.*"${PLACEMENT_INDEX.replace('.', '\\.')}".*"entries":2`)]);
 });
 
 t.test('purgeTombstones removes only tombstones older than the grace period, index entries included', async (t) => {

@@ -3,7 +3,7 @@
  * keys, duplicates, keys that prefix each other, 00 and ff bytes), and the model's answer to an index
  * scan computed straight from the records, to compare with what the store returns.
  */
-import type { IndexedDB, IndexFunction, IndexIteratorOptions, KeyBounds } from '../../lsm/index.js';
+import type { CoveringIndex, IndexedDB, IndexFunction, IndexIteratorOptions, KeyBounds } from '../../lsm/index.js';
 import type { Rng } from './rng.js';
 
 /** hex key -> hex value */
@@ -19,6 +19,29 @@ export const TEST_INDEXES: Record<string, IndexFunction> = {
   // Only records with an even-length value, keyed by the value's first byte then the primary key.
   even: (k, v) => (v.length % 2 === 0 ? [Buffer.concat([v.subarray(0, 1), k])] : []),
 };
+
+/**
+ * A covering index whose key depends on the primary key only, so an overwrite keeps the entry and must
+ * still replace its cover; the cover is the value reversed plus its length (never empty).
+ */
+export const COVERED_TEST_INDEX: CoveringIndex = {
+  keys: (k) => [Buffer.from([k.length % 3])],
+  cover: (_k, v) => Buffer.concat([Buffer.from(v).reverse(), Buffer.from([v.length])]),
+};
+
+/** The key function of an index declaration. */
+export const keysFn = (d: IndexFunction | CoveringIndex): IndexFunction => (typeof d === 'function' ? d : d.keys);
+
+/** What coverIterator(name, options) must return: rows of [index key, primary key, cover], hex. */
+export function expectedCovers(model: Model, index: CoveringIndex, options: IndexIteratorOptions = {}): Row[] {
+  return expectedRows(model, index.keys, options).map(([ik, k, v]) => [ik, k, Buffer.from(index.cover(Buffer.from(k, 'hex'), Buffer.from(v, 'hex'))).toString('hex')]);
+}
+
+export async function scanCovers(store: IndexedDB, name: string, options?: IndexIteratorOptions): Promise<Row[]> {
+  const rows: Row[] = [];
+  for await (const e of store.coverIterator(name, options)) rows.push([e.indexKey.toString('hex'), e.key.toString('hex'), e.cover.toString('hex')]);
+  return rows;
+}
 
 /** Values over a tiny alphabet with 00 and ff, so index keys collide and escape bytes matter. */
 export function randValue(rng: Rng): Buffer {

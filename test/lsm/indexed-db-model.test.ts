@@ -5,16 +5,32 @@
  * all the time, with compactRange and reopens (each with a random subset of the indexes: dropped ones
  * are deleted, re-added ones backfilled) in between. After every phase each declared index's full scan
  * and random range scans must equal the index computed from the model exactly — no stale entry, none
- * missing, each with its current record — and a scan started before a write must not see it.
+ * missing, each with its current record — and a scan started before a write must not see it. One of
+ * the indexes is a covering one: its cover scan must equal the covers of the current records.
  */
 import t from 'tap';
-import { DB, IndexedDB, MemFileSystem, NS_INDEX, type IndexedWrite, type IndexFunction } from '../../lsm/index.js';
-import { TEST_INDEXES, dumpPrimary, expectedRows, randIndexOptions, randKey, randValue, scanIndex, type Model, type Row } from './indexed-db-helpers.js';
+import { DB, IndexedDB, MemFileSystem, NS_INDEX, type CoveringIndex, type IndexedWrite, type IndexFunction } from '../../lsm/index.js';
+import {
+  COVERED_TEST_INDEX,
+  TEST_INDEXES,
+  dumpPrimary,
+  expectedCovers,
+  expectedRows,
+  keysFn,
+  randIndexOptions,
+  randKey,
+  randValue,
+  scanCovers,
+  scanIndex,
+  type Model,
+  type Row,
+} from './indexed-db-helpers.js';
 import { Rng } from './rng.js';
 
 const OPS = Number(process.env.INDEXED_MODEL_OPS ?? 350);
 const SEEDS = (process.env.INDEXED_MODEL_SEEDS ?? '1,2,3,4,5,6').split(',').map(Number);
 const DIR = '/data/idx';
+const ALL_INDEXES: Record<string, IndexFunction | CoveringIndex> = { ...TEST_INDEXES, covered: COVERED_TEST_INDEX };
 
 function apply(model: Model, ops: readonly IndexedWrite[]): void {
   for (const op of ops) {
@@ -36,7 +52,7 @@ for (const seed of SEEDS) {
       levelSizeMultiplier: 3,
       targetFileSize: 1024,
     };
-    let declared: Record<string, IndexFunction> = { ...TEST_INDEXES };
+    let declared: Record<string, IndexFunction | CoveringIndex> = { ...ALL_INDEXES };
     let store = await IndexedDB.open(DIR, { ...base, indexes: declared });
     t.teardown(() => store.close().catch(() => {}));
     const model: Model = new Map();
@@ -56,12 +72,17 @@ for (const seed of SEEDS) {
     const sameRows = (got: Row[], want: Row[]): boolean => JSON.stringify(got) === JSON.stringify(want);
     const checkAll = async (when: string): Promise<void> => {
       check(JSON.stringify([...(await dumpPrimary(store))].sort()) === JSON.stringify([...model].sort()), `${when}: primary records differ`);
-      for (const [name, fn] of Object.entries(declared)) {
+      for (const [name, d] of Object.entries(declared)) {
+        const fn = keysFn(d);
         check(sameRows(await scanIndex(store, name), expectedRows(model, fn)), `${when}: full scan of ${name} differs`);
         for (let i = 0; i < 2; i++) {
           const o = randIndexOptions(rng);
           check(sameRows(await scanIndex(store, name, o), expectedRows(model, fn, o)), `${when}: ${name} scan ${JSON.stringify(o)} differs`);
         }
+        if (typeof d === 'function') continue;
+        check(sameRows(await scanCovers(store, name), expectedCovers(model, d)), `${when}: cover scan of ${name} differs`);
+        const o = randIndexOptions(rng);
+        check(sameRows(await scanCovers(store, name, o), expectedCovers(model, d, o)), `${when}: ${name} cover scan ${JSON.stringify(o)} differs`);
       }
     };
     const keySpace = 40;
@@ -87,7 +108,7 @@ for (const seed of SEEDS) {
         op = 'scan-during-writes';
         const name = Object.keys(declared)[rng.int(Object.keys(declared).length)];
         if (name === undefined) continue;
-        const want = expectedRows(model, declared[name]!);
+        const want = expectedRows(model, keysFn(declared[name]!));
         const it = store.indexIterator(name);
         const ops = randWrite();
         await store.write(ops);
@@ -106,7 +127,7 @@ for (const seed of SEEDS) {
         op = 'reopen';
         tally();
         await store.close();
-        declared = Object.fromEntries(Object.entries(TEST_INDEXES).filter(() => rng.chance(0.7)));
+        declared = Object.fromEntries(Object.entries(ALL_INDEXES).filter(() => rng.chance(0.7)));
         store = await IndexedDB.open(DIR, { ...base, indexes: declared });
         await checkAll(`step ${step} after reopen with ${Object.keys(declared).join(',') || 'no indexes'}`);
       }
@@ -120,7 +141,7 @@ for (const seed of SEEDS) {
     let entries = 0;
     for await (const _ of raw.iterator({ gte: Buffer.from([NS_INDEX]), lt: Buffer.from([NS_INDEX + 1]) })) entries++;
     await raw.close();
-    const want = Object.values(declared).reduce((n, fn) => n + expectedRows(model, fn).length, 0);
+    const want = Object.values(declared).reduce((n, d) => n + expectedRows(model, keysFn(d)).length, 0);
     t.equal(entries, want, `the store holds exactly the ${want} index entries the records imply`);
     t.ok(flushes > 10, `memtables flushed often (${flushes} flushes)`);
     t.ok(compactions > 5, `tables were compacted (${compactions} compactions)`);

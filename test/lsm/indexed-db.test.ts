@@ -1,7 +1,7 @@
 /**
  * Unit tests of IndexedDB and its key layout: the byte example of FORMAT.md, index-key order with keys
- * that prefix each other, overwrites and deletes, batches, errors, concurrent writers of one key, and
- * reopening with an index added or removed.
+ * that prefix each other, overwrites and deletes, batches, errors, concurrent writers of one key,
+ * reopening with an index added or removed, and covering indexes.
  */
 import t from 'tap';
 import {
@@ -22,7 +22,7 @@ import {
   type Logger,
 } from '../../lsm/index.js';
 import { KeyLocks } from '../../lsm/index-locks.js';
-import { expectedRows, inBounds, randIndexOptions, randValue, scanIndex, type Model } from './indexed-db-helpers.js';
+import { expectedRows, inBounds, randIndexOptions, randValue, scanCovers, scanIndex, type Model } from './indexed-db-helpers.js';
 import { Rng } from './rng.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -245,6 +245,43 @@ t.test('reopen with an index added backfills it; with one removed deletes its en
   }
   t.equal(entries, 300, 'only the declared index has entries left');
   await raw.close();
+});
+
+t.test('a covering index: each entry carries its record\'s cover, through overwrites, deletes, update() and a backfill', async (t) => {
+  const fs = new MemFileSystem();
+  // Keyed by (epoch, partition) like the cluster's, covered by the payload's first byte (its "version").
+  const covered = { keys: byEpochPartition, cover: (_k: Buffer, v: Buffer) => v.subarray(2, 3) };
+  let store = await IndexedDB.open('/db', { fs, indexes: { ep: byEpochPartition } });
+  await store.put(b('a'), hex('0101 07'));
+  await store.close();
+  store = await IndexedDB.open('/db', { fs, indexes: { covered } });
+  t.same(await scanCovers(store, 'covered'), [['0101', '61', '07']], 'an index added later is backfilled with covers');
+  await store.put(b('a'), hex('0101 08')); // same index key, new cover
+  await store.put(b('b'), hex('0102 09'));
+  t.same(await scanCovers(store, 'covered'), [['0101', '61', '08'], ['0102', '62', '09']], 'an overwrite with the same index key replaces the cover');
+  t.ok(await store.update(b('b'), () => hex('0102 0a')));
+  await store.write([{ type: 'del', key: b('a') }]);
+  t.same(await scanCovers(store, 'covered'), [['0102', '62', '0a']], 'update() replaces it too; a delete removes the entry');
+  t.same((await scanIndex(store, 'covered')).map((r) => r[2]), ['01020a'], 'indexIterator still reads the records');
+  const snapshot = store.snapshot();
+  await store.put(b('b'), hex('0102 0b'));
+  t.same(await scanCovers(store, 'covered', { snapshot }), [['0102', '62', '0a']], 'a cover scan reads at its snapshot');
+  snapshot.release();
+  await store.close();
+
+  const badCover = (_k: Buffer, v: Buffer): Uint8Array => {
+    if (v[2] === 0xee) throw new Error('boom');
+    return v[2] === 0xdd ? ('x' as unknown as Uint8Array) : v.subarray(2, 3);
+  };
+  const bad = { keys: byEpochPartition, cover: badCover };
+  store = await IndexedDB.open('/bad', { fs, indexes: { bad, plain: byEpochPartition } });
+  t.teardown(() => store.close());
+  await t.rejects(store.write([{ type: 'put', key: b('x'), value: hex('0101 01') }, { type: 'put', key: b('y'), value: hex('0101 ee') }]), { code: 'LSM_INDEX_FUNCTION', cause: { message: 'boom' } });
+  await t.rejects(store.put(b('z'), hex('0101 dd')), IndexFunctionError);
+  t.equal(await store.get(b('x')), undefined, 'nothing of a batch whose cover failed was written');
+  t.throws(() => store.coverIterator('plain'), InvalidArgumentError, 'an index without a cover has no cover scan');
+  t.throws(() => store.coverIterator('nope'), IndexUnknownError);
+  await t.rejects(IndexedDB.open('/other', { fs, indexes: { half: { keys: byEpochPartition } as never } }), InvalidArgumentError, 'a cover must be a function');
 });
 
 t.test('a database not written through IndexedDB is refused', async (t) => {
