@@ -116,6 +116,13 @@ export class VersionSet {
       if (edit.comparator !== undefined && edit.comparator !== this.icmp.user.name) {
         throw new InvalidArgumentError(`database was written with comparator ${edit.comparator}, not ${this.icmp.user.name}`);
       }
+      for (const { file } of edit.newFiles) {
+        // A file whose range is upside down overlaps nothing, not even itself: compaction picking would
+        // find no inputs for it and retry forever. Only damage writes one (a sound edit under a valid CRC).
+        if (this.icmp.compare(file.smallest, file.largest) > 0) {
+          throw new CorruptionError(`manifest record: table ${file.number}'s smallest key sorts after its largest`, path, reader.lastRecordOffset);
+        }
+      }
       version = version.apply(edit, this.icmp, this.released);
       for (const c of edit.compactPointers) this.compactPointers[c.level] = c.key;
       logNumber = edit.logNumber ?? logNumber;
