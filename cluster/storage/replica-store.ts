@@ -309,7 +309,6 @@ export class ReplicaStore {
     let lower: { gt: Buffer } | { gte: Buffer } =
       options.after === undefined ? { gte: placementKey(0, partition, new Uint8Array(0)) } : { gt: placementKey(epoch, partition, checkKey(options.after.key, 'after key')) };
     let count = 0;
-    if (this.closed) throw new ReplicaStoreClosedError();
     const snapshot = this.db.snapshot();
     try {
       while (count < limit) {
