@@ -7,51 +7,74 @@
  * A writer queues for all its keys at once, synchronously inside acquire(), so every key's queue
  * follows one global order of writers (the order of acquire() calls): no two writers can each hold a
  * lock the other waits for, and the writes of one key are applied in the order they were called. A
- * lock is a promise chain: each writer waits for the previous holder's release. Keys nobody holds or
- * waits for are not kept.
+ * held key has a FIFO of the writers waiting for it; a release hands the key to the first of them,
+ * which proceeds once it holds all its keys. Keys nobody holds or waits for are not kept.
+ *
+ * Every replica write takes a lock (twice: the replica store's and this engine's), so the common case
+ * (one key, nobody waiting) allocates only its key's id, one Writer and one resolved promise: a chain of
+ * promises per key cost ~3 KB of garbage per replica write (allocation sampling at 800 puts/s).
  */
 export class KeyLocks {
-  private readonly tails = new Map<string, Promise<void>>();
+  /** Held keys by latin1 id: the writers waiting for each, in acquire() order; null while none waits. */
+  private readonly queues = new Map<string, Writer[] | null>();
 
   /** Held locks (keys with a holder or waiters), for tests. */
   get size(): number {
-    return this.tails.size;
+    return this.queues.size;
   }
 
   /** Waits for the locks of all `keys` (duplicates allowed); call the result to release them. */
-  async acquire(keys: readonly Uint8Array[]): Promise<() => void> {
-    const ids = new Set(keys.map((k) => Buffer.from(k.buffer, k.byteOffset, k.length).toString('latin1')));
-    const waits: Promise<void>[] = [];
-    const releases: (() => void)[] = [];
+  acquire(keys: readonly Uint8Array[]): Promise<() => void> {
+    const ids = keys.length === 1 ? [idOf(keys[0]!)] : [...new Set(keys.map(idOf))];
+    const writer = new Writer(this, ids);
     for (const id of ids) {
-      const { wait, release } = this.enqueue(id);
-      if (wait !== undefined) waits.push(wait);
-      releases.push(release);
+      const queue = this.queues.get(id);
+      if (queue === undefined) {
+        this.queues.set(id, null);
+        continue;
+      }
+      if (queue === null) this.queues.set(id, [writer]);
+      else queue.push(writer);
+      writer.waitingFor++;
     }
-    await Promise.all(waits);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const r of releases) r();
-    };
+    if (writer.waitingFor === 0) return Promise.resolve(writer.release);
+    return new Promise((resolve) => {
+      writer.granted = resolve;
+    });
   }
 
-  private enqueue(id: string): { wait: Promise<void> | undefined; release: () => void } {
-    const previous = this.tails.get(id);
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = previous === undefined ? mine : previous.then(() => mine);
-    this.tails.set(id, tail);
-    return {
-      wait: previous,
-      release: () => {
-        release();
-        // The last one in the chain leaves no trace; a later writer has replaced the tail otherwise.
-        if (this.tails.get(id) === tail) this.tails.delete(id);
-      },
-    };
+  /** @internal a Writer's release: `id`'s holder is done with it, the first waiter (if any) holds it now. */
+  handOver(id: string): void {
+    const queue = this.queues.get(id);
+    const next = queue?.shift();
+    if (next === undefined) {
+      this.queues.delete(id);
+      return;
+    }
+    if (queue!.length === 0) this.queues.set(id, null);
+    if (--next.waitingFor === 0) next.granted?.(next.release);
   }
+}
+
+/** One acquire() call: the keys it queued for, and how many of them it does not hold yet. */
+class Writer {
+  waitingFor = 0;
+  granted: ((release: () => void) => void) | undefined;
+  private released = false;
+
+  constructor(
+    private readonly locks: KeyLocks,
+    private readonly ids: readonly string[],
+  ) {}
+
+  /** Releases every key of this writer; later calls do nothing. */
+  readonly release = (): void => {
+    if (this.released) return;
+    this.released = true;
+    for (const id of this.ids) this.locks.handOver(id);
+  };
+}
+
+function idOf(key: Uint8Array): string {
+  return (Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.length)).toString('latin1');
 }
