@@ -126,6 +126,25 @@ export class CoverIterator implements AsyncIterableIterator<CoverEntry> {
     }
   }
 
+  /**
+   * Up to `size` entries at once, fewer only at the end (then [] from there on): a scan's fast path,
+   * one promise per page instead of one per entry.
+   */
+  async nextv(size: number): Promise<CoverEntry[]> {
+    try {
+      const page = await this.inner.nextv(size);
+      const out: CoverEntry[] = [];
+      for (const [entryKey, cover] of page) {
+        const { indexKey, key } = decodeIndexEntryKey(this.prefix, entryKey);
+        out.push({ indexKey, key, cover });
+      }
+      return out;
+    } catch (err) {
+      await this.inner.close();
+      throw err;
+    }
+  }
+
   async return(): Promise<IteratorResult<CoverEntry>> {
     await this.inner.close();
     return { done: true, value: undefined };

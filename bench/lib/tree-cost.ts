@@ -169,7 +169,7 @@ async function buildSplit(store: ReplicaStore, epochs: readonly number[], partit
     const perPartition: { key: Uint8Array; version: RecordVersion }[][] = [];
     for (let p = 0; p < partitions; p++) {
       const rows: { key: Uint8Array; version: RecordVersion }[] = [];
-      for await (const row of store.scanPartitionVersions(epoch, p)) rows.push(row);
+      for await (const page of store.scanPartitionVersions(epoch, p)) rows.push(...page);
       perPartition.push(rows);
     }
     indexCpuMs += cpuSince(read);

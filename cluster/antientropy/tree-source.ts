@@ -56,12 +56,16 @@ export class TreeSource {
   async build(partition: number, range: EpochRange, signal?: AbortSignal): Promise<{ tree: MerkleTree; records: number }> {
     const tree = new MerkleTree();
     let records = 0;
+    let sincePause = 0;
     for (let epoch = range.from; epoch <= range.to; epoch++) {
       if ((epoch - range.from) % EPOCHS_PER_PAUSE === EPOCHS_PER_PAUSE - 1) await this.pause();
       signal?.throwIfAborted();
-      for await (const { key, version } of this.store.scanPartitionVersions(epoch, partition)) {
-        tree.add(key, version.timestamp, version.tombstone);
-        if (++records % RECORDS_PER_PAUSE === 0) {
+      for await (const page of this.store.scanPartitionVersions(epoch, partition)) {
+        for (const { key, version } of page) tree.add(key, version.timestamp, version.tombstone);
+        records += page.length;
+        sincePause += page.length;
+        if (sincePause >= RECORDS_PER_PAUSE) {
+          sincePause = 0;
           await this.pause();
           signal?.throwIfAborted();
         }

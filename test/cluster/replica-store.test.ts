@@ -53,10 +53,10 @@ async function scan(s: ReplicaStore, epoch: number, partition: number, opts?: { 
   return out;
 }
 
-/** What scanPartitionVersions yields, as [key hex, { timestamp, tombstone }]. */
+/** What scanPartitionVersions yields, its pages joined, as [key hex, { timestamp, tombstone }]. */
 async function scanVersions(s: ReplicaStore, epoch: number, partition: number): Promise<[string, unknown][]> {
   const out: [string, unknown][] = [];
-  for await (const { key, version } of s.scanPartitionVersions(epoch, partition)) out.push([hex(key), version]);
+  for await (const page of s.scanPartitionVersions(epoch, partition)) for (const { key, version } of page) out.push([hex(key), version]);
   return out;
 }
 
@@ -168,6 +168,16 @@ t.test('partition scans equal the model after random overwrites that move keys b
   s = await ReplicaStore.open(DIR, { fs });
   await checkAgainstModel(t, s, model, placements, 'after reopen');
   await s.close();
+});
+
+t.test('a version scan longer than a page comes in several pages, together the record scan', async (t) => {
+  const s = await ReplicaStore.open(DIR, { fs: new MemFileSystem() });
+  t.teardown(() => s.close());
+  for (let i = 0; i < 600; i++) await s.apply(k(`key${String(i).padStart(4, '0')}`), rec(100 + i, i % 3, `n${i % 2}`, { epoch: 4, partition: 9, tombstone: i % 7 === 0 }));
+  let pages = 0;
+  for await (const page of s.scanPartitionVersions(4, 9)) if (page.length > 0) pages++;
+  t.ok(pages > 1, `${pages} pages for 600 records`);
+  t.same(await scanVersions(s, 4, 9), versionsOf(await scan(s, 4, 9)), 'the pages hold every version, in key order');
 });
 
 t.test('a store written before versions were indexed gets its placement index rebuilt on open, once', async (t) => {

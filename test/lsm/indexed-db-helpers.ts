@@ -3,7 +3,7 @@
  * keys, duplicates, keys that prefix each other, 00 and ff bytes), and the model's answer to an index
  * scan computed straight from the records, to compare with what the store returns.
  */
-import type { CoveringIndex, IndexedDB, IndexFunction, IndexIteratorOptions, KeyBounds } from '../../lsm/index.js';
+import type { CoverEntry, CoveringIndex, IndexedDB, IndexFunction, IndexIteratorOptions, KeyBounds } from '../../lsm/index.js';
 import type { Rng } from './rng.js';
 
 /** hex key -> hex value */
@@ -37,9 +37,13 @@ export function expectedCovers(model: Model, index: CoveringIndex, options: Inde
   return expectedRows(model, index.keys, options).map(([ik, k, v]) => [ik, k, Buffer.from(index.cover(Buffer.from(k, 'hex'), Buffer.from(v, 'hex'))).toString('hex')]);
 }
 
-export async function scanCovers(store: IndexedDB, name: string, options?: IndexIteratorOptions): Promise<Row[]> {
+/** A cover scan's rows, entry by entry (for await), or in pages of `pageSize` through nextv(). */
+export async function scanCovers(store: IndexedDB, name: string, options?: IndexIteratorOptions, pageSize?: number): Promise<Row[]> {
   const rows: Row[] = [];
-  for await (const e of store.coverIterator(name, options)) rows.push([e.indexKey.toString('hex'), e.key.toString('hex'), e.cover.toString('hex')]);
+  const row = (e: CoverEntry): number => rows.push([e.indexKey.toString('hex'), e.key.toString('hex'), e.cover.toString('hex')]);
+  const it = store.coverIterator(name, options);
+  if (pageSize === undefined) for await (const e of it) row(e);
+  else for (let page = await it.nextv(pageSize); page.length > 0; page = await it.nextv(pageSize)) page.forEach(row);
   return rows;
 }
 

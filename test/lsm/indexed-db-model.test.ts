@@ -83,6 +83,7 @@ for (const seed of SEEDS) {
         check(sameRows(await scanCovers(store, name), expectedCovers(model, d)), `${when}: cover scan of ${name} differs`);
         const o = randIndexOptions(rng);
         check(sameRows(await scanCovers(store, name, o), expectedCovers(model, d, o)), `${when}: ${name} cover scan ${JSON.stringify(o)} differs`);
+        check(sameRows(await scanCovers(store, name, o, 3), expectedCovers(model, d, o)), `${when}: ${name} cover scan ${JSON.stringify(o)} in pages of 3 differs`);
       }
     };
     const keySpace = 40;
