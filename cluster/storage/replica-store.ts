@@ -310,8 +310,10 @@ export class ReplicaStore {
    * costing one seek per epoch that holds data rather than one per epoch number. All seeks of one call
    * read one snapshot. A key whose version moves to an older epoch between two calls (a late, newer
    * version stamped with an old epoch) can be missed by that page; the reader then gets it as a write.
+   * `encoded` is the record's stored bytes (what encodeRecord(record) gives), for callers that send or
+   * count them: no need to encode the record again.
    */
-  async *scanPartitionAllEpochs(partition: number, options: ScanAllEpochsOptions = {}): AsyncIterable<{ key: Buffer; record: StoredRecord; epoch: number }> {
+  async *scanPartitionAllEpochs(partition: number, options: ScanAllEpochsOptions = {}): AsyncIterable<{ key: Buffer; record: StoredRecord; epoch: number; encoded: Buffer }> {
     if (this.closed) throw new ReplicaStoreClosedError();
     checkInt('partition', partition, 0xffff_ffff);
     if (options === null || typeof options !== 'object') throw new ReplicaStoreArgumentError('scan options must be an object');
@@ -329,7 +331,7 @@ export class ReplicaStore {
           const p = indexKey.readUInt32BE(8);
           if (p === partition) {
             epoch = e;
-            yield { key, record: decodeRecord(value), epoch };
+            yield { key, record: decodeRecord(value), epoch, encoded: value };
             if (++count >= limit) return;
             continue;
           }
@@ -361,9 +363,9 @@ export class ReplicaStore {
       let bytes = 0;
       for (;;) {
         const batch: Buffer[] = [];
-        for await (const { key, record } of this.scanPartitionAllEpochs(partition, { limit: batchSize })) {
+        for await (const { key, encoded } of this.scanPartitionAllEpochs(partition, { limit: batchSize })) {
           batch.push(key);
-          bytes += key.length + encodeRecord(record).length;
+          bytes += key.length + encoded.length;
         }
         if (batch.length === 0) return { keys, bytes, stopped: false };
         const release = await this.locks.acquire(batch);

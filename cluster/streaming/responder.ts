@@ -13,7 +13,7 @@ import { InvalidArgumentError, PermissionDeniedError, UnavailableError as RpcUna
 import { Methods } from '../../rpc/methods.js';
 import type { RpcServer } from '../../rpc/server.js';
 import type { ClusterState } from '../state/snapshot-codec.js';
-import { decodeRecord, encodeRecord, type StoredRecord } from '../storage/record.js';
+import { decodeRecord, type StoredRecord } from '../storage/record.js';
 import { MAX_KEY_BYTES, type PartitionPosition, type ReplicaStore } from '../storage/replica-store.js';
 import { StreamRequestError } from './errors.js';
 
@@ -23,7 +23,8 @@ export const MIN_STREAM_PAGE_BYTES = 1024;
 export const MAX_STREAM_PAGE_BYTES = 4 * 1024 * 1024;
 
 export interface StreamPage {
-  readonly records: { key: Uint8Array; record: StoredRecord }[];
+  /** Each record decoded, and as stored and sent (`encoded`, cluster/storage/RECORD.md). */
+  readonly records: { key: Uint8Array; record: StoredRecord; encoded: Uint8Array }[];
   /** Where the next page starts; undefined when done. */
   readonly resume?: PartitionPosition;
   readonly done: boolean;
@@ -37,15 +38,15 @@ export async function readPage(store: ReplicaStore, partition: number, resume: P
   if (!Number.isInteger(budget) || budget < MIN_STREAM_PAGE_BYTES || budget > MAX_STREAM_PAGE_BYTES) {
     throw new StreamRequestError(`max_bytes ${maxBytes} outside ${MIN_STREAM_PAGE_BYTES}..${MAX_STREAM_PAGE_BYTES} (or 0 for the default)`);
   }
-  const records: { key: Uint8Array; record: StoredRecord }[] = [];
+  const records: StreamPage['records'] = [];
   let bytes = 0;
   let last: PartitionPosition | undefined;
-  for await (const { key, record, epoch } of store.scanPartitionAllEpochs(partition, resume === undefined ? {} : { after: resume })) {
-    if (records.length > 0 && bytes + key.length + encodeRecord(record).length > budget) {
+  for await (const { key, record, epoch, encoded } of store.scanPartitionAllEpochs(partition, resume === undefined ? {} : { after: resume })) {
+    if (records.length > 0 && bytes + key.length + encoded.length > budget) {
       return { records, resume: last, done: false, bytes };
     }
-    records.push({ key, record });
-    bytes += key.length + encodeRecord(record).length;
+    records.push({ key, record, encoded });
+    bytes += key.length + encoded.length;
     last = { epoch, key };
   }
   return { records, done: true, bytes };
@@ -79,7 +80,7 @@ export async function answerStreamPartition(
   }
   const page = await readPage(opts.store, partition, resume, req.maxBytes ?? 0);
   return {
-    records: page.records.map((r) => ({ key: r.key, record: encodeRecord(r.record) })),
+    records: page.records.map((r) => ({ key: r.key, record: r.encoded })),
     ...(page.resume === undefined ? {} : { resume: { epoch: Long.fromNumber(page.resume.epoch, true), key: page.resume.key } }),
     done: page.done,
   };
@@ -92,7 +93,7 @@ export function pageFromPb(res: mydatastore.streaming.IStreamPartitionResponse):
     const key = r.key ?? new Uint8Array(0);
     const raw = r.record ?? new Uint8Array(0);
     bytes += key.length + raw.length;
-    return { key, record: decodeRecord(raw) };
+    return { key, record: decodeRecord(raw), encoded: raw };
   });
   const done = res.done === true;
   if (!done && res.resume == null) throw new StreamRequestError('a page that is not the last carries no resume token');

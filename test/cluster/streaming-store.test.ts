@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import { StreamRequestError } from '../../cluster/streaming/errors.js';
 import { readPage } from '../../cluster/streaming/responder.js';
-import { type StoredRecord } from '../../cluster/storage/record.js';
+import { encodeRecord, type StoredRecord } from '../../cluster/storage/record.js';
 import { ReplicaStore } from '../../cluster/storage/replica-store.js';
 import { MemFileSystem } from '../../lsm/index.js';
 import { Rng } from '../support/rng.js';
@@ -44,9 +44,10 @@ t.test('scanPartitionAllEpochs: every key of the partition once, in (epoch, key)
     const want = [...model].filter(([, v]) => v.partition === p).map(([k, v]) => [v.epoch, k] as const);
     want.sort((a, b) => a[0] - b[0] || Buffer.compare(Buffer.from(a[1]), Buffer.from(b[1])));
     const got: (readonly [number, string])[] = [];
-    for await (const { key, epoch, record } of store.scanPartitionAllEpochs(p)) {
+    for await (const { key, epoch, record, encoded } of store.scanPartitionAllEpochs(p)) {
       got.push([epoch, key.toString()]);
       if (record.partition !== p || record.epoch !== epoch) t.fail(`record ${key.toString()} in the wrong place`);
+      if (!encoded.equals(encodeRecord(record))) t.fail(`record ${key.toString()}: its stored bytes are not its encoding`);
     }
     t.same(got, want, `partition ${p}: ${want.length} keys`);
     // Resume after every 7th entry, limit 5: pages cover it exactly once.
@@ -74,9 +75,11 @@ t.test('dropPartition deletes one partition, all epochs, and stops when asked', 
     return n;
   };
   const before = [0, 1, 2, 3, 4, 5].map((p) => [...model.values()].filter((v) => v.partition === p).length);
+  let wantBytes = 0;
+  for (const [k, v] of model) if (v.partition === 2) wantBytes += Buffer.byteLength(k) + encodeRecord((await store.get(Buffer.from(k)))!).length;
   const r = await store.dropPartition(2, { batchSize: 16 });
   t.same({ keys: r.keys, stopped: r.stopped }, { keys: before[2], stopped: false });
-  t.ok(r.bytes > 0);
+  t.equal(r.bytes, wantBytes, 'bytes: keys plus encoded records');
   t.equal(await count(2), 0, 'partition 2 is empty');
   t.same(await Promise.all([0, 1, 3, 4, 5].map(count)), [0, 1, 3, 4, 5].map((p) => before[p]), 'the others are untouched');
   const k = [...model].find(([, v]) => v.partition === 2)![0];
