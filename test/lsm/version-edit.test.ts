@@ -11,6 +11,20 @@ import { LogReader } from '../../lsm/wal/log-reader.js';
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ikey = (k: string, seq: number, kind: 0 | 1 = KIND_VALUE): Buffer => makeInternalKey(Buffer.from(k), seq, kind);
 
+/** A new database directory /db on a MemFileSystem, with a VersionSet created and recovered in it. */
+async function freshVersionSet(onRelease: () => void = () => {}): Promise<{ fs: MemFileSystem; icmp: InternalKeyComparator; vs: VersionSet }> {
+  const fs = new MemFileSystem();
+  await fs.mkdir('/db');
+  const icmp = new InternalKeyComparator();
+  const vs = new VersionSet(fs, '/db', icmp, silentLogger, onRelease);
+  await vs.create();
+  await vs.recover();
+  return { fs, icmp, vs };
+}
+
+/** Another VersionSet on /db, as a restart makes it (not yet recovered). */
+const reopened = (fs: MemFileSystem, icmp: InternalKeyComparator): VersionSet => new VersionSet(fs, '/db', icmp, silentLogger, () => {});
+
 t.test('encoding matches the documented bytes and round-trips', (t) => {
   const e = new VersionEdit();
   e.logNumber = 7;
@@ -46,12 +60,7 @@ t.test('compact pointers: the documented bytes; they survive a restart and a new
   t.same(VersionEdit.decode(e.encode()), e, 'round-trips');
   t.throws(() => VersionEdit.decode(hex('07 00 02 61 62')), CorruptionError, 'a compact pointer shorter than an internal key');
 
-  const fs = new MemFileSystem();
-  await fs.mkdir('/db');
-  const icmp = new InternalKeyComparator();
-  const vs = new VersionSet(fs, '/db', icmp, silentLogger, () => {});
-  await vs.create();
-  await vs.recover();
+  const { fs, icmp, vs } = await freshVersionSet();
   const edit = new VersionEdit();
   edit.setCompactPointer(2, ikey('k', 9));
   await vs.logAndApply(edit);
@@ -59,7 +68,7 @@ t.test('compact pointers: the documented bytes; they survive a restart and a new
   await vs.close();
   for (let i = 0; i < 2; i++) {
     // The second open starts a new manifest whose snapshot edit must carry the pointer.
-    const again = new VersionSet(fs, '/db', icmp, silentLogger, () => {});
+    const again = reopened(fs, icmp);
     await again.recover();
     t.same(again.compactPointers[2], ikey('k', 9), `after restart ${i + 1}`);
     t.equal(again.compactPointers[1]!.length, 0, 'levels without a pointer have none');
@@ -89,12 +98,7 @@ t.test('anything not understood is CorruptionError', (t) => {
 });
 
 t.test('version set: edits survive a restart; a new manifest per open; CURRENT names it', async (t) => {
-  const fs = new MemFileSystem();
-  await fs.mkdir('/db');
-  const icmp = new InternalKeyComparator();
-  const vs = new VersionSet(fs, '/db', icmp, silentLogger, () => {});
-  await vs.create();
-  await vs.recover();
+  const { fs, icmp, vs } = await freshVersionSet();
   const n1 = vs.newFileNumber();
   const n2 = vs.newFileNumber();
   const e1 = new VersionEdit();
@@ -111,7 +115,7 @@ t.test('version set: edits survive a restart; a new manifest per open; CURRENT n
   await vs.close();
   fs.crash(); // everything above was synced
 
-  const vs2 = new VersionSet(fs, '/db', icmp, silentLogger, () => {});
+  const vs2 = reopened(fs, icmp);
   await vs2.recover();
   t.equal(vs2.current.describe(), `L1: ${n2}`);
   t.equal(vs2.lastSequence, 42);
@@ -135,18 +139,13 @@ t.test('version set: edits survive a restart; a new manifest per open; CURRENT n
 t.test('a table whose smallest key sorts after its largest is CorruptionError at recovery, and DB.open fails rather than hangs', async (t) => {
   // Found by the manifest fuzz target: a mutated edit under a valid checksum put such a table on L0.
   // Its range overlapped nothing, not even itself, so compaction picked no inputs and retried forever.
-  const fs = new MemFileSystem();
-  await fs.mkdir('/db');
-  const icmp = new InternalKeyComparator();
-  const vs = new VersionSet(fs, '/db', icmp, silentLogger, () => {});
-  await vs.create();
-  await vs.recover();
+  const { fs, icmp, vs } = await freshVersionSet();
   const n = vs.newFileNumber();
   const e = new VersionEdit();
   e.addFile(0, { number: n, size: 100, smallest: ikey('key-2-0', 5), largest: ikey('key-2', 9) });
   await vs.logAndApply(e);
   await vs.close();
-  const again = new VersionSet(fs, '/db', icmp, silentLogger, () => {});
+  const again = reopened(fs, icmp);
   await t.rejects(again.recover(), { code: 'LSM_CORRUPTION', message: new RegExp(`table ${n}'s smallest key sorts after its largest`) });
   await t.rejects(DB.open('/db', { fs, createIfMissing: false }), { code: 'LSM_CORRUPTION' });
 });
@@ -167,12 +166,8 @@ t.test('the manifest starts with the documented file header, and FORMAT.md docum
 });
 
 t.test('a file stays live while any referenced version lists it', async (t) => {
-  const fs = new MemFileSystem();
-  await fs.mkdir('/db');
   let releasedCalls = 0;
-  const vs = new VersionSet(fs, '/db', new InternalKeyComparator(), silentLogger, () => releasedCalls++);
-  await vs.create();
-  await vs.recover();
+  const { vs } = await freshVersionSet(() => releasedCalls++);
   const n = vs.newFileNumber();
   const add = new VersionEdit();
   add.addFile(0, { number: n, size: 1, smallest: ikey('a', 1), largest: ikey('b', 1) });
