@@ -11,7 +11,9 @@
  *
  * A failed range stays due after a backoff doubling from retryBaseMs to retryMaxMs; a success clears it.
  * A partition the node no longer replicates forgets its marker: if it comes back, the node missed the
- * writes of the epochs in between, so everything is compared again.
+ * writes of the epochs in between, so everything is compared again. A record stored with an epoch that
+ * was already compared (a late write), or while a range holding its epoch is being compared, sends the
+ * marker back below that epoch: the replicas that verified it without the record compare it again.
  */
 import { AntiEntropyArgumentError } from './service-errors.js';
 
@@ -48,6 +50,10 @@ function positiveInt(what: string, v: number): number {
 export class RepairSchedule {
   private readonly markers: Map<number, number>;
   private readonly backoff = new Map<number, Backoff>();
+  /** The range of each partition being compared now (begin() to end()). */
+  private readonly inFlight = new Map<number, DueRange>();
+  /** The lowest epoch of a record stored while its partition's range, which holds that epoch, was in flight. */
+  private readonly storedDuring = new Map<number, number>();
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly maxEpochs: number;
@@ -75,6 +81,7 @@ export class RepairSchedule {
       if (mine.has(p)) continue;
       this.markers.delete(p);
       this.backoff.delete(p);
+      this.storedDuring.delete(p);
       this.changed = true;
     }
     const top = epoch - EPOCH_LAG;
@@ -89,11 +96,46 @@ export class RepairSchedule {
     return out.sort((a, b) => a.from - b.from || a.partition - b.partition);
   }
 
-  /** The range was verified with every live replica: the marker advances (never backwards). */
+  /** A job for this range starts; end() says it is over, whatever its outcome. */
+  begin(range: DueRange): void {
+    this.inFlight.set(range.partition, range);
+    this.storedDuring.delete(range.partition);
+  }
+
+  end(partition: number): void {
+    this.inFlight.delete(partition);
+    this.storedDuring.delete(partition);
+  }
+
+  /**
+   * A record of `epoch` was stored in `partition` (not by our own sessions: they compare what they store).
+   * If that epoch was already verified, it is a late write: the marker goes back to epoch − 1, so the
+   * epoch is compared again with every live replica, which gives it to those that verified it without it
+   * (its coordinator's hint may be gone with a crash). If a range holding the epoch is being compared now,
+   * that job may have read its tree before the record came: its success stops short of the epoch.
+   * Returns whether it was a late write.
+   */
+  stored(partition: number, epoch: number): boolean {
+    const late = epoch <= this.verifiedThrough(partition);
+    if (late) {
+      this.markers.set(partition, epoch - 1);
+      this.changed = true;
+    }
+    const job = this.inFlight.get(partition);
+    if (job !== undefined && epoch <= job.to) this.storedDuring.set(partition, Math.min(epoch, this.storedDuring.get(partition) ?? epoch));
+    return late;
+  }
+
+  /**
+   * The range was verified with every live replica: the marker advances (never backwards), but not past
+   * a record stored meanwhile with an epoch of the range or below it.
+   */
   succeeded(range: DueRange): void {
     this.backoff.delete(range.partition);
-    if (range.to > this.verifiedThrough(range.partition)) {
-      this.markers.set(range.partition, range.to);
+    const stored = this.inFlight.get(range.partition) === range ? this.storedDuring.get(range.partition) : undefined;
+    const to = stored === undefined ? range.to : Math.min(range.to, stored - 1);
+    if (to > this.verifiedThrough(range.partition)) {
+      this.markers.set(range.partition, to);
       this.changed = true;
     }
   }

@@ -159,11 +159,11 @@ export class AntiEntropyService {
   /**
    * A record was stored through the replica service (coordinator write, read repair, hint replay, a
    * peer's push): trees covering its epoch are stale, and a record of an epoch already verified is a
-   * late write (ANTIENTROPY.md) worth counting.
+   * late write (ANTIENTROPY.md): counted, and its epoch is compared again.
    */
   noteApplied(record: StoredRecord): void {
     this.cache.invalidate(record.partition, record.epoch);
-    if (record.epoch <= this.schedule.verifiedThrough(record.partition)) this.stats.lateWrites++;
+    if (this.schedule.stored(record.partition, record.epoch)) this.stats.lateWrites++;
   }
 
   verifiedThrough(partition: number): number {
@@ -199,7 +199,9 @@ export class AntiEntropyService {
   }
 
   private launch(range: DueRange, view: RingView): Promise<void> {
+    this.schedule.begin(range);
     const job = this.runJob(range, view).finally(() => {
+      this.schedule.end(range.partition);
       this.running.delete(range.partition);
       if (this.looping) void Promise.allSettled(this.fill());
     });

@@ -72,6 +72,34 @@ t.test('a partition no longer replicated forgets its marker (everything is compa
   t.end();
 });
 
+t.test('a late write sends the marker back below its epoch; one stored during a job stops that job\'s success short of it', (t) => {
+  const s = new RepairSchedule(new Map([[0, 8], [1, 8]]));
+  t.equal(s.stored(0, 9), false, 'epoch 9 is not verified yet: not late');
+  t.equal(s.verifiedThrough(0), 8);
+  t.equal(s.stored(0, 6), true, 'epoch 6 was verified: late');
+  t.equal(s.verifiedThrough(0), 5);
+  t.same(s.takeChanged(), new Map([[0, 5], [1, 8]]), 'the lowered marker is saved');
+  t.same(s.due(12, [0, 1], 0)[0], { partition: 0, from: 6, to: 10 }, 'epoch 6 is due again, with the rest');
+
+  // Partition 1's next range at committed epoch `at`, run as a job during which records of `epochs` are
+  // stored: the range, and which of those records were late writes.
+  const job = (at: number, epochs: number[]) => {
+    const range = s.due(at, [0, 1], 0)[1]!;
+    s.begin(range);
+    const late = epochs.map((e) => s.stored(1, e));
+    s.succeeded(range);
+    s.end(1);
+    return { range, late };
+  };
+  t.same(job(12, [11]), { range: { partition: 1, from: 9, to: 10 }, late: [false] }, 'a write of an epoch above the range');
+  t.equal(s.verifiedThrough(1), 10, 'does not hold the job back');
+  t.same(job(15, [12, 13]), { range: { partition: 1, from: 11, to: 13 }, late: [false, false] }, 'epochs 12 and 13 arrive while [11, 13] is being compared: not late yet');
+  t.equal(s.verifiedThrough(1), 11, 'the job\'s tree may have missed them: verified only below epoch 12');
+  t.same(job(15, [3]), { range: { partition: 1, from: 12, to: 13 }, late: [true] }, 'a late write below a job in flight');
+  t.equal(s.verifiedThrough(1), 2, 'the job\'s success does not undo it');
+  t.end();
+});
+
 t.test('bad schedule settings are typed errors', (t) => {
   for (const opts of [{ retryBaseMs: 0 }, { retryMaxMs: -1 }, { maxEpochsPerRange: 1.5 }]) {
     t.throws(() => new RepairSchedule(new Map(), opts), { code: 'ANTIENTROPY_BAD_ARGUMENT' });

@@ -1,8 +1,8 @@
 /**
  * AntiEntropyService over an in-memory 3-node cluster (N=3, P=8): a replica that missed the writes of
  * epochs 3..5 converges, deletes stay deleted, one session repairs both sides, equal replicas exchange
- * only roots, verifiedThrough advances and survives a restart, failures back off, late writes are counted,
- * and a power loss after a marker is saved never leaves that range's repairs behind.
+ * only roots, verifiedThrough advances and survives a restart, failures back off, late writes are counted
+ * and compared again, and a power loss after a marker is saved never leaves that range's repairs behind.
  */
 import t from 'tap';
 import { TREE_VERSION } from '../../cluster/antientropy/merkle-format.js';
@@ -212,6 +212,32 @@ t.test('a write stored with an already verified epoch counts as a late write', a
   await f.put(['n1'], 'fresh', rec('v', 100, 5));
   await f.put(['n1'], 'late', rec('older', 50, 3));
   t.equal(f.node('n1').ae.antiEntropyStats().lateWrites, 1, 'epoch 4 ≤ verifiedThrough 4 counts; epoch 5 and a write not applied do not');
+});
+
+t.test('a late write that reached one replica after all three verified its epoch reaches the other two', async (t) => {
+  const f = await makeAeFixture(t, IDS, aeState(IDS, { epoch: 6, partitions: P }), { concurrency: P });
+  // Each node in turn, a second apart: a node holds back a range a peer compared with it just now.
+  const everyNode = async (): Promise<void> => {
+    for (const id of IDS) {
+      await settle(f, [id]);
+      f.clock += 1001;
+    }
+  };
+  await everyNode();
+  const p = f.partitionOf('late');
+  for (const id of IDS) t.equal(f.node(id).ae.verifiedThrough(p), 4);
+  // Its coordinator (lagging two epochs) reached only n2, and died before it could keep hints for n1 and n3.
+  await f.put(['n2'], 'late', rec('v', 100, 3));
+  t.equal(f.node('n2').ae.verifiedThrough(p), 2, 'n2 compares epoch 3 again');
+  // n2's sessions push it to n1 and n3; to them it is late too, so they compare epoch 3 once more (equal roots).
+  await everyNode();
+  await everyNode();
+  for (const id of IDS) {
+    t.equal(Buffer.from((await f.node(id).store.get(Buffer.from('late')))?.value ?? []).toString(), 'v', `${id} holds the late write`);
+    t.equal(f.node(id).ae.verifiedThrough(p), 4, `${id} verified through 4 again`);
+  }
+  const roots = await Promise.all(IDS.map((id) => root(f, id, p, 1, 6)));
+  t.equal(new Set(roots).size, 1, 'the three roots are equal');
 });
 
 t.test('the bandwidth budget makes sessions wait', async (t) => {
