@@ -4,8 +4,9 @@
  * (cluster/STREAMING.md) and the planner's finish-transition removes it. The leader answers once the
  * member is *removed*: if that takes longer than REMOVAL_WAIT_MS it answers UNAVAILABLE ("still
  * streaming; retry"), and a retry (the CLI retries until its --timeout) finds the member leaving and waits
- * again. A joining member holds no data anyone needs and is removed at once. While another transition is
- * in flight a new decommission is refused with UNAVAILABLE (one transition at a time); retry.
+ * again — also when it came before the first request's proposal was applied and proposed it again. A
+ * joining member holds no data anyone needs and is removed at once. While another transition is in
+ * flight a new decommission is refused with UNAVAILABLE (one transition at a time); retry.
  * Any other node forwards the request to the leader, once. The leader does not remove itself: it hands
  * leadership to another voter and asks the caller to retry.
  */
@@ -59,8 +60,13 @@ export async function decommission(ctx: DecommissionContext, id: string, forward
     }
     const status = member.status === 'joining' ? 'removed' : 'leaving';
     const { index, result } = await proposeAndWait(ctx, { type: 'set-member-status', id, status }, COMMIT_TIMEOUT_MS);
-    if (!result.applied) throw new InvalidArgumentError(`${id} was not decommissioned: ${result.reason ?? 'no effect'}`);
-    ctx.log.info(`raft: decommission of ${id}: ${status} committed at index ${index}`);
+    if (result.applied) ctx.log.info(`raft: decommission of ${id}: ${status} committed at index ${index}`);
+    else {
+      // A retry that came while the first request's proposal was still being committed proposed again:
+      // the first one set the status, so this one has nothing left to do but wait with it.
+      const now = ctx.state().members.find((m) => m.id === id)?.status;
+      if (now !== status && now !== 'removed') throw new InvalidArgumentError(`${id} was not decommissioned: ${result.reason ?? 'no effect'}`);
+    }
   }
   while (Date.now() - started < REMOVAL_WAIT_MS) {
     const now = ctx.state().members.find((m) => m.id === id);

@@ -123,6 +123,20 @@ t.test('a second proposal at the same index (after a leader change) is not dropp
   w.failAll('done');
 });
 
+/** What decommission() needs of the driver, on node 'a', around a fake Raft and cluster state. */
+function leaderContext(raft: object, waiters: AppliedWaiters, state: () => object) {
+  return {
+    self: 'a',
+    raft: raft as never,
+    client: { call: () => Promise.reject(new Error('unused')) } as never,
+    waiters,
+    log: { debug() {}, info() {}, warn() {}, error() {} } as never,
+    state: state as never,
+    addressOf: () => undefined,
+    pump: () => {},
+  };
+}
+
 t.test('decommission of the leader hands leadership to the most caught-up voter, not the first listed (maybe dead)', async (t) => {
   const transfers: string[] = [];
   const raft = {
@@ -135,16 +149,33 @@ t.test('decommission of the leader hands leadership to the most caught-up voter,
     }),
     transferLeadership: (to: string) => void transfers.push(to),
   };
-  const ctx = {
-    self: 'a',
-    raft: raft as never,
-    client: { call: () => Promise.reject(new Error('unused')) } as never,
-    waiters: new AppliedWaiters(),
-    log: { debug() {}, info() {}, warn() {}, error() {} } as never,
-    state: () => ({ epoch: 3, members: [{ id: 'a', address: 'x', zone: '', status: 'active', joinedEpoch: 1 }] }) as never,
-    addressOf: () => undefined,
-    pump: () => {},
-  };
+  const ctx = leaderContext(raft, new AppliedWaiters(), () => ({ epoch: 3, members: [{ id: 'a', address: 'x', zone: '', status: 'active', joinedEpoch: 1 }] }));
   await t.rejects(decommission(ctx, 'a', false), /handing leadership to c/);
   t.same(transfers, ['c']);
+});
+
+t.test('a decommission retried while the first request\'s proposal was being committed waits with it instead of failing', async (t) => {
+  let status = 'active';
+  const waiters = new AppliedWaiters();
+  const proposed: number[] = [];
+  const raft = {
+    status: () => ({ role: 'leader', leader: 'a', applied: 4, conf: { voters: ['a', 'c', 'd'], learners: [] }, progress: {} }),
+    propose: () => {
+      proposed.push(5);
+      return { index: 5, term: 2 };
+    },
+  };
+  const ctx = leaderContext(raft, waiters, () => ({ epoch: 3, appliedIndex: 5, members: [{ id: 'a', status: 'active' }, { id: 'b', status }] }));
+  const answer = decommission(ctx, 'b', false);
+  t.same(proposed, [5], 'b was active: the retry proposed leaving again');
+  // The first request's proposal (index 4) applied meanwhile, so this one finds b leaving already.
+  status = 'leaving';
+  waiters.applied(cmd(5, 2, { type: 'set-member-status', id: 'b', status: 'leaving' }), { index: 5, applied: false, reason: 'member b is already leaving', ringChanged: false });
+  setTimeout(() => (status = 'removed'), 100);
+  t.match(await answer, { leaderId: 'a' }, 'it answers once b is removed');
+  // A proposal refused for any other reason (b still active) is still an error.
+  status = 'active';
+  const refused = decommission(ctx, 'b', false);
+  waiters.applied(cmd(5, 2, { type: 'set-member-status', id: 'b', status: 'leaving' }), { index: 5, applied: false, reason: 'member b is the last member of the cluster', ringChanged: false });
+  await t.rejects(refused, { code: 'RPC_INVALID_ARGUMENT', message: /b was not decommissioned: member b is the last member/ });
 });
