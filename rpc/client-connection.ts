@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { CancelledError, ConnectionError, decodeErrorDetail, OverloadedError, ProtocolError, TimeoutError } from './errors.js';
 import type { RpcError } from './errors.js';
 import type { Frame , FrameFormatError } from './frame.js';
-import { encodeFrame, encodePreface, Flag, FrameDecoder } from './frame.js';
+import { encodeBehindHeader, encodePreface, Flag, FrameDecoder, HEADER_SIZE, writeFrameHeader } from './frame.js';
 import { FrameWriter } from './frame-writer.js';
 import { Methods } from './methods.js';
 import type { AnyMethod, RequestIn, ResponseOf } from './methods.js';
@@ -37,7 +37,8 @@ export interface CallOptions {
 interface Pending {
   id: number;
   method: AnyMethod;
-  payload: Uint8Array;
+  /** The request encoded behind room for its header (encodeBehindHeader); send() fills the header in. */
+  frame: Buffer;
   deadline: number; // Date.now() ms, Infinity for none
   timeoutMs: number;
   resolve(value: unknown): void;
@@ -150,14 +151,14 @@ export class ClientConnection {
       return Promise.reject(reason === undefined || reason instanceof ConnectionError ? ConnectionError.notSent(reason?.message ?? `connection to ${this.address} is closing`) : reason);
     }
     if (opts.signal?.aborted === true) return Promise.reject(new CancelledError('the call was aborted'));
-    let payload: Uint8Array;
+    let frame: Buffer;
     try {
-      payload = method.request.encode(request).finish();
+      frame = encodeBehindHeader(method.request, request);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    if (payload.length > this.options.maxFrameSize) {
-      return Promise.reject(new OverloadedError(`request of ${payload.length} bytes exceeds the max frame size ${this.options.maxFrameSize}`));
+    if (frame.length - HEADER_SIZE > this.options.maxFrameSize) {
+      return Promise.reject(new OverloadedError(`request of ${frame.length - HEADER_SIZE} bytes exceeds the max frame size ${this.options.maxFrameSize}`));
     }
     const blocked = !this.hasRoom || this.writer.blocked || this.queue.length > 0;
     if (blocked && this.queue.length >= this.options.maxQueued) {
@@ -168,7 +169,7 @@ export class ClientConnection {
       const p: Pending = {
         id: 0,
         method,
-        payload,
+        frame,
         deadline: timeoutMs > 0 ? Date.now() + timeoutMs : Infinity,
         timeoutMs,
         resolve,
@@ -208,7 +209,7 @@ export class ClientConnection {
     p.sent = true;
     this.inFlight.set(p.id, p);
     const timeoutMs = p.deadline === Infinity ? 0 : Math.max(1, Math.min(0xffffffff, p.deadline - Date.now()));
-    this.writer.write(encodeFrame(p.id, p.method.id, 0, 0, timeoutMs, p.payload));
+    this.writer.write(writeFrameHeader(p.frame, p.id, p.method.id, 0, 0, timeoutMs));
   }
 
   private sendQueued(): void {

@@ -23,6 +23,11 @@
  * Request id 0 means "the connection itself": connection errors and GOAWAY use it.
  */
 
+import protobuf from 'protobufjs/minimal.js';
+
+const { Writer } = protobuf;
+type Writer = protobuf.Writer;
+
 export const PREFACE_MAGIC = 0x4d445350; // "MDSP"
 export const PROTOCOL_VERSION = 1;
 export const PREFACE_SIZE = 8;
@@ -70,13 +75,30 @@ export function encodeFrame(
   payload: Uint8Array,
 ): Buffer {
   const b = Buffer.allocUnsafe(HEADER_SIZE + payload.length);
-  b.writeUInt32BE(payload.length, 0);
+  b.set(payload, HEADER_SIZE);
+  return writeFrameHeader(b, requestId, method, flags, status, timeoutMs);
+}
+
+/**
+ * A protobuf message encoded behind HEADER_SIZE bytes of room for its frame header: writeFrameHeader()
+ * then makes it a frame in place. The payload is not copied a second time (a 1 KiB value crosses a
+ * node several times per write; each copy is garbage the collector pays for).
+ */
+export function encodeBehindHeader<In>(codec: { encode(message: In, writer?: Writer): Writer }, message: In): Buffer {
+  const w = Writer.create();
+  for (let i = 0; i < HEADER_SIZE; i += 4) w.fixed32(0);
+  const out = codec.encode(message, w).finish();
+  return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.length);
+}
+
+/** Fills in the header of a frame built by encodeBehindHeader (its payload is the rest of `b`). */
+export function writeFrameHeader(b: Buffer, requestId: number, method: number, flags: number, status: number, timeoutMs: number): Buffer {
+  b.writeUInt32BE(b.length - HEADER_SIZE, 0);
   b.writeUInt32BE(requestId, 4);
   b.writeUInt16BE(method, 8);
   b[10] = flags;
   b[11] = status;
   b.writeUInt32BE(timeoutMs, 12);
-  b.set(payload, HEADER_SIZE);
   return b;
 }
 

@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { ConnectionError, encodeErrorDetail, Status, TimeoutError } from './errors.js';
 import type { RpcError } from './errors.js';
 import type { Frame } from './frame.js';
-import { encodeFrame, encodePreface, Flag, FrameDecoder, FrameFormatError } from './frame.js';
+import { encodeBehindHeader, encodeFrame, encodePreface, Flag, FrameDecoder, FrameFormatError, writeFrameHeader } from './frame.js';
 import { FrameWriter } from './frame-writer.js';
 import { methodById, Methods } from './methods.js';
 import { accessDenial, certificateIdentity } from './security.js';
@@ -300,15 +300,15 @@ export class ServerConnection {
 
   private finish(requestId: number, method: number, call: Call, response: unknown): void {
     if (!this.complete(requestId, call)) return;
-    let payload: Uint8Array;
+    let frame: Buffer;
     try {
-      payload = this.server.handlerFor(method)!.method.response.encode(response).finish();
+      frame = encodeBehindHeader(this.server.handlerFor(method)!.method.response, response);
     } catch (err) {
       this.sendRpcError(requestId, method, toRpcError(err, this.server.logger, call.method, requestId));
       this.afterCompletion();
       return;
     }
-    this.writer.write(encodeFrame(requestId, method, Flag.RESPONSE, Status.OK, 0, payload));
+    this.writer.write(writeFrameHeader(frame, requestId, method, Flag.RESPONSE, Status.OK, 0));
     this.afterCompletion();
   }
 

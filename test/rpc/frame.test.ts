@@ -1,5 +1,5 @@
 import t from 'tap';
-import { encodeFrame, encodePreface, Flag, FrameDecoder, FrameFormatError, HEADER_SIZE } from '../../rpc/frame.js';
+import { encodeBehindHeader, encodeFrame, encodePreface, Flag, FrameDecoder, FrameFormatError, HEADER_SIZE, writeFrameHeader } from '../../rpc/frame.js';
 import { Methods } from '../../rpc/methods.js';
 
 t.test('the worked example of PROTOCOL.md encodes byte for byte', (t) => {
@@ -7,6 +7,10 @@ t.test('the worked example of PROTOCOL.md encodes byte for byte', (t) => {
   const frame = encodeFrame(7, Methods.Ping.id, 0, 0, 250, payload);
   t.equal(frame.toString('hex'), '00000004' + '00000007' + '0001' + '00' + '00' + '000000fa' + '0a026869');
   t.equal(encodePreface().toString('hex'), '4d44535001000000');
+  const inPlace = writeFrameHeader(encodeBehindHeader(Methods.Ping.request, { payload: Buffer.from('hi') }), 7, Methods.Ping.id, 0, 0, 250);
+  t.equal(inPlace.toString('hex'), frame.toString('hex'), 'a message encoded behind room for its header, the header filled in after: the same bytes');
+  const big = { payload: Buffer.alloc(70_000, 3) };
+  t.same(writeFrameHeader(encodeBehindHeader(Methods.Ping.request, big), 9, 1, Flag.RESPONSE, 0, 0), encodeFrame(9, 1, Flag.RESPONSE, 0, 0, Methods.Ping.request.encode(big).finish()), 'and for a payload of 70,000 bytes');
   t.end();
 });
 
