@@ -277,7 +277,7 @@ export class Coordinator {
     this.sendToPending(view, partition, key, record, bytes, sync);
     for (const t of targets.targets) {
       this.endpoint(t.node, view)
-        .write([{ key, record }], t.hintFor, sync)
+        .write([{ key, record, encoded: bytes }], t.hintFor, sync)
         .then(
           () => check(quorum.ack(t.node)),
           (err: unknown) => {
@@ -355,7 +355,7 @@ export class Coordinator {
       }
       this.track(
         this.endpoint(node, view)
-          .write([{ key, record }], undefined, sync)
+          .write([{ key, record, encoded: bytes }], undefined, sync)
           .catch((err: unknown) => {
             if (isDeliveryFailure(err)) this.keepHint(node, key, bytes);
           }),

@@ -60,6 +60,8 @@ export class NoRingError extends Error {
 export interface KeyedRecord {
   readonly key: Uint8Array;
   readonly record: StoredRecord;
+  /** encodeRecord(record), when the caller has it already (a coordinator writing to its own replica): not encoded again. */
+  readonly encoded?: Uint8Array;
 }
 
 /** Checks a client or replica key: bytes, not empty, at most 64 KiB. */
@@ -142,8 +144,8 @@ export class ReplicaService implements ReplicaEndpoint {
   async write(records: readonly KeyedRecord[], hintFor: string | undefined, sync = false): Promise<number> {
     if (hintFor !== undefined && hintFor !== '' && hintFor !== this.opts.nodeId) {
       let stored = 0;
-      for (const { key, record } of records) {
-        await this.opts.hints.add(hintFor, checkDataKey(key), encodeRecord(record));
+      for (const { key, record, encoded } of records) {
+        await this.opts.hints.add(hintFor, checkDataKey(key), encoded ?? encodeRecord(record));
         stored++;
       }
       return stored;
@@ -151,9 +153,9 @@ export class ReplicaService implements ReplicaEndpoint {
     const view = this.requireView();
     for (const { key, record } of records) this.checkOwned(view, checkDataKey(key), record.partition, 'write');
     let applied = 0;
-    for (const { key, record } of records) {
+    for (const { key, record, encoded } of records) {
       this.observe(record.timestamp);
-      if (!(await this.opts.store.apply(key, record, { sync })).applied) continue;
+      if (!(await this.opts.store.apply(key, record, encoded === undefined ? { sync } : { sync, encoded })).applied) continue;
       applied++;
       this.opts.onApplied?.(key, record);
     }

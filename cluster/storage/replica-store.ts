@@ -216,16 +216,18 @@ export class ReplicaStore {
 
   /**
    * Stores `record` as key's version if it is newer (LWW) than the stored one. `applied`: it was
-   * written; `current`: the version stored afterwards. Resolves once in the WAL, or with `sync` once
+   * written; `current`: the version stored afterwards. `encoded` is encodeRecord(record) when the caller
+   * has it already (it is stored as given). Resolves once in the WAL, or with `sync` once
    * fdatasynced too (a durable write; also when the record was older and nothing was written, so that
    * the ack still means the stored version is on disk).
    */
-  apply(key: Uint8Array, record: StoredRecord, options: { sync?: boolean } = {}): Promise<{ applied: boolean; current: StoredRecord }> {
+  apply(key: Uint8Array, record: StoredRecord, options: { sync?: boolean; encoded?: Uint8Array } = {}): Promise<{ applied: boolean; current: StoredRecord }> {
     return this.track(async () => {
       checkKey(key);
       const sync = options.sync ?? false;
       if (typeof sync !== 'boolean') throw new ReplicaStoreArgumentError('sync must be a boolean');
-      const bytes = encodeRecord(record); // validates the record before anything is locked
+      // Validates the record before anything is locked; `encoded` was, by the encodeRecord that made it.
+      const bytes = options.encoded ?? encodeRecord(record);
       const release = await this.locks.acquire([key]);
       try {
         let current: StoredRecord | undefined;
