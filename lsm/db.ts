@@ -3,15 +3,15 @@
  *
  *   DB.open(dir, options) -> get / put / del / write / snapshot / iterator / close
  *
- * Writes (group commit). Every write becomes a WriteBatch (a copy of the caller's bytes) queued as a
- * Writer. One write loop at a time takes the writers at the head of the queue — up to ~1 MiB of batches
- * — concatenates them into ONE batch, appends it as ONE WAL record and, if any writer asked for sync,
- * fdatasyncs ONCE; then it applies the batch to the memtable, publishes the new last sequence and
- * resolves every writer of the group. The append is a synchronous write (to the page cache:
- * microseconds, less than the thread-pool round trip an async one costs); writers that arrive while a
- * pooled fdatasync is in flight form the next group. A sync write therefore resolves only once its
- * bytes (and everything logged before them) are durable, and a group is one checksummed record: after
- * a crash it is replayed whole or not at all.
+ * Writes (group commit). Every write becomes a WriteBatch (a copy of the caller's bytes; writeOwned()
+ * takes the caller's own) queued as a Writer. One write loop at a time takes the writers at the head of
+ * the queue — up to ~1 MiB of batches — concatenates them into ONE batch, appends it as ONE WAL record
+ * and, if any writer asked for sync, fdatasyncs ONCE; then it applies the batch to the memtable,
+ * publishes the new last sequence and resolves every writer of the group. The append is a synchronous
+ * write (to the page cache: microseconds, less than the thread-pool round trip an async one costs);
+ * writers that arrive while a pooled fdatasync is in flight form the next group. A sync write therefore
+ * resolves only once its bytes (and everything logged before them) are durable, and a group is one
+ * checksummed record: after a crash it is replayed whole or not at all.
  * Inline commit: an unsynced write that finds the queue empty (the usual case for a caller that awaits
  * each write) skips the queue — its record goes to the WAL with one synchronous append (a page-cache
  * write of microseconds, cheaper than a thread-pool round trip) and into the memtable before put()
@@ -409,15 +409,31 @@ export class DB {
 
   /** Applies every entry of the batch atomically (also across a crash). The batch is copied. */
   async write(batch: WriteBatch, options?: WriteOptions): Promise<void> {
+    return this.commitBatch(batch, options, false);
+  }
+
+  /**
+   * write() of a batch the caller built for this call alone and never touches again (IndexedDB's
+   * writes): it is committed as it is, without the copy write() makes.
+   */
+  async writeOwned(batch: WriteBatch, options?: WriteOptions): Promise<void> {
+    return this.commitBatch(batch, options, true);
+  }
+
+  private commitBatch(batch: WriteBatch, options: WriteOptions | undefined, owned: boolean): Promise<void> {
     if (!(batch instanceof WriteBatch)) throw new InvalidArgumentError('batch must be a WriteBatch');
     const sync = checkWriteOptions(options);
     if (!sync && batch.approximateSize() <= INLINE_MAX_BYTES && this.canCommitInline()) {
-      const b = this.inlineBatch;
-      b.clear();
-      b.append(batch);
+      let b = batch;
+      if (!owned) {
+        b = this.inlineBatch;
+        b.clear();
+        b.append(batch);
+      }
       this.commitInline(b);
-      return;
+      return Promise.resolve();
     }
+    if (owned) return this.enqueue(batch, sync);
     const copy = new WriteBatch(batch.approximateSize());
     copy.append(batch);
     return this.enqueue(copy, sync);

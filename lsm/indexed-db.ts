@@ -214,7 +214,7 @@ export class IndexedDB {
       const olds = await Promise.all(plans.map((p) => this.db.get(encodePrimaryKey(p.key))));
       const batch = new WriteBatch();
       plans.forEach((p, i) => this.addChanges(batch, p.key, olds[i], p.value, p.next));
-      await this.db.write(batch, { sync });
+      await this.db.writeOwned(batch, { sync });
     } finally {
       release();
     }
@@ -239,7 +239,7 @@ export class IndexedDB {
       const value = Buffer.from(checkBytes('value', decided).buffer, decided.byteOffset, decided.length);
       const batch = new WriteBatch(k.length + value.length + 64);
       this.addChanges(batch, k, old, value, this.entriesOf(k, value, true));
-      await this.db.write(batch, { sync });
+      await this.db.writeOwned(batch, { sync });
       return true;
     } finally {
       release();
