@@ -124,15 +124,16 @@ async function fetchAndApply(ctx: SessionContext, buckets: number[], stats: Sess
         ctx.signal,
       );
       let bytes = 0;
-      const checked: { key: Uint8Array; record: StoredRecord }[] = [];
+      const checked: { key: Uint8Array; record: StoredRecord; encoded: Uint8Array }[] = [];
       for (const { key, record: encoded } of page.records) {
         const record = checkPeerRecord(ctx, asked, key, encoded);
-        checked.push({ key, record });
+        checked.push({ key, record, encoded });
         versions.set(keyId(key), { timestamp: record.timestamp, tombstone: record.tombstone });
         bytes += key.length + encoded.length;
       }
       // One page's applies together: they share the engine's group commit.
-      const results = await Promise.all(checked.map(({ key, record }) => ctx.store.apply(key, record)));
+      // Stored as received: decodeRecord accepted the bytes, so encoding them again would only copy them.
+      const results = await Promise.all(checked.map(({ key, record, encoded }) => ctx.store.apply(key, record, { encoded })));
       results.forEach((r, j) => {
         if (!r.applied) return;
         stats.keysApplied++;

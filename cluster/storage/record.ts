@@ -151,7 +151,8 @@ function checkHeader(bytes: Uint8Array): Buffer {
 
 /**
  * The record in `bytes`; RecordCorruptError for anything else, never another exception. The value is
- * a view into `bytes` (no copy).
+ * a view into `bytes` (no copy). What it returns passes checkRecord and re-encodes to the same bytes,
+ * so bytes it accepts may be stored as they are (ReplicaStore.apply's `encoded`).
  */
 export function decodeRecord(bytes: Uint8Array): StoredRecord {
   const b = checkHeader(bytes);
@@ -161,6 +162,8 @@ export function decodeRecord(bytes: Uint8Array): StoredRecord {
   if (n === 0) throw new RecordCorruptError('empty node id');
   if (b.length < HEADER_BYTES + n + 8) throw new RecordCorruptError(`node id of ${n} bytes runs past the end of the record`);
   const v = b.readUInt32BE(HEADER_BYTES + n);
+  // The record's length alone would let a short node id leave room for a value over the limit.
+  if (v > MAX_VALUE_BYTES) throw new RecordCorruptError(`value of ${v} bytes is over the ${MAX_VALUE_BYTES}-byte limit`);
   const end = HEADER_BYTES + n + 4 + v;
   if (end + 4 !== b.length) throw new RecordCorruptError(`value length ${v} does not match the record's ${b.length} bytes`);
   const crc = b.readUInt32BE(end);

@@ -214,8 +214,9 @@ export class StreamingService {
           continue;
         }
         await Promise.all(
-          page.records.map(async ({ key, record }) => {
-            if ((await this.opts.store.apply(key, record)).applied) this.opts.onApplied?.(key, record);
+          page.records.map(async ({ key, record, encoded }) => {
+            // decodeRecord accepted `encoded` (pageFromPb): stored as received, not encoded again.
+            if ((await this.opts.store.apply(key, record, { encoded })).applied) this.opts.onApplied?.(key, record);
           }),
         );
         keys += page.records.length;

@@ -14,6 +14,7 @@ import {
   type StoredRecord,
 } from '../../cluster/storage/record.js';
 import { MAX_LOGICAL } from '../../cluster/hlc.js';
+import { crc32c } from '../../lsm/crc32c.js';
 import { Rng } from '../support/rng.js';
 
 const doc = readFileSync(fileURLToPath(new URL('../../../cluster/storage/RECORD.md', import.meta.url)), 'utf8');
@@ -141,6 +142,20 @@ t.test('every single-byte change and every truncation is RECORD_CORRUPT', (t) =>
   t.end();
 });
 
+t.test('a value over 16 MiB is RECORD_CORRUPT even where a short node id leaves room for it in the size limit', (t) => {
+  const atLimit = encodeRecord({ ...example, timestamp: { ...example.timestamp, node: 'n' }, value: Buffer.alloc(MAX_VALUE_BYTES, 7) });
+  t.equal(decodeRecord(atLimit).value.length, MAX_VALUE_BYTES, 'a value of exactly 16 MiB decodes');
+  // The same record with one more value byte, its length field and checksum made to match.
+  const over = Buffer.alloc(atLimit.length + 1, 7);
+  atLimit.copy(over, 0, 0, 30);
+  const lengthAt = 29 + 1;
+  over.writeUInt32BE(MAX_VALUE_BYTES + 1, lengthAt);
+  const end = over.length - 4;
+  over.writeUInt32BE(crc32c(over, 0, 0, end), end);
+  t.throws(() => decodeRecord(over), { code: 'RECORD_CORRUPT', message: /over the 16777216-byte limit/ });
+  t.end();
+});
+
 t.test('fuzz: random and mutated bytes never crash the decoder, only typed errors', (t) => {
   const rng = new Rng(99);
   let decoded = 0;
@@ -160,8 +175,10 @@ t.test('fuzz: random and mutated bytes never crash the decoder, only typed error
     }
     for (const fn of [decodeRecord, readPlacement]) {
       try {
-        fn(input);
+        const r = fn(input);
         decoded++;
+        // Received records are stored as received: what decodes must be what the encoder writes.
+        if (fn === decodeRecord && !encodeRecord(r as StoredRecord).equals(input)) other.push(`accepted bytes that re-encode differently: ${input.toString('hex')}`);
       } catch (err) {
         if (err instanceof RecordCorruptError && err.code === 'RECORD_CORRUPT') refused++;
         else other.push(String(err));
