@@ -84,7 +84,10 @@ t.test(`a join and a decommission while the Raft leader is partitioned (seed ${S
       newLeader = s?.leaderId ?? '';
       return s !== undefined && newLeader !== '' && newLeader !== leader && s.members.some((m) => m.id === leaving.id && m.status === 'leaving');
     },
-    60_000,
+    // If the join commits first, the decommission is refused (one transition at a time) until the join
+    // finishes: n6 streams its partitions, trying the isolated old leader as a source until gossip calls
+    // it dead, and the transition settles before it ends. On a busy 2-core box that can approach a minute.
+    120_000,
     `the majority side to elect a leader and commit ${leaving.id} as leaving`,
   );
   history.fault(`${leaving.id} leaving (committed by ${newLeader})`);
