@@ -15,8 +15,9 @@
  *
  * The set of indexes is fixed at open and recorded in a metadata key. Opening with an index added
  * backfills it from the primary records before open() resolves; with an index removed deletes its
- * entries; both are logged. Index functions must be deterministic (the old entries are found by
- * running the function on the old value). The DB must be written only through this class.
+ * entries; both are logged when they start, every 10 s while they run and when they end. Index
+ * functions must be deterministic (the old entries are found by running the function on the old
+ * value). The DB must be written only through this class.
  */
 import { DB, type DBStats, type ReadOptions, type WriteOptions } from './db.js';
 import { checkIteratorOptions } from './db-iterator.js';
@@ -85,6 +86,8 @@ interface Entries {
 
 /** Rows of a backfill or an index removal per batch. */
 const REBUILD_BATCH = 1000;
+/** A backfill or removal still running logs how far it got this often, so a big store's open is not silent. */
+const REBUILD_PROGRESS_MS = 10_000;
 const EMPTY = Buffer.alloc(0);
 
 function checkBytes(what: string, v: unknown): Uint8Array {
@@ -355,19 +358,24 @@ export class IndexedDB {
     const added = declared.filter((n) => !stored.includes(n));
     if (meta !== undefined && removed.length === 0 && added.length === 0) return;
     for (const name of removed) {
-      const deleted = await this.clearRange(indexPrefix(name));
-      this.logger.info('index removed: its entries were deleted', { index: name, entries: deleted });
+      this.logger.info('removing an index: deleting its entries', { index: name });
+      const progress = new RebuildProgress(this.logger, 'removing an index', name);
+      const deleted = await this.clearRange(indexPrefix(name), progress);
+      this.logger.info('index removed: its entries were deleted', { index: name, entries: deleted, ms: progress.ms() });
     }
     for (const name of added) {
       const index = this.indexes.get(name)!;
-      await this.clearRange(index.prefix);
-      const entries = await this.backfill(index);
-      this.logger.info('index added: built from the primary records', { index: name, entries });
+      // Open waits for this: on a big store it reads every record once, which can take minutes.
+      this.logger.info('adding an index: building it from every primary record before the store opens', { index: name });
+      const progress = new RebuildProgress(this.logger, 'adding an index', name);
+      await this.clearRange(index.prefix, progress);
+      const entries = await this.backfill(index, progress);
+      this.logger.info('index added: built from the primary records', { index: name, records: progress.records, entries, ms: progress.ms() });
     }
     await this.db.put(META_KEY, encodeMeta(declared), { sync: true });
   }
 
-  private async clearRange(prefix: Buffer): Promise<number> {
+  private async clearRange(prefix: Buffer, progress: RebuildProgress): Promise<number> {
     let n = 0;
     let batch = new WriteBatch();
     for await (const [k] of this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
@@ -375,26 +383,55 @@ export class IndexedDB {
       if (++n % REBUILD_BATCH === 0) {
         await this.db.write(batch);
         batch = new WriteBatch();
+        progress.report({ deleted: n });
       }
     }
     if (batch.count() > 0) await this.db.write(batch);
     return n;
   }
 
-  private async backfill(index: Index): Promise<number> {
+  private async backfill(index: Index, progress: RebuildProgress): Promise<number> {
     let n = 0;
     let batch = new WriteBatch();
     for await (const [key, value] of this.iterator()) {
+      progress.records++;
       const entries = entriesOf(index, key, value, true);
       for (const ik of entries.keys.values()) {
         batch.put(encodeIndexEntryKey(index.prefix, ik, key), entries.value);
         if (++n % REBUILD_BATCH === 0) {
           await this.db.write(batch);
           batch = new WriteBatch();
+          progress.report({ records: progress.records, entries: n });
         }
       }
     }
     if (batch.count() > 0) await this.db.write(batch);
     return n;
+  }
+}
+
+/** Times an index's backfill or removal and logs how far it got every REBUILD_PROGRESS_MS. */
+class RebuildProgress {
+  /** Primary records read so far (a backfill counts them). */
+  records = 0;
+  private readonly started = performance.now();
+  private nextReport = this.started + REBUILD_PROGRESS_MS;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly what: string,
+    private readonly index: string,
+  ) {}
+
+  /** Called once per batch written: logs `counts` if the last report is REBUILD_PROGRESS_MS old. */
+  report(counts: Record<string, number>): void {
+    const now = performance.now();
+    if (now < this.nextReport) return;
+    this.nextReport = now + REBUILD_PROGRESS_MS;
+    this.logger.info(`${this.what}: still working`, { index: this.index, ...counts, ms: Math.round(now - this.started) });
+  }
+
+  ms(): number {
+    return Math.round(performance.now() - this.started);
   }
 }
