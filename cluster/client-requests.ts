@@ -20,6 +20,8 @@ export interface ClientRequestEvent {
   readonly consistency: string;
   readonly outcome: ClientOutcome;
   readonly seconds: number;
+  /** For a failed request, the error the client received: its code and message. */
+  readonly error?: string;
 }
 
 export type ClientRequestObserver = (e: ClientRequestEvent) => void;
@@ -57,6 +59,13 @@ const BY_STATUS = new Map<number, ClientOutcome>([
   [Status.SHUTTING_DOWN, 'shutting_down'],
   [Status.CANCELLED, 'cancelled'],
 ]);
+
+/** "CODE: message" of the error a client received (an RpcError, toClientRpcError's output). */
+export function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
+}
 
 /** The outcome of a failed request, from the RPC status its error travels as (toClientRpcError's output). */
 export function failureOutcome(err: unknown): ClientOutcome {

@@ -17,7 +17,7 @@ import type { mydatastore } from '../proto/gen/messages.js';
 import { InvalidArgumentError, RpcError, ShuttingDownError, Status, UnavailableError as RpcUnavailableError } from '../rpc/errors.js';
 import { Methods } from '../rpc/methods.js';
 import type { CallContext, RpcServer } from '../rpc/server.js';
-import { consistencyLabel, failureOutcome, type ClientOp, type ClientOutcome, type ClientRequestObserver } from './client-requests.js';
+import { consistencyLabel, errorText, failureOutcome, type ClientOp, type ClientOutcome, type ClientRequestObserver } from './client-requests.js';
 import { ConsistencyError, type ConsistencyInput } from './consistency.js';
 import type { Coordinator, RequestOptions, WriteResult } from './coordinator.js';
 import { UnavailableError } from './quorum/errors.js';
@@ -118,6 +118,7 @@ export function registerClientApi(server: RpcServer, coordinator: Coordinator, g
   const serve = async <T>(op: ClientOp, consistency: ConsistencyInput, fn: () => Promise<T>, outcomeOf: (res: T) => ClientOutcome = () => 'ok'): Promise<T> => {
     const started = performance.now();
     let outcome: ClientOutcome = 'error';
+    let error: string | undefined;
     try {
       const res = await gate.run(fn);
       outcome = outcomeOf(res);
@@ -125,9 +126,11 @@ export function registerClientApi(server: RpcServer, coordinator: Coordinator, g
     } catch (err) {
       const e = toClientRpcError(err);
       outcome = failureOutcome(e);
+      error = errorText(e);
       throw e;
     } finally {
-      observe?.({ api: 'rpc', op, consistency: consistencyLabel(consistency), outcome, seconds: (performance.now() - started) / 1000 });
+      const seconds = (performance.now() - started) / 1000;
+      observe?.({ api: 'rpc', op, consistency: consistencyLabel(consistency), outcome, seconds, ...(error === undefined ? {} : { error }) });
     }
   };
   server.handle(Methods.Get, (req, ctx) =>

@@ -7,7 +7,7 @@
  *   draining after SIGTERM (RPC_SHUTTING_DOWN)                                 → 503
  * Anything else is left to the gateway (500). Lives in tools/ so that http/ needs nothing of cluster/.
  */
-import { consistencyLabel, failureOutcome, type ClientOp, type ClientOutcome, type ClientRequestObserver } from '../cluster/client-requests.js';
+import { consistencyLabel, errorText, failureOutcome, type ClientOp, type ClientOutcome, type ClientRequestObserver } from '../cluster/client-requests.js';
 import { toClientRpcError, type RequestGate } from '../cluster/coordinator-api.js';
 import type { Coordinator, RequestOptions } from '../cluster/coordinator.js';
 import { HttpError, httpStatusOfRpc } from '../http/http-errors.js';
@@ -48,15 +48,19 @@ export class CoordinatorKv implements KvService {
   private async run<T>(op: ClientOp, opts: KvOptions, fn: () => Promise<T>, outcomeOf: (res: T) => ClientOutcome = () => 'ok'): Promise<T> {
     const started = performance.now();
     let outcome: ClientOutcome = 'error';
+    let error: string | undefined;
     try {
       const res = await this.gate.run(fn);
       outcome = outcomeOf(res);
       return res;
     } catch (err) {
-      outcome = failureOutcome(toClientRpcError(err));
+      const e = toClientRpcError(err);
+      outcome = failureOutcome(e);
+      error = errorText(e);
       throw toHttpError(err);
     } finally {
-      this.observe?.({ api: 'http', op, consistency: consistencyLabel(opts.consistency), outcome, seconds: (performance.now() - started) / 1000 });
+      const seconds = (performance.now() - started) / 1000;
+      this.observe?.({ api: 'http', op, consistency: consistencyLabel(opts.consistency), outcome, seconds, ...(error === undefined ? {} : { error }) });
     }
   }
 }

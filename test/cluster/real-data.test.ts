@@ -16,6 +16,7 @@ import t from 'tap';
 import { RpcError, Status } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
 import { exited, killAndWait } from '../support/processes.js';
+import { logText } from '../support/log-lines.js';
 import { waitFor } from '../support/wait.js';
 import { RealCluster, dec, enc, type RunningNode } from './real-cluster.js';
 
@@ -85,6 +86,11 @@ t.test('3 real nodes: quorum puts and gets, one and two nodes down, hinted hando
   t.equal(e.acks, 1, 'and 1 arrived (n1 itself)');
   t.match(e.message, /2 of 3 replicas needed, 1 acknowledged/, `the message says so: "${e.message}"`);
   t.ok(Date.now() - t0 < 5000, `it fails fast (${Date.now() - t0} ms), not only at the deadline`);
+  await waitFor(
+    () => /client put over rpc failed \(unavailable\): RPC_UNAVAILABLE: .*2 of 3 replicas needed, 1 acknowledged/.test(logText(n1.output())),
+    10_000,
+    "n1's log to say why the put failed",
+  );
   t.equal(await stored(n1, 'two-down'), 'stored on n1 only', 'n1 kept the write it coordinated');
 
   // Both return on their ports and data: the writes they missed arrive through hints, without any read.

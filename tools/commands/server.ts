@@ -7,6 +7,8 @@ import { AntiEntropyService } from '../../cluster/antientropy/service.js';
 import { VerifiedStore } from '../../cluster/antientropy/verified-store.js';
 import { NodeFileSystem } from '../../lsm/index.js';
 import { RequestGate, registerClientApi } from '../../cluster/coordinator-api.js';
+import { ClientFailureLog } from '../../cluster/client-failures.js';
+import type { ClientRequestObserver } from '../../cluster/client-requests.js';
 import { HintReplayer } from '../../cluster/coordinator-hints.js';
 import { RingCache } from '../../cluster/coordinator-ring.js';
 import { RpcReplicaTransport } from '../../cluster/coordinator-transport.js';
@@ -261,7 +263,21 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     antiEntropy: () => antiEntropy.antiEntropyStats(),
   });
   const gate = new RequestGate();
-  registerClientApi(server, coordinator, gate, nodeMetrics.observe);
+  // Failed client requests reach the log as well as the metrics, which say how many but not why: the
+  // first at once, those after it summarised every 10 s (cluster/client-failures.ts).
+  const failures = new ClientFailureLog();
+  const requestLog = logs.for('requests');
+  const observe: ClientRequestObserver = (e) => {
+    nodeMetrics.observe(e);
+    const line = failures.record(e);
+    if (line !== undefined) requestLog.warn(line);
+  };
+  const failureSummaries = setInterval(() => {
+    const line = failures.flush();
+    if (line !== undefined) requestLog.warn(line);
+  }, failures.intervalMs);
+  failureSummaries.unref();
+  registerClientApi(server, coordinator, gate, observe);
 
   let gateway: HttpGateway | undefined;
   if (httpListen !== undefined) {
@@ -271,7 +287,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       coordinator,
       gate,
       metrics,
-      observe: nodeMetrics.observe,
+      observe,
       committed: () => ({ state: raft.clusterState(), leaderId: raft.status().leaderId ?? '' }),
       maxValueBytes: opts.maxValueBytes,
       requestTimeoutMs: opts.requestTimeout,
@@ -281,6 +297,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     });
     if ('error' in started) {
       log.error(started.error);
+      clearInterval(failureSummaries);
       nodeMetrics.stop();
       await Promise.allSettled([raft.stop(), server.stop(), replicaClient.close()]);
       await closeStores();
@@ -307,6 +324,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       gate
         .drain(DRAIN_TIMEOUT_MS)
         .then(() => gateway?.close())
+        .then(() => clearInterval(failureSummaries))
         .then(() => nodeMetrics.stop())
         .then(() => replayer.stop())
         .then(() => streaming.stop())
