@@ -60,11 +60,9 @@ const BY_STATUS = new Map<number, ClientOutcome>([
   [Status.CANCELLED, 'cancelled'],
 ]);
 
-/** "CODE: message" of the error a client received (an RpcError, toClientRpcError's output). */
-export function errorText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
+/** Whether an outcome is a failure the node's log should mention: not a success, and not a client that gave up. */
+export function isFailure(outcome: ClientOutcome): boolean {
+  return outcome !== 'ok' && outcome !== 'not_found' && outcome !== 'cancelled';
 }
 
 /** The outcome of a failed request, from the RPC status its error travels as (toClientRpcError's output). */

@@ -14,10 +14,10 @@
  */
 import Long from 'long';
 import type { mydatastore } from '../proto/gen/messages.js';
-import { InvalidArgumentError, RpcError, ShuttingDownError, Status, UnavailableError as RpcUnavailableError } from '../rpc/errors.js';
+import { InvalidArgumentError, RpcError, ShuttingDownError, Status, UnavailableError as RpcUnavailableError, errorText } from '../rpc/errors.js';
 import { Methods } from '../rpc/methods.js';
 import type { CallContext, RpcServer } from '../rpc/server.js';
-import { consistencyLabel, errorText, failureOutcome, type ClientOp, type ClientOutcome, type ClientRequestObserver } from './client-requests.js';
+import { consistencyLabel, failureOutcome, type ClientOp, type ClientOutcome, type ClientRequestObserver } from './client-requests.js';
 import { ConsistencyError, type ConsistencyInput } from './consistency.js';
 import type { Coordinator, RequestOptions, WriteResult } from './coordinator.js';
 import { UnavailableError } from './quorum/errors.js';

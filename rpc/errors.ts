@@ -150,6 +150,11 @@ const byStatus = new Map<number, ErrorClass>([
 /** Every error class of this module, for the test that checks each code is documented. */
 export const ALL_RPC_ERRORS: readonly ErrorClass[] = [...byStatus.values(), ConnectionError];
 
+/** An error as a person reads it: "CODE: message" for an RpcError, the error itself otherwise. */
+export function errorText(err: unknown): string {
+  return err instanceof RpcError ? `${err.code}: ${err.message}` : String(err);
+}
+
 /** The typed error for a status received on the wire; an unknown status becomes InternalError. */
 export function errorFromStatus(status: number, message: string, extras?: ErrorExtras): RpcError {
   const Cls = byStatus.get(status);

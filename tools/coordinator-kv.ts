@@ -7,12 +7,12 @@
  *   draining after SIGTERM (RPC_SHUTTING_DOWN)                                 → 503
  * Anything else is left to the gateway (500). Lives in tools/ so that http/ needs nothing of cluster/.
  */
-import { consistencyLabel, errorText, failureOutcome, type ClientOp, type ClientOutcome, type ClientRequestObserver } from '../cluster/client-requests.js';
+import { consistencyLabel, failureOutcome, type ClientOp, type ClientOutcome, type ClientRequestObserver } from '../cluster/client-requests.js';
 import { toClientRpcError, type RequestGate } from '../cluster/coordinator-api.js';
 import type { Coordinator, RequestOptions } from '../cluster/coordinator.js';
 import { HttpError, httpStatusOfRpc } from '../http/http-errors.js';
 import type { KvOptions, KvService } from '../http/kv-service.js';
-import { RpcError } from '../rpc/errors.js';
+import { RpcError, errorText } from '../rpc/errors.js';
 
 /** The HTTP error a coordinator failure answers as, or the failure itself when it has no typed mapping. */
 export function toHttpError(err: unknown): unknown {

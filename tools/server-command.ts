@@ -61,12 +61,12 @@ recovers its Raft state from DATA/raft. "mydatastore status ADDR" prints what a 
 Logs go to stderr, one JSON object per line:
   {"level":"info","time":"...","nodeId":"n1","component":"raft","msg":"became leader at term 2"}
 "component" names the part of the node (node, rpc, http, raft, membership, store, hints, coordinator,
-requests, streaming, anti-entropy, clock); "requests" warns of failed client requests: the first with
-its error at once, those after it as one summary every 10 s while they go on; "requestId" is on lines about one request (the RPC frame's request id, or
-the HTTP X-Request-Id, echoed in every HTTP answer); other context is under "fields". When stderr is a
-terminal the same lines are printed for people ("... info  n1 raft: became leader at term 2"; NO_COLOR
-turns colours off). --log-level (or MYDATASTORE_LOG_LEVEL) is debug, info, warn or error; another value
-exits 2 before anything starts.`;
+requests, streaming, anti-entropy, clock; "requests" warns of failed client requests, with the error
+the client got, at most once a second); "requestId" is on lines about one request (the RPC frame's
+request id, or the HTTP X-Request-Id, echoed in every HTTP answer); other context is under "fields".
+When stderr is a terminal the same lines are printed for people ("... info  n1 raft: became leader at
+term 2"; NO_COLOR turns colours off). --log-level (or MYDATASTORE_LOG_LEVEL) is debug, info, warn or
+error; another value exits 2 before anything starts.`;
 
 /** The merged settings runServer receives: every field of the table, without --config and --print-config. */
 function pickSettings(cmd: Command): ServerCommandOptions {

@@ -87,7 +87,7 @@ t.test('3 real nodes: quorum puts and gets, one and two nodes down, hinted hando
   t.match(e.message, /2 of 3 replicas needed, 1 acknowledged/, `the message says so: "${e.message}"`);
   t.ok(Date.now() - t0 < 5000, `it fails fast (${Date.now() - t0} ms), not only at the deadline`);
   await waitFor(
-    () => /client put over rpc failed \(unavailable\): RPC_UNAVAILABLE: .*2 of 3 replicas needed, 1 acknowledged/.test(logText(n1.output())),
+    () => /requests: client request failed .*"op":"put","outcome":"unavailable","error":"RPC_UNAVAILABLE: .*2 of 3 replicas needed, 1 acknowledged/.test(logText(n1.output())),
     10_000,
     "n1's log to say why the put failed",
   );

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import t from 'tap';
 import type { ClientRequestEvent } from '../../cluster/client-requests.js';
-import { consistencyLabel } from '../../cluster/client-requests.js';
+import { consistencyLabel, isFailure } from '../../cluster/client-requests.js';
 import { ConsistencyError } from '../../cluster/consistency.js';
 import { RequestGate } from '../../cluster/coordinator-api.js';
 import type { ReadResult, WriteResult } from '../../cluster/coordinator.js';
@@ -118,6 +118,12 @@ t.test('consistency labels are a bounded set', (t) => {
     [0, 'invalid'], [65, 'invalid'], [1.5, 'invalid'], ['many', 'invalid'], [{ named: 9 as 1 }, 'invalid'], [{ named: 1, count: 2 }, 'invalid'],
   ];
   for (const [input, label] of cases) t.equal(consistencyLabel(input), label, `${JSON.stringify(input)} → ${label}`);
+  t.end();
+});
+
+t.test('the node logs every failed request but reads of missing keys and clients that gave up', (t) => {
+  const logged = (['ok', 'not_found', 'invalid', 'unavailable', 'timeout', 'shutting_down', 'cancelled', 'error'] as const).filter(isFailure);
+  t.same(logged, ['invalid', 'unavailable', 'timeout', 'shutting_down', 'error']);
   t.end();
 });
 

@@ -5,7 +5,7 @@
  */
 import Long from 'long';
 import { RpcClient } from '../../rpc/client.js';
-import { RpcError, UnavailableError } from '../../rpc/errors.js';
+import { UnavailableError, errorText } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
 import type { ClientCredentials } from '../client-credentials.js';
 
@@ -31,7 +31,7 @@ export async function decommissionCommand(id: string, opts: DecommissionOptions)
           await new Promise((r) => setTimeout(r, 200));
           continue;
         }
-        const what = err instanceof RpcError ? `${err.code}: ${err.message}` : String(err);
+        const what = errorText(err);
         console.error(`cannot decommission ${id} through ${opts.address}: ${what}`);
         return 1;
       }

@@ -1,7 +1,7 @@
 import { memberFromPb } from '../../cluster/membership/codec.js';
 import type { MemberRecord } from '../../cluster/membership/types.js';
 import { RpcClient } from '../../rpc/client.js';
-import { RpcError } from '../../rpc/errors.js';
+import { errorText } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
 import type { ClientCredentials } from '../client-credentials.js';
 
@@ -44,7 +44,7 @@ export async function members(address: string, opts: MembersOptions): Promise<nu
     console.log(formatMembers(view.members));
     return 0;
   } catch (err) {
-    const what = err instanceof RpcError ? `${err.code}: ${err.message}` : String(err);
+    const what = errorText(err);
     console.error(`cannot get the members of ${address}: ${what}`);
     return 1;
   }

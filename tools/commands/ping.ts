@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { RpcClient } from '../../rpc/client.js';
-import { RpcError } from '../../rpc/errors.js';
+import { errorText } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
 import type { ClientCredentials } from '../client-credentials.js';
 
@@ -24,7 +24,7 @@ export async function ping(address: string, opts: PingOptions): Promise<number> 
         console.log(`reply from ${address}: node=${res.nodeId} version=${res.serverVersion} seq=${i} time=${ms.toFixed(2)} ms`);
         ok++;
       } catch (err) {
-        const what = err instanceof RpcError ? `${err.code}: ${err.message}` : String(err);
+        const what = errorText(err);
         console.log(`no reply from ${address}: seq=${i} ${what}`);
       }
       if (i < opts.count) await new Promise((r) => setTimeout(r, opts.interval));

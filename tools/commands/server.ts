@@ -7,8 +7,7 @@ import { AntiEntropyService } from '../../cluster/antientropy/service.js';
 import { VerifiedStore } from '../../cluster/antientropy/verified-store.js';
 import { NodeFileSystem } from '../../lsm/index.js';
 import { RequestGate, registerClientApi } from '../../cluster/coordinator-api.js';
-import { ClientFailureLog } from '../../cluster/client-failures.js';
-import type { ClientRequestObserver } from '../../cluster/client-requests.js';
+import { isFailure, type ClientRequestObserver } from '../../cluster/client-requests.js';
 import { HintReplayer } from '../../cluster/coordinator-hints.js';
 import { RingCache } from '../../cluster/coordinator-ring.js';
 import { RpcReplicaTransport } from '../../cluster/coordinator-transport.js';
@@ -31,6 +30,7 @@ import type { TlsMaterial } from '../../rpc/security.js';
 import { RpcClient } from '../../rpc/client.js';
 import { Methods } from '../../rpc/methods.js';
 import { RpcServer } from '../../rpc/server.js';
+import { rateLimitedWarn } from '../../rpc/logger.js';
 import { configProblem, type ClusterConfig } from '../../cluster/state/config.js';
 import type { HttpGateway } from '../../http/gateway.js';
 import { createNodeLoggers } from '../node-logger.js';
@@ -263,20 +263,13 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     antiEntropy: () => antiEntropy.antiEntropyStats(),
   });
   const gate = new RequestGate();
-  // Failed client requests reach the log as well as the metrics, which say how many but not why: the
-  // first at once, those after it summarised every 10 s (cluster/client-failures.ts).
-  const failures = new ClientFailureLog();
-  const requestLog = logs.for('requests');
+  // Failed client requests reach the log as well as the metrics, which say how many but not why: at most
+  // one line a second, with how many were held back since the last one.
+  const requestFailed = rateLimitedWarn(logs.for('requests'));
   const observe: ClientRequestObserver = (e) => {
     nodeMetrics.observe(e);
-    const line = failures.record(e);
-    if (line !== undefined) requestLog.warn(line);
+    if (isFailure(e.outcome)) requestFailed('client request failed', { api: e.api, op: e.op, outcome: e.outcome, error: e.error });
   };
-  const failureSummaries = setInterval(() => {
-    const line = failures.flush();
-    if (line !== undefined) requestLog.warn(line);
-  }, failures.intervalMs);
-  failureSummaries.unref();
   registerClientApi(server, coordinator, gate, observe);
 
   let gateway: HttpGateway | undefined;
@@ -297,7 +290,6 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     });
     if ('error' in started) {
       log.error(started.error);
-      clearInterval(failureSummaries);
       nodeMetrics.stop();
       await Promise.allSettled([raft.stop(), server.stop(), replicaClient.close()]);
       await closeStores();
@@ -324,7 +316,6 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
       gate
         .drain(DRAIN_TIMEOUT_MS)
         .then(() => gateway?.close())
-        .then(() => clearInterval(failureSummaries))
         .then(() => nodeMetrics.stop())
         .then(() => replayer.stop())
         .then(() => streaming.stop())

@@ -5,7 +5,7 @@
  */
 import Long from 'long';
 import { RpcClient } from '../../rpc/client.js';
-import { RpcError } from '../../rpc/errors.js';
+import { errorText } from '../../rpc/errors.js';
 import { Methods } from '../../rpc/methods.js';
 import type { ClientCredentials } from '../client-credentials.js';
 import type { mydatastore } from '../../proto/gen/messages.js';
@@ -108,7 +108,7 @@ export async function status(opts: StatusOptions): Promise<number> {
     console.log(opts.json === true ? JSON.stringify(s, null, 2) : formatStatus(s));
     return 0;
   } catch (err) {
-    const what = err instanceof RpcError ? `${err.code}: ${err.message}` : String(err);
+    const what = errorText(err);
     console.error(`cannot get the status of ${opts.address}: ${what} (is a node running there? start one with "mydatastore server" or "mydatastore cluster start")`);
     return 1;
   }
