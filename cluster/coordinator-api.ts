@@ -17,7 +17,7 @@ import type { mydatastore } from '../proto/gen/messages.js';
 import { InvalidArgumentError, RpcError, ShuttingDownError, Status, UnavailableError as RpcUnavailableError, errorText } from '../rpc/errors.js';
 import { Methods } from '../rpc/methods.js';
 import type { CallContext, RpcServer } from '../rpc/server.js';
-import { consistencyLabel, failureOutcome, type ClientOp, type ClientOutcome, type ClientRequestObserver } from './client-requests.js';
+import { consistencyLabel, failureOutcome, type ClientApi, type ClientOp, type ClientOutcome, type ClientRequestObserver } from './client-requests.js';
 import { ConsistencyError, type ConsistencyInput } from './consistency.js';
 import type { Coordinator, RequestOptions, WriteResult } from './coordinator.js';
 import { UnavailableError } from './quorum/errors.js';
@@ -114,25 +114,40 @@ function observeAfter(coordinator: Coordinator, after: WireVersion | null | unde
   }
 }
 
+/**
+ * Runs one client request through the gate and tells `observe` how it ended: the outcome, the time it took
+ * and, for a failure, the error the client gets (as toClientRpcError makes it). The failure is rethrown as
+ * `answerAs` maps it: the RPC API answers with toClientRpcError's error, the HTTP gateway with its own.
+ */
+export async function observedRequest<T>(
+  gate: RequestGate,
+  observe: ClientRequestObserver | undefined,
+  what: { api: ClientApi; op: ClientOp; consistency: ConsistencyInput },
+  fn: () => Promise<T>,
+  outcomeOf: (res: T) => ClientOutcome,
+  answerAs: (err: unknown) => unknown,
+): Promise<T> {
+  const started = performance.now();
+  let outcome: ClientOutcome = 'error';
+  let error: string | undefined;
+  try {
+    const res = await gate.run(fn);
+    outcome = outcomeOf(res);
+    return res;
+  } catch (err) {
+    const e = toClientRpcError(err);
+    outcome = failureOutcome(e);
+    error = errorText(e);
+    throw answerAs(err);
+  } finally {
+    const seconds = (performance.now() - started) / 1000;
+    observe?.({ api: what.api, op: what.op, consistency: consistencyLabel(what.consistency), outcome, seconds, ...(error === undefined ? {} : { error }) });
+  }
+}
+
 export function registerClientApi(server: RpcServer, coordinator: Coordinator, gate: RequestGate, observe?: ClientRequestObserver): void {
-  const serve = async <T>(op: ClientOp, consistency: ConsistencyInput, fn: () => Promise<T>, outcomeOf: (res: T) => ClientOutcome = () => 'ok'): Promise<T> => {
-    const started = performance.now();
-    let outcome: ClientOutcome = 'error';
-    let error: string | undefined;
-    try {
-      const res = await gate.run(fn);
-      outcome = outcomeOf(res);
-      return res;
-    } catch (err) {
-      const e = toClientRpcError(err);
-      outcome = failureOutcome(e);
-      error = errorText(e);
-      throw e;
-    } finally {
-      const seconds = (performance.now() - started) / 1000;
-      observe?.({ api: 'rpc', op, consistency: consistencyLabel(consistency), outcome, seconds, ...(error === undefined ? {} : { error }) });
-    }
-  };
+  const serve = <T>(op: ClientOp, consistency: ConsistencyInput, fn: () => Promise<T>, outcomeOf: (res: T) => ClientOutcome = () => 'ok'): Promise<T> =>
+    observedRequest(gate, observe, { api: 'rpc', op, consistency }, fn, outcomeOf, toClientRpcError);
   server.handle(Methods.Get, (req, ctx) =>
     serve('get', req.r, async () => {
       const opts = { ...requestOptions(ctx, req.r), blockingRepair: req.blockingReadRepair };

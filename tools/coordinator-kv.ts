@@ -7,12 +7,12 @@
  *   draining after SIGTERM (RPC_SHUTTING_DOWN)                                 → 503
  * Anything else is left to the gateway (500). Lives in tools/ so that http/ needs nothing of cluster/.
  */
-import { consistencyLabel, failureOutcome, type ClientOp, type ClientOutcome, type ClientRequestObserver } from '../cluster/client-requests.js';
-import { toClientRpcError, type RequestGate } from '../cluster/coordinator-api.js';
+import type { ClientOp, ClientOutcome, ClientRequestObserver } from '../cluster/client-requests.js';
+import { observedRequest, toClientRpcError, type RequestGate } from '../cluster/coordinator-api.js';
 import type { Coordinator, RequestOptions } from '../cluster/coordinator.js';
 import { HttpError, httpStatusOfRpc } from '../http/http-errors.js';
 import type { KvOptions, KvService } from '../http/kv-service.js';
-import { RpcError, errorText } from '../rpc/errors.js';
+import { RpcError } from '../rpc/errors.js';
 
 /** The HTTP error a coordinator failure answers as, or the failure itself when it has no typed mapping. */
 export function toHttpError(err: unknown): unknown {
@@ -45,23 +45,8 @@ export class CoordinatorKv implements KvService {
     await this.run('del', opts, () => this.coordinator.del(key, options(opts)));
   }
 
-  private async run<T>(op: ClientOp, opts: KvOptions, fn: () => Promise<T>, outcomeOf: (res: T) => ClientOutcome = () => 'ok'): Promise<T> {
-    const started = performance.now();
-    let outcome: ClientOutcome = 'error';
-    let error: string | undefined;
-    try {
-      const res = await this.gate.run(fn);
-      outcome = outcomeOf(res);
-      return res;
-    } catch (err) {
-      const e = toClientRpcError(err);
-      outcome = failureOutcome(e);
-      error = errorText(e);
-      throw toHttpError(err);
-    } finally {
-      const seconds = (performance.now() - started) / 1000;
-      this.observe?.({ api: 'http', op, consistency: consistencyLabel(opts.consistency), outcome, seconds, ...(error === undefined ? {} : { error }) });
-    }
+  private run<T>(op: ClientOp, opts: KvOptions, fn: () => Promise<T>, outcomeOf: (res: T) => ClientOutcome = () => 'ok'): Promise<T> {
+    return observedRequest(this.gate, this.observe, { api: 'http', op, consistency: opts.consistency }, fn, outcomeOf, toHttpError);
   }
 }
 
