@@ -1099,6 +1099,10 @@ export class DB {
     const logs: number[] = [];
     for (const name of names) {
       const p = parseFileName(name);
+      // A number already on disk is never given to a new file: a table written before a crash but never
+      // logged in the manifest (its number above the recorded next one) would otherwise share its name
+      // with a new table, and the sweep that deletes the orphan could delete the new table instead.
+      if (p !== undefined) this.versions.markFileNumberUsed(p.number);
       if (p?.kind === 'table') present.add(p.number);
       if (p?.kind === 'log' && p.number >= this.versions.logNumber) logs.push(p.number);
     }
@@ -1107,10 +1111,7 @@ export class DB {
     }
     logs.sort((a, b) => a - b);
     const edit = new VersionEdit();
-    for (const n of logs) {
-      this.versions.markFileNumberUsed(n);
-      await this.replayLog(n, edit);
-    }
+    for (const n of logs) await this.replayLog(n, edit);
     const number = this.versions.newFileNumber();
     this.logFile = await fs.openWritable(joinPath(this.dir, logFileName(number)));
     await fs.syncDir(this.dir);

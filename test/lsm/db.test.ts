@@ -340,6 +340,27 @@ t.test('on disk: flushes to tables, reopen keeps everything, obsolete files go',
   t.notOk(fs.readdirSync(dir).includes('LOCK'), 'LOCK removed by close');
 });
 
+t.test('a file number found on disk is never given to a new file (orphans of a crash keep their names)', async (t) => {
+  const dir = tmpDir(t);
+  let db = await DB.open(dir, { writeBufferSize: 8 * 1024 });
+  for (let i = 0; i < 300; i++) await db.put(b(`key${String(i).padStart(5, '0')}`), Buffer.alloc(100, i % 251));
+  await db.close(); // the last memtable stays in the WAL: the reopen replays it into a new table
+  const numbered = (re: RegExp): number[] => fs.readdirSync(dir).map((f) => re.exec(f)?.[1]).filter((n) => n !== undefined).map(Number);
+  const tablesAndLogs = (): number[] => numbered(/^(\d+)\.(?:sst|log)$/);
+  // Tables a crash left behind unlogged: the numbers right after every one handed out so far.
+  const first = Math.max(...numbered(/^(?:MANIFEST-)?(\d+)(?:\.sst|\.log)?$/)) + 1;
+  const orphans = [0, 1, 2, 3, 4].map((k) => first + k);
+  for (const n of orphans) fs.writeFileSync(path.join(dir, `${String(n).padStart(6, '0')}.sst`), 'orphan');
+  db = await DB.open(dir, { writeBufferSize: 8 * 1024 });
+  for (let i = 300; i < 600; i++) await db.put(b(`key${String(i).padStart(5, '0')}`), Buffer.alloc(100, i % 251));
+  await db.waitForFlush();
+  const newer = tablesAndLogs().filter((n) => n >= first);
+  t.ok(newer.length > 1, `WAL and tables made after the reopen: ${newer.join(', ')}`);
+  t.same(newer.filter((n) => orphans.includes(n)), [], `none of them took an orphan's number (${orphans.join(', ')}), and the orphans are deleted`);
+  t.equal((await collect(db)).length, 600, 'every key is there');
+  await db.close();
+});
+
 t.test('after close: operations fail with ClosedError', async (t) => {
   const { db } = await openMem(t);
   await db.put(b('a'), b('1'));
